@@ -1,0 +1,78 @@
+//! `CMPCertificate` and PKCS#10 `CertificationRequest`, kept with their exact bytes.
+
+use rasn::prelude::*;
+use rasn_pkix::{AlgorithmIdentifier, Attribute, Certificate, Name, SubjectPublicKeyInfo};
+
+use super::encoded::Encoded;
+
+/// `CMPCertificate ::= CHOICE { x509v3PKCert Certificate, ... }` — an X.509 certificate,
+/// kept with the exact bytes it came in (its signature covers them).
+pub type CmpCertificate = Encoded<Certificate>;
+
+impl Encoded<Certificate> {
+    /// The subject name.
+    pub fn subject(&self) -> &Name {
+        &self.value().tbs_certificate.subject
+    }
+
+    /// The issuer name.
+    pub fn issuer(&self) -> &Name {
+        &self.value().tbs_certificate.issuer
+    }
+
+    /// The serial number.
+    pub fn serial_number(&self) -> &Integer {
+        &self.value().tbs_certificate.serial_number
+    }
+
+    /// The certified public key.
+    pub fn subject_public_key_info(&self) -> &SubjectPublicKeyInfo {
+        &self.value().tbs_certificate.subject_public_key_info
+    }
+
+    /// The signature algorithm the issuer used.
+    pub fn signature_algorithm(&self) -> &AlgorithmIdentifier {
+        &self.value().signature_algorithm
+    }
+}
+
+/// PKCS#10 (RFC 2986) `CertificationRequest`, the body of a `p10cr`.
+///
+/// ```asn1
+/// CertificationRequest ::= SEQUENCE {
+///    certificationRequestInfo CertificationRequestInfo,
+///    signatureAlgorithm       AlgorithmIdentifier,
+///    signature                BIT STRING }
+/// ```
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
+pub struct CertificationRequest {
+    /// The signed part.
+    pub certification_request_info: CertificationRequestInfo,
+    /// The signature algorithm.
+    pub signature_algorithm: AlgorithmIdentifier,
+    /// The signature over the DER of `certificationRequestInfo`.
+    pub signature: BitString,
+}
+
+/// ```asn1
+/// CertificationRequestInfo ::= SEQUENCE {
+///    version       INTEGER { v1(0) },
+///    subject       Name,
+///    subjectPKInfo SubjectPublicKeyInfo,
+///    attributes    [0] IMPLICIT SET OF Attribute }
+/// ```
+#[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
+pub struct CertificationRequestInfo {
+    /// Always 0.
+    pub version: Integer,
+    /// The requested subject.
+    pub subject: Name,
+    /// The key to certify.
+    pub subject_pk_info: SubjectPublicKeyInfo,
+    /// Attributes, e.g. extensionRequest.
+    #[rasn(tag(context, 0))]
+    pub attributes: SetOf<Attribute>,
+}
+
+/// A PKCS#10 request kept with its exact bytes (its signature covers them).
+pub type Pkcs10Request = Encoded<CertificationRequest>;

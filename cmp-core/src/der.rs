@@ -1,0 +1,229 @@
+//! A minimal, bounded DER TLV reader.
+//!
+//! rasn decodes the typed model; this reader runs first. It checks the framing of a whole
+//! message (definite lengths only, no trailing bytes, nesting depth bounded) so that hostile
+//! input is rejected before any recursive decoder sees it, and it hands out the exact byte
+//! ranges of the top-level fields, over which protection is computed.
+
+use crate::error::DecodeError;
+
+/// The deepest nesting of constructed values accepted in one message.
+///
+/// Real CMP messages nest about 15 levels (a certificate extension inside a certificate inside
+/// `extraCerts`); a `nested` body adds ~5 levels per wrapped message.
+pub const MAX_DEPTH: usize = 64;
+
+/// One decoded tag-length-value header and where its parts lie in the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tlv<'a> {
+    /// The identifier octet(s) as they appear on the wire; for low tag numbers this is one
+    /// byte such as `0x30` (SEQUENCE) or `0xA1` (context 1, constructed).
+    pub tag: u32,
+    /// The class and constructed bits of the first identifier octet (`0x30 & 0xE0`, …).
+    pub class_bits: u8,
+    /// The value octets.
+    pub value: &'a [u8],
+    /// The whole encoding: identifier, length and value.
+    pub raw: &'a [u8],
+    /// Offset of `raw` from the start of the buffer given to the reader.
+    pub offset: usize,
+}
+
+impl Tlv<'_> {
+    /// Whether the constructed bit is set.
+    pub fn is_constructed(&self) -> bool {
+        self.class_bits & 0x20 != 0
+    }
+
+    /// The first identifier octet, e.g. `0xA4` for `[4]` constructed.
+    pub fn first_octet(&self) -> u8 {
+        self.raw[0]
+    }
+
+    /// The context-specific tag number, if this is a context-class tag.
+    pub fn context_number(&self) -> Option<u32> {
+        (self.class_bits & 0xC0 == 0x80).then_some(self.tag)
+    }
+}
+
+/// Reads consecutive TLVs out of a byte slice.
+#[derive(Clone, Debug)]
+pub struct Reader<'a> {
+    input: &'a [u8],
+    pos: usize,
+    base: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `input`, whose offsets are reported relative to `base`.
+    pub fn new(input: &'a [u8], base: usize) -> Self {
+        Reader {
+            input,
+            pos: 0,
+            base,
+        }
+    }
+
+    /// Whether every byte has been read.
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.input.len()
+    }
+
+    /// Reads the next TLV.
+    pub fn read(&mut self) -> Result<Tlv<'a>, DecodeError> {
+        let start = self.pos;
+        let at = self.base + start;
+        let input = self.input;
+        let byte = |i: usize| -> Result<u8, DecodeError> {
+            input
+                .get(i)
+                .copied()
+                .ok_or_else(|| DecodeError::framing(at, "the data ends inside a tag or length"))
+        };
+        let first = byte(start)?;
+        let mut i = start + 1;
+        let mut tag = u32::from(first & 0x1F);
+        if tag == 0x1F {
+            tag = 0;
+            loop {
+                let b = byte(i)?;
+                i += 1;
+                if tag > (u32::MAX >> 7) {
+                    return Err(DecodeError::framing(at, "tag number too large"));
+                }
+                tag = (tag << 7) | u32::from(b & 0x7F);
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+        }
+        let len_octet = byte(i)?;
+        i += 1;
+        let len = if len_octet < 0x80 {
+            usize::from(len_octet)
+        } else if len_octet == 0x80 {
+            return Err(DecodeError::framing(
+                at,
+                "indefinite length (BER) is not allowed in DER",
+            ));
+        } else {
+            let n = usize::from(len_octet & 0x7F);
+            if n > 4 {
+                return Err(DecodeError::framing(at, "length field longer than 4 bytes"));
+            }
+            let mut len = 0usize;
+            for _ in 0..n {
+                len = (len << 8) | usize::from(byte(i)?);
+                i += 1;
+            }
+            len
+        };
+        let end = i
+            .checked_add(len)
+            .filter(|end| *end <= input.len())
+            .ok_or_else(|| {
+                DecodeError::framing(
+                    at,
+                    format!(
+                        "a value claims {len} bytes but only {} remain",
+                        input.len() - i.min(input.len())
+                    ),
+                )
+            })?;
+        self.pos = end;
+        Ok(Tlv {
+            tag,
+            class_bits: first & 0xE0,
+            value: &input[i..end],
+            raw: &input[start..end],
+            offset: at,
+        })
+    }
+}
+
+/// Checks that `input` is exactly one well-framed DER value, nesting at most `max_depth`
+/// constructed levels, and returns its top-level TLV.
+pub fn check_framing(input: &[u8], max_depth: usize) -> Result<Tlv<'_>, DecodeError> {
+    let mut reader = Reader::new(input, 0);
+    let top = reader.read()?;
+    if !reader.is_empty() {
+        return Err(DecodeError::TrailingData {
+            count: input.len() - top.raw.len(),
+        });
+    }
+    check_children(&top, 1, max_depth)?;
+    Ok(top)
+}
+
+fn check_children(tlv: &Tlv<'_>, depth: usize, max_depth: usize) -> Result<(), DecodeError> {
+    if !tlv.is_constructed() {
+        return Ok(());
+    }
+    if depth > max_depth {
+        return Err(DecodeError::framing(
+            tlv.offset,
+            format!("values are nested deeper than {max_depth} levels"),
+        ));
+    }
+    let header_len = tlv.raw.len() - tlv.value.len();
+    let mut reader = Reader::new(tlv.value, tlv.offset + header_len);
+    while !reader.is_empty() {
+        let child = reader.read()?;
+        check_children(&child, depth + 1, max_depth)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_short_and_long_lengths() {
+        let data = [0x30, 0x03, 0x02, 0x01, 0x05];
+        let tlv = check_framing(&data, 4).expect("valid");
+        assert_eq!(tlv.first_octet(), 0x30);
+        assert_eq!(tlv.value, &data[2..]);
+
+        let mut long = vec![0x04, 0x81, 0x80];
+        long.extend([0u8; 128]);
+        let tlv = check_framing(&long, 4).expect("valid");
+        assert_eq!(tlv.value.len(), 128);
+    }
+
+    #[test]
+    fn rejects_trailing_bytes() {
+        let err = check_framing(&[0x05, 0x00, 0x00], 4).expect_err("trailing");
+        assert_eq!(
+            err.to_string(),
+            "1 byte(s) of trailing data after the message"
+        );
+    }
+
+    #[test]
+    fn rejects_overlong_claims_and_indefinite_lengths() {
+        let err = check_framing(&[0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xF0, 0x00], 4).expect_err("short");
+        assert!(err.to_string().contains("claims 4294967280 bytes"), "{err}");
+        let err = check_framing(&[0x30, 0x80, 0x00, 0x00], 4).expect_err("indefinite");
+        assert!(err.to_string().contains("indefinite length"), "{err}");
+        let err = check_framing(&[0x30], 4).expect_err("truncated");
+        assert!(
+            err.to_string().contains("ends inside a tag or length"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bounds_nesting_depth() {
+        // 10 nested SEQUENCEs.
+        let mut data = vec![0x05, 0x00];
+        for _ in 0..10 {
+            let mut outer = vec![0x30, data.len() as u8];
+            outer.extend(data);
+            data = outer;
+        }
+        assert!(check_framing(&data, 10).is_ok());
+        let err = check_framing(&data, 9).expect_err("too deep");
+        assert!(err.to_string().contains("nested deeper than 9"), "{err}");
+    }
+}

@@ -1,0 +1,34 @@
+//! # cmp-core
+//!
+//! The heart of the CMP toolkit: the wire model of the Certificate Management Protocol
+//! (CMP, RFC 9810) and the Certificate Request Message Format (CRMF, RFC 4211), and — as the
+//! project grows — message protection and the IO-free protocol state machines, plus the
+//! traits every plugin implements (transport, crypto backend, storage).
+//!
+//! This crate does no IO: bytes and time go in, bytes and decisions come out.
+//!
+//! ```
+//! use cmp_core::asn1::{PkiBody, PkiMessage, ReceivedMessage};
+//! use cmp_core::builder::PkiHeaderBuilder;
+//!
+//! // A pkiconf message, encoded and decoded again.
+//! let header = PkiHeaderBuilder::new()
+//!     .transaction_id([1u8; 16])
+//!     .sender_nonce([2u8; 16])
+//!     .build();
+//! let msg = PkiMessage::new(header, PkiBody::Pkiconf(()));
+//! let der = msg.to_der().unwrap();
+//! let received = ReceivedMessage::decode(&der).unwrap();
+//! assert_eq!(received.message().body.name(), "pkiconf");
+//! assert!(received.roundtrips());
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod asn1;
+pub mod builder;
+pub mod der;
+pub mod error;
+pub mod names;
+
+pub use error::{DecodeError, Error};
