@@ -29,7 +29,13 @@ pub struct Tlv<'a> {
     pub offset: usize,
 }
 
-impl Tlv<'_> {
+impl<'a> Tlv<'a> {
+    /// A reader over the values inside this one (for constructed values), with offsets
+    /// relative to the same buffer.
+    pub fn children(&self) -> Reader<'a> {
+        Reader::new(self.value, self.offset + self.raw.len() - self.value.len())
+    }
+
     /// Whether the constructed bit is set.
     pub fn is_constructed(&self) -> bool {
         self.class_bits & 0x20 != 0
@@ -165,8 +171,7 @@ fn check_children(tlv: &Tlv<'_>, depth: usize, max_depth: usize) -> Result<(), D
             format!("values are nested deeper than {max_depth} levels"),
         ));
     }
-    let header_len = tlv.raw.len() - tlv.value.len();
-    let mut reader = Reader::new(tlv.value, tlv.offset + header_len);
+    let mut reader = tlv.children();
     while !reader.is_empty() {
         let child = reader.read()?;
         check_children(&child, depth + 1, max_depth)?;

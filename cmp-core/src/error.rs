@@ -139,6 +139,9 @@ fn describe_rasn_kind(kind: &rasn::error::DecodeErrorKind) -> String {
             }
             other => other.to_string(),
         },
+        DecodeErrorKind::NoValidChoice { name } => {
+            format!("the tag found is none of the alternatives of {name}")
+        }
         DecodeErrorKind::ChoiceIndexNotFound { .. } => {
             "none of the allowed alternatives matches the tag found".into()
         }

@@ -177,7 +177,7 @@ impl ReceivedMessage {
             return Err(missing("body"));
         }
         let body_tlv = reader.read()?;
-        let section = body_section(&body_tlv);
+        let section = body_section(&body_tlv)?;
         let body: PkiBody =
             rasn::der::decode(body_tlv.raw).map_err(|e| DecodeError::from_rasn(&section, &e))?;
 
@@ -275,13 +275,22 @@ impl ReceivedMessage {
     }
 }
 
-fn body_section(tlv: &Tlv<'_>) -> String {
+fn body_section(tlv: &Tlv<'_>) -> Result<String, DecodeError> {
     match tlv.context_number() {
         Some(n) if tlv.is_constructed() => match PkiBody::name_of_tag(n) {
-            Some(name) => format!("body {name}"),
-            None => format!("body [{n}]"),
+            Some(name) => Ok(format!("body {name}")),
+            None => Err(DecodeError::Field {
+                path: "body".into(),
+                what: format!("unknown body type [{n}] (CMP defines [0] ir to [26] pollRep)"),
+            }),
         },
-        _ => "body".into(),
+        _ => Err(DecodeError::Field {
+            path: "body".into(),
+            what: format!(
+                "expected a context-tagged body ([0] ir to [26] pollRep), found tag 0x{:02X}",
+                tlv.first_octet()
+            ),
+        }),
     }
 }
 
