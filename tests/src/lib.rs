@@ -1,1 +1,11 @@
-//! placeholder
+//! # cmp-tests
+//!
+//! Cross-crate and interop tests of the CMP toolkit (in `tests/`), and what they share:
+//! [`samples`] builds one message of every CMP body type from real certificates, and
+//! [`fixtures`] locates the committed `openssl cmp` messages and test PKI.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod fixtures;
+pub mod samples;
+pub mod tools;
