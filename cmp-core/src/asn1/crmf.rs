@@ -258,6 +258,7 @@ pub const SUBSEQUENT_MESSAGE_CHALLENGE_RESP: i64 = 1;
 /// ```
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
 #[rasn(choice)]
+#[allow(clippy::large_enum_variant)]
 pub enum EncryptedKey {
     /// The deprecated CRMF format: tag `30`.
     EncryptedValue(EncryptedValue),

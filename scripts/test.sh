@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace, after installing what the tests need on a fresh Debian
+# machine: openssl (the `openssl cmp` peer), Python 3 with pyasn1 + pyasn1-alt-modules (the
+# independent decoder). Also checks formatting and clippy, as CI does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_missing=()
+command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
+command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-pip)
+if ((${#apt_missing[@]})); then
+  echo "installing ${apt_missing[*]} with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}"
+fi
+
+if ! python3 -c 'import pyasn1, pyasn1_alt_modules.rfc9810' >/dev/null 2>&1; then
+  echo "installing pyasn1 and pyasn1-alt-modules with pip"
+  python3 -m pip install -q -r tests/scripts/requirements.txt ||
+    python3 -m pip install -q --break-system-packages -r tests/scripts/requirements.txt
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
