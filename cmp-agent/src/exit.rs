@@ -1,0 +1,16 @@
+//! The process exit codes of `cmp-agent`, shared by every subcommand.
+
+use std::process::ExitCode;
+
+/// Everything worked.
+pub(crate) const OK: u8 = 0;
+
+/// Some input was malformed (unreadable, not DER/PEM/base64, not a CMP message), or the
+/// command line was wrong (clap exits with 2 itself). Also used when standard output cannot
+/// be written (other than the reader closing the pipe early).
+pub(crate) const MALFORMED: u8 = 2;
+
+/// The [`ExitCode`] for one of the codes above.
+pub(crate) fn code(value: u8) -> ExitCode {
+    ExitCode::from(value)
+}
