@@ -59,6 +59,12 @@ pub use pbm::{Pbkdf2Params, Pbkdf2Salt, PbmParameter, Pbmac1Params};
 pub use revocation::{CrlReason, RevAnnContent, RevDetails, RevRepContent, RevReqContent};
 pub use status::{FailureBit, PkiFailureInfo, PkiStatus, PkiStatusInfo};
 
+/// Re-exported rasn types used throughout the model, so users need no direct rasn dependency.
+pub use rasn::types::{
+    Any, BitString, GeneralizedTime, Integer, ObjectIdentifier, OctetString, Oid, SequenceOf,
+    Utf8String,
+};
+
 /// Re-exported rasn-pkix types used throughout the model.
 pub use rasn_pkix::{
     AlgorithmIdentifier, Certificate, CertificateList, Extension, Extensions, GeneralName, Name,

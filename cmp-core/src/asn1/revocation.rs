@@ -64,6 +64,19 @@ pub struct RevAnnContent {
     pub crl_details: Option<Extensions>,
 }
 
+impl RevDetails {
+    /// The revocation reason from the `reasonCode` extension in crlEntryDetails, if present
+    /// and well-formed.
+    pub fn reason(&self) -> Option<CrlReason> {
+        let ext = self
+            .crl_entry_details
+            .as_ref()?
+            .iter()
+            .find(|e| *e.extn_id == *super::oid::CE_REASON_CODE)?;
+        CrlReason::from_extension_value(&ext.extn_value)
+    }
+}
+
 /// The `reasonCode` CRL entry extension value (RFC 5280 §5.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
@@ -99,6 +112,23 @@ impl CrlReason {
         })
     }
 
+    /// The reason in a DER `reasonCode` extension value (`ENUMERATED`, e.g. `0A 01 01`).
+    pub fn from_extension_value(der: &[u8]) -> Option<CrlReason> {
+        match der {
+            [0x0A, 0x01, code] => Self::from_code(*code),
+            _ => None,
+        }
+    }
+
+    /// The `reasonCode` extension (not critical) for this reason.
+    pub fn to_extension(self) -> rasn_pkix::Extension {
+        rasn_pkix::Extension {
+            extn_id: super::oid::CE_REASON_CODE.to_owned(),
+            critical: false,
+            extn_value: OctetString::from(vec![0x0A, 0x01, self as u8]),
+        }
+    }
+
     /// The RFC 5280 name.
     pub fn name(self) -> &'static str {
         use CrlReason::*;
@@ -114,5 +144,26 @@ impl CrlReason {
             PrivilegeWithdrawn => "privilegeWithdrawn",
             AaCompromise => "aACompromise",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_code_extension_roundtrips() {
+        let ext = CrlReason::KeyCompromise.to_extension();
+        assert_eq!(ext.extn_value.as_ref(), &[0x0A, 0x01, 0x01]);
+        let details = RevDetails {
+            cert_details: crate::asn1::CertTemplate::default(),
+            crl_entry_details: Some(Extensions::from(vec![ext])),
+        };
+        assert_eq!(details.reason(), Some(CrlReason::KeyCompromise));
+        assert_eq!(CrlReason::from_extension_value(&[0x0A, 0x01, 7]), None);
+        assert_eq!(
+            CrlReason::from_code(8).map(CrlReason::name),
+            Some("removeFromCRL")
+        );
     }
 }
