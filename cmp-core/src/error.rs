@@ -20,6 +20,12 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// A crypto operation failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// A message's protection could not be computed or did not verify.
+    #[error(transparent)]
+    Protection(#[from] ProtectionError),
     /// A message or value was built with content the protocol does not allow.
     #[error("invalid {what}: {reason}")]
     Invalid {
@@ -28,6 +34,90 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+}
+
+/// Why a crypto operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// The algorithm (or its parameters) is not supported by this backend.
+    #[error("unsupported algorithm: {0}")]
+    UnsupportedAlgorithm(String),
+    /// A key could not be parsed or used.
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
+    /// The key cannot make or check this kind of signature.
+    #[error("the key does not fit the algorithm: {0}")]
+    KeyMismatch(String),
+    /// The signature does not verify.
+    #[error("the signature does not verify")]
+    BadSignature,
+    /// A certificate path does not validate.
+    #[error("certificate path does not validate: {0}")]
+    Path(String),
+    /// The backend failed (token error, random generator failure, …).
+    #[error("{backend} backend: {reason}")]
+    Backend {
+        /// Which backend.
+        backend: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Why a message's protection could not be computed or checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtectionError {
+    /// The message carries no protection (or no protectionAlg).
+    #[error("the message is not protected")]
+    Unprotected,
+    /// protectionAlg is present but the protection bits are not, or the reverse.
+    #[error("protectionAlg and protection must be present together")]
+    Inconsistent,
+    /// The protection algorithm is not supported.
+    #[error("unsupported protection algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    /// The parameters of the protection algorithm are malformed.
+    #[error("malformed {alg} parameters: {reason}")]
+    BadParameters {
+        /// Which algorithm.
+        alg: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The iteration count is outside the accepted range (refused before any work is done).
+    #[error("{alg} iteration count {count} is outside the accepted range {min}..={max}")]
+    IterationCount {
+        /// Which algorithm.
+        alg: &'static str,
+        /// What the message asked for.
+        count: i128,
+        /// Lowest accepted.
+        min: u32,
+        /// Highest accepted.
+        max: u32,
+    },
+    /// MAC-based protection needs a shared secret, signature protection a certificate.
+    #[error("the message is {actual}-protected, but {expected}")]
+    WrongKind {
+        /// What the message uses.
+        actual: &'static str,
+        /// What the caller had.
+        expected: &'static str,
+    },
+    /// The MAC does not match: wrong secret, or the message was changed.
+    #[error("the MAC does not verify (wrong shared secret, or the message was altered)")]
+    BadMac,
+    /// The signature does not verify with the signer's key.
+    #[error("the signature does not verify with the key of {signer}")]
+    BadSignature {
+        /// The signer's subject.
+        signer: String,
+    },
+    /// A crypto primitive failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
 }
 
 /// Why received bytes could not be decoded; the `Display` form names the place.

@@ -27,8 +27,10 @@
 
 pub mod asn1;
 pub mod builder;
+pub mod crypto;
 pub mod der;
 pub mod error;
 pub mod names;
+pub mod protection;
 
-pub use error::{DecodeError, Error};
+pub use error::{CryptoError, DecodeError, Error, ProtectionError};

@@ -1,0 +1,145 @@
+//! The crypto backend traits, shaped like rustls' `CryptoProvider`: the application builds a
+//! [`CryptoProvider`] value and passes it in; nothing is global.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rasn_pkix::SubjectPublicKeyInfo;
+use zeroize::Zeroizing;
+
+use super::algorithms::{DigestAlgorithm, KeySpec, SignatureAlgorithm};
+use crate::asn1::CmpCertificate;
+use crate::error::CryptoError;
+
+/// Synchronous primitives: hashing, HMAC, PBKDF2, randomness and signature verification.
+///
+/// Public keys and shared secrets live in memory, so these never need to wait; the expensive
+/// ones (PBKDF2 with a million iterations) are run off the async worker threads by the driver.
+pub trait Primitives: Send + Sync + Debug {
+    /// Hash of `data`.
+    fn digest(&self, alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError>;
+
+    /// HMAC (RFC 2104) of `data` keyed with `key`, over the hash `alg`.
+    fn hmac(&self, alg: DigestAlgorithm, key: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError>;
+
+    /// PBKDF2 (RFC 8018 §5.2) with HMAC over `prf`, filling `out`.
+    fn pbkdf2_hmac(
+        &self,
+        prf: DigestAlgorithm,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+        out: &mut [u8],
+    ) -> Result<(), CryptoError>;
+
+    /// Fills `out` with cryptographically secure random bytes.
+    fn fill_random(&self, out: &mut [u8]) -> Result<(), CryptoError>;
+
+    /// Checks `signature` over `message` with the public key `spki`.
+    ///
+    /// ECDSA signatures are DER `Ecdsa-Sig-Value`, RSA and Ed25519 signatures raw, as in X.509
+    /// and CMP. Returns [`CryptoError::BadSignature`] when the signature does not verify.
+    fn verify_signature(
+        &self,
+        spki: &SubjectPublicKeyInfo,
+        alg: SignatureAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError>;
+}
+
+/// A private key the backend holds; software keys live in memory, hardware keys stay in
+/// their token and this is only a handle.
+#[async_trait::async_trait]
+pub trait PrivateKey: Send + Sync + Debug {
+    /// The public half.
+    fn public_key(&self) -> &SubjectPublicKeyInfo;
+
+    /// What kind of key it is.
+    fn spec(&self) -> KeySpec;
+
+    /// Where the key can be found again (for example a PKCS#11 URI), if it lives outside the
+    /// process; `None` for in-memory keys.
+    fn locator(&self) -> Option<String> {
+        None
+    }
+
+    /// The key as unencrypted PKCS#8 DER, for keys that may leave the backend; `None` for
+    /// non-exportable (hardware) keys.
+    fn to_pkcs8_der(&self) -> Option<Zeroizing<Vec<u8>>> {
+        None
+    }
+
+    /// Signs `message` (the backend hashes it as `alg` says). ECDSA signatures come back as DER
+    /// `Ecdsa-Sig-Value`.
+    async fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+}
+
+/// How to find an existing key.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum KeyLocator {
+    /// An encoded key: PEM or DER PKCS#8 (also encrypted, with `password`), SEC1 or PKCS#1.
+    Encoded {
+        /// The bytes.
+        data: Zeroizing<Vec<u8>>,
+        /// The password of an encrypted PKCS#8 key.
+        password: Option<Zeroizing<Vec<u8>>>,
+    },
+    /// A URI such as `pkcs11:token=dev;object=device-key` (RFC 7512).
+    Uri(String),
+}
+
+/// Key generation and loading: the part an HSM backend replaces.
+#[async_trait::async_trait]
+pub trait KeyProvider: Send + Sync + Debug {
+    /// The backend's name, e.g. `software` or `pkcs11`.
+    fn name(&self) -> &str;
+
+    /// Generates a key pair.
+    async fn generate(&self, spec: KeySpec) -> Result<Arc<dyn PrivateKey>, CryptoError>;
+
+    /// Loads an existing key.
+    async fn load(&self, locator: &KeyLocator) -> Result<Arc<dyn PrivateKey>, CryptoError>;
+}
+
+/// What a certificate path must satisfy besides chaining to an anchor at a time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathPolicy {
+    /// An extended key usage the end entity must carry if it has the EKU extension at all
+    /// (`None`: any EKU, or none, is fine).
+    pub required_eku: Option<rasn::types::ObjectIdentifier>,
+}
+
+/// Certificate path validation: from an end entity through untrusted intermediates to one of
+/// the trust anchors, at the given time.
+///
+/// Implementations check signatures, validity periods, basic constraints and the
+/// [`PathPolicy`]. The end entity's keyUsage bits are *not* checked here: what a CMP signer
+/// needs (digitalSignature) is checked by the protocol code over the certificate itself.
+pub trait CertPathVerifier: Send + Sync + Debug {
+    /// Validates the path; `Ok` means it chains to one of `anchors`.
+    fn verify_path(
+        &self,
+        end_entity: &CmpCertificate,
+        intermediates: &[CmpCertificate],
+        anchors: &[CmpCertificate],
+        now: SystemTime,
+        policy: &PathPolicy,
+    ) -> Result<(), CryptoError>;
+}
+
+/// The crypto an application chose: primitives, keys and path validation.
+///
+/// A hardware backend replaces `keys` and takes the rest from the software backend:
+/// `CryptoProvider { keys: Arc::new(MyHsm::new()), ..software_provider() }`.
+#[derive(Clone, Debug)]
+pub struct CryptoProvider {
+    /// Hashing, MACs, PBKDF2, randomness, verification.
+    pub primitives: Arc<dyn Primitives>,
+    /// Key generation, loading and signing.
+    pub keys: Arc<dyn KeyProvider>,
+    /// Certificate path validation.
+    pub paths: Arc<dyn CertPathVerifier>,
+}
