@@ -1,16 +1,36 @@
 //! # cmp-crypto
 //!
 //! Crypto backends for the CMP toolkit. A product team picks the backend its device needs and
-//! hands it to the client; the protocol code in `cmp-core` never sees the difference.
+//! hands a [`CryptoProvider`](cmp_core::crypto::CryptoProvider) to the client; the protocol code
+//! in `cmp-core` never sees the difference.
 //!
-//! Planned backends, each behind a cargo feature:
-//! - `software` (default): pure Rust — EC P-256/P-384, RSA 2048–4096, Ed25519, SHA-2, HMAC,
-//!   PBKDF2; keys in PEM files.
-//! - `pkcs11`: keys generated and used inside a token (tested against SoftHSM2), named by
-//!   PKCS#11 URI (RFC 7512).
-//! - `aws-lc`: aws-lc-rs, for speed.
+//! - [`software`] (feature `software`, default): pure Rust (RustCrypto) for hashing, HMAC,
+//!   PBKDF2, EC P-256/P-384 and Ed25519 keys and all verification; RSA private-key operations
+//!   go through *ring*, whose RSA is constant-time (the `rsa` crate still carries
+//!   RUSTSEC-2023-0071, the Marvin timing leak, and is used here only for key generation,
+//!   encoding and public-key verification, where no secret is exposed to timing).
+//! - [`webpki_paths`]: certificate path validation with rustls-webpki.
 //!
-//! Status: the backend trait and the backends arrive with the crypto issue; this crate is a
-//! placeholder so the workspace layout is final from the start.
+//! ```
+//! use cmp_core::crypto::{DigestAlgorithm, KeySpec, SignatureAlgorithm};
+//! # async fn demo() -> Result<(), cmp_core::Error> {
+//! let provider = cmp_crypto::default_provider();
+//! let key = provider.keys.generate(KeySpec::EcP256).await?;
+//! let sig = key.sign(SignatureAlgorithm::EcdsaSha256, b"hello").await?;
+//! provider.primitives.verify_signature(
+//!     key.public_key(), SignatureAlgorithm::EcdsaSha256, b"hello", &sig)?;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+
+#[cfg(feature = "software")]
+pub mod software;
+#[cfg(feature = "software")]
+pub mod webpki_paths;
+
+/// The default provider: the software backend with rustls-webpki path validation.
+#[cfg(feature = "software")]
+pub fn default_provider() -> cmp_core::crypto::CryptoProvider {
+    software::provider()
+}

@@ -1,0 +1,346 @@
+//! Keys held in memory: generated, or loaded from PEM/DER (PKCS#8, encrypted PKCS#8, SEC1,
+//! PKCS#1).
+
+use std::fmt;
+use std::sync::Arc;
+
+use cmp_core::CryptoError;
+use cmp_core::crypto::{
+    KeyLocator, KeyProvider, KeySpec, Primitives, PrivateKey, SignatureAlgorithm,
+};
+use ecdsa::signature::Signer;
+use ecdsa::signature::hazmat::PrehashSigner;
+use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+use rasn_pkix::SubjectPublicKeyInfo;
+use zeroize::Zeroizing;
+
+use super::primitives::{SoftwarePrimitives, unsupported};
+use super::spki;
+
+enum Inner {
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    Ed25519(ed25519_dalek::SigningKey),
+    Rsa(ring::rsa::KeyPair),
+}
+
+/// A private key in memory.
+pub struct SoftwareKey {
+    inner: Inner,
+    spec: KeySpec,
+    public_key: SubjectPublicKeyInfo,
+    pkcs8: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for SoftwareKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SoftwareKey")
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(what: impl fmt::Display) -> CryptoError {
+    CryptoError::InvalidKey(what.to_string())
+}
+
+fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
+    let mut out = Zeroizing::new([0u8; N]);
+    SoftwarePrimitives.fill_random(out.as_mut())?;
+    Ok(out)
+}
+
+impl SoftwareKey {
+    /// Generates a key pair.
+    pub fn generate(spec: KeySpec) -> Result<Self, CryptoError> {
+        let pkcs8 = match spec {
+            KeySpec::EcP256 => {
+                // Rejection sampling: a random 32-byte string is a valid scalar with
+                // overwhelming probability; the loop is bounded anyway.
+                let key = (0..16)
+                    .find_map(|_| {
+                        let bytes = random_bytes::<32>().ok()?;
+                        p256::ecdsa::SigningKey::from_slice(bytes.as_ref()).ok()
+                    })
+                    .ok_or_else(|| invalid("could not draw a P-256 scalar"))?;
+                key.to_pkcs8_der().map_err(invalid)?.to_bytes().to_vec()
+            }
+            KeySpec::EcP384 => {
+                let key = (0..16)
+                    .find_map(|_| {
+                        let bytes = random_bytes::<48>().ok()?;
+                        p384::ecdsa::SigningKey::from_slice(bytes.as_ref()).ok()
+                    })
+                    .ok_or_else(|| invalid("could not draw a P-384 scalar"))?;
+                key.to_pkcs8_der().map_err(invalid)?.to_bytes().to_vec()
+            }
+            KeySpec::Ed25519 => {
+                let seed = random_bytes::<32>()?;
+                ed25519_pkcs8_v1(&seed).to_vec()
+            }
+            KeySpec::Rsa(bits @ (2048 | 3072 | 4096)) => {
+                let key =
+                    rsa::PrivateKey::new(&mut getrandom::SysRng, bits as usize).map_err(|e| {
+                        CryptoError::Backend {
+                            backend: "software".into(),
+                            reason: format!("RSA key generation failed: {e}"),
+                        }
+                    })?;
+                key.to_pkcs8_der().map_err(invalid)?.to_bytes().to_vec()
+            }
+            other => {
+                return Err(CryptoError::UnsupportedAlgorithm(format!(
+                    "key type {other}"
+                )));
+            }
+        };
+        Self::from_pkcs8_der(&pkcs8)
+    }
+
+    /// A key from unencrypted PKCS#8 DER (`PrivateKeyInfo` / `OneAsymmetricKey`).
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let info = pkcs8::PrivateKeyInfoRef::try_from(der)
+            .map_err(|e| invalid(format!("not a PKCS#8 private key: {e}")))?;
+        let alg = info.algorithm.oid.to_string();
+        let (inner, spki_der) = match alg.as_str() {
+            "1.2.840.10045.2.1" => {
+                let curve = info
+                    .algorithm
+                    .parameters_oid()
+                    .map(|o| o.to_string())
+                    .map_err(|_| invalid("EC key without a named curve"))?;
+                match curve.as_str() {
+                    "1.2.840.10045.3.1.7" => {
+                        let k = p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
+                        let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
+                        (Inner::P256(k), spki.to_vec())
+                    }
+                    "1.3.132.0.34" => {
+                        let k = p384::ecdsa::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
+                        let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
+                        (Inner::P384(k), spki.to_vec())
+                    }
+                    other => {
+                        return Err(CryptoError::UnsupportedAlgorithm(format!(
+                            "elliptic curve {other}"
+                        )));
+                    }
+                }
+            }
+            "1.3.101.112" => {
+                let k = ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
+                let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
+                // Keep the v1 form: OpenSSL 3.0 cannot read a v2 (OneAsymmetricKey) Ed25519 key.
+                let v1 = ed25519_pkcs8_v1(&k.to_bytes());
+                let public_key = spki::from_der(spki.as_bytes())?;
+                return Ok(SoftwareKey {
+                    inner: Inner::Ed25519(k),
+                    spec: KeySpec::Ed25519,
+                    public_key,
+                    pkcs8: v1,
+                });
+            }
+            "1.2.840.113549.1.1.1" => {
+                let k = ring::rsa::KeyPair::from_pkcs8(der)
+                    .map_err(|e| invalid(format!("RSA key rejected: {e}")))?;
+                let spki = rsa_spki(k.public().as_ref())?;
+                (Inner::Rsa(k), spki)
+            }
+            other => {
+                return Err(CryptoError::UnsupportedAlgorithm(format!(
+                    "private key algorithm {other}"
+                )));
+            }
+        };
+        let public_key = spki::from_der(&spki_der)?;
+        let spec = KeySpec::of_public_key(&public_key)?;
+        Ok(SoftwareKey {
+            inner,
+            spec,
+            public_key,
+            pkcs8: Zeroizing::new(der.to_vec()),
+        })
+    }
+
+    /// A key from PEM or DER: PKCS#8 (encrypted ones need `password`), SEC1 (`EC PRIVATE
+    /// KEY`) or PKCS#1 (`RSA PRIVATE KEY`).
+    pub fn from_encoded(data: &[u8], password: Option<&[u8]>) -> Result<Self, CryptoError> {
+        let trimmed = data.trim_ascii_start();
+        if trimmed.starts_with(b"-----BEGIN") {
+            let (label, der) = pkcs8::der::pem::decode_vec(trimmed)
+                .map_err(|e| invalid(format!("malformed PEM: {e}")))?;
+            let der = Zeroizing::new(der);
+            return match label {
+                "PRIVATE KEY" => Self::from_pkcs8_der(&der),
+                "ENCRYPTED PRIVATE KEY" => Self::from_encrypted_pkcs8(&der, password),
+                "EC PRIVATE KEY" => Self::from_sec1_der(&der),
+                "RSA PRIVATE KEY" => Self::from_pkcs1_der(&der),
+                other => Err(invalid(format!(
+                    "PEM label {other:?} is not a private key (expected PRIVATE KEY, \
+                     ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)"
+                ))),
+            };
+        }
+        if pkcs8::PrivateKeyInfoRef::try_from(data).is_ok() {
+            return Self::from_pkcs8_der(data);
+        }
+        if pkcs8::EncryptedPrivateKeyInfoRef::try_from(data).is_ok() {
+            return Self::from_encrypted_pkcs8(data, password);
+        }
+        Self::from_sec1_der(data)
+            .or_else(|_| Self::from_pkcs1_der(data))
+            .map_err(|_| invalid("not a private key in PEM, PKCS#8, SEC1 or PKCS#1 DER"))
+    }
+
+    fn from_encrypted_pkcs8(der: &[u8], password: Option<&[u8]>) -> Result<Self, CryptoError> {
+        let password = password.ok_or_else(|| {
+            invalid("the key is encrypted (ENCRYPTED PRIVATE KEY) and no password was given")
+        })?;
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der)
+            .map_err(|e| invalid(format!("malformed encrypted PKCS#8: {e}")))?;
+        let plain = info
+            .decrypt(password)
+            .map_err(|_| invalid("cannot decrypt the key: wrong password or unsupported cipher"))?;
+        Self::from_pkcs8_der(plain.as_bytes())
+    }
+
+    fn from_sec1_der(der: &[u8]) -> Result<Self, CryptoError> {
+        if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
+            return Self::from_pkcs8_der(k.to_pkcs8_der().map_err(invalid)?.as_bytes());
+        }
+        if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
+            return Self::from_pkcs8_der(k.to_pkcs8_der().map_err(invalid)?.as_bytes());
+        }
+        Err(invalid("not a P-256 or P-384 SEC1 EC private key"))
+    }
+
+    fn from_pkcs1_der(der: &[u8]) -> Result<Self, CryptoError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        let k = rsa::PrivateKey::from_pkcs1_der(der)
+            .map_err(|e| invalid(format!("not a PKCS#1 RSA private key: {e}")))?;
+        Self::from_pkcs8_der(k.to_pkcs8_der().map_err(invalid)?.as_bytes())
+    }
+}
+
+/// PKCS#8 v1 `PrivateKeyInfo` of an Ed25519 seed (RFC 8410 §7), which every OpenSSL reads.
+fn ed25519_pkcs8_v1(seed: &[u8; 32]) -> Zeroizing<Vec<u8>> {
+    let mut der = Zeroizing::new(Vec::with_capacity(48));
+    der.extend_from_slice(&[
+        0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ]);
+    der.extend_from_slice(seed);
+    der
+}
+
+/// SubjectPublicKeyInfo DER for a DER RSAPublicKey.
+fn rsa_spki(pkcs1: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    let key = rsa::PublicKey::from_pkcs1_der(pkcs1).map_err(invalid)?;
+    Ok(key.to_public_key_der().map_err(invalid)?.to_vec())
+}
+
+fn ec_prehash(alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    SoftwarePrimitives.digest(alg.digest(), message)
+}
+
+fn sign_failed(e: impl fmt::Display) -> CryptoError {
+    CryptoError::Backend {
+        backend: "software".into(),
+        reason: format!("signing failed: {e}"),
+    }
+}
+
+#[async_trait::async_trait]
+impl PrivateKey for SoftwareKey {
+    fn public_key(&self) -> &SubjectPublicKeyInfo {
+        &self.public_key
+    }
+
+    fn spec(&self) -> KeySpec {
+        self.spec
+    }
+
+    fn to_pkcs8_der(&self) -> Option<Zeroizing<Vec<u8>>> {
+        Some(self.pkcs8.clone())
+    }
+
+    async fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if !self.spec.allows(alg) {
+            return Err(unsupported(alg, self.spec));
+        }
+        match &self.inner {
+            Inner::P256(k) => {
+                let sig: p256::ecdsa::DerSignature = k
+                    .sign_prehash(&ec_prehash(alg, message)?)
+                    .map_err(sign_failed)?;
+                Ok(sig.as_bytes().to_vec())
+            }
+            Inner::P384(k) => {
+                let sig: p384::ecdsa::DerSignature = k
+                    .sign_prehash(&ec_prehash(alg, message)?)
+                    .map_err(sign_failed)?;
+                Ok(sig.as_bytes().to_vec())
+            }
+            Inner::Ed25519(k) => {
+                let sig: ed25519_dalek::Signature = k.try_sign(message).map_err(sign_failed)?;
+                Ok(sig.to_bytes().to_vec())
+            }
+            Inner::Rsa(k) => sign_rsa(k, alg, message),
+        }
+    }
+}
+
+/// RSA signing through *ring* (constant-time; see the crate documentation).
+fn sign_rsa(
+    key: &ring::rsa::KeyPair,
+    alg: SignatureAlgorithm,
+    message: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    use ring::signature as rs;
+    let padding: &'static dyn rs::RsaEncoding = match alg {
+        SignatureAlgorithm::RsaPkcs1Sha256 => &rs::RSA_PKCS1_SHA256,
+        SignatureAlgorithm::RsaPkcs1Sha384 => &rs::RSA_PKCS1_SHA384,
+        SignatureAlgorithm::RsaPkcs1Sha512 => &rs::RSA_PKCS1_SHA512,
+        SignatureAlgorithm::RsaPssSha256 => &rs::RSA_PSS_SHA256,
+        SignatureAlgorithm::RsaPssSha384 => &rs::RSA_PSS_SHA384,
+        SignatureAlgorithm::RsaPssSha512 => &rs::RSA_PSS_SHA512,
+        other => {
+            return Err(CryptoError::UnsupportedAlgorithm(format!(
+                "{other} with RSA"
+            )));
+        }
+    };
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(padding, &ring::rand::SystemRandom::new(), message, &mut sig)
+        .map_err(|_| sign_failed("ring refused to sign"))?;
+    Ok(sig)
+}
+
+/// The software [`KeyProvider`]: generates keys in memory and loads encoded ones.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SoftwareKeys;
+
+#[async_trait::async_trait]
+impl KeyProvider for SoftwareKeys {
+    fn name(&self) -> &str {
+        "software"
+    }
+
+    async fn generate(&self, spec: KeySpec) -> Result<Arc<dyn PrivateKey>, CryptoError> {
+        Ok(Arc::new(SoftwareKey::generate(spec)?))
+    }
+
+    async fn load(&self, locator: &KeyLocator) -> Result<Arc<dyn PrivateKey>, CryptoError> {
+        match locator {
+            KeyLocator::Encoded { data, password } => Ok(Arc::new(SoftwareKey::from_encoded(
+                data,
+                password.as_ref().map(|p| p.as_slice()),
+            )?)),
+            KeyLocator::Uri(uri) => Err(CryptoError::UnsupportedAlgorithm(format!(
+                "the software backend cannot open {uri:?}; use the pkcs11 backend for pkcs11: URIs"
+            ))),
+            _ => Err(CryptoError::UnsupportedAlgorithm("key locator".into())),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The software backend: keys in memory (loaded from and saved to PEM files), RustCrypto
+//! primitives, *ring* for RSA signing.
+
+mod keys;
+mod pem_file;
+mod primitives;
+mod spki;
+
+use std::sync::Arc;
+
+use cmp_core::crypto::CryptoProvider;
+
+pub use keys::{SoftwareKey, SoftwareKeys};
+pub use pem_file::{read_key_file, write_key_file};
+pub use primitives::SoftwarePrimitives;
+
+/// The software backend as a [`CryptoProvider`], with rustls-webpki path validation.
+pub fn provider() -> CryptoProvider {
+    CryptoProvider {
+        primitives: Arc::new(SoftwarePrimitives),
+        keys: Arc::new(SoftwareKeys),
+        paths: Arc::new(crate::webpki_paths::WebPkiPaths),
+    }
+}

@@ -1,0 +1,169 @@
+//! Hashing, HMAC, PBKDF2, randomness and signature verification in pure Rust.
+
+use cmp_core::CryptoError;
+use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm};
+use ecdsa::signature::Verifier;
+use ecdsa::signature::hazmat::PrehashVerifier;
+use hmac::{KeyInit, Mac};
+use rasn_pkix::SubjectPublicKeyInfo;
+use rsa::pkcs1::DecodeRsaPublicKey;
+use sha2::Digest;
+
+/// The RustCrypto primitives.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SoftwarePrimitives;
+
+fn digest_bytes(alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    Ok(match alg {
+        DigestAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
+        DigestAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
+        DigestAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
+        DigestAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
+        DigestAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        other => {
+            return Err(CryptoError::UnsupportedAlgorithm(format!("digest {other}")));
+        }
+    })
+}
+
+fn hmac_bytes<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length.
+    let mut mac = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+pub(crate) fn unsupported(alg: SignatureAlgorithm, spec: KeySpec) -> CryptoError {
+    CryptoError::KeyMismatch(format!("a {spec} key cannot make or check {alg}"))
+}
+
+impl Primitives for SoftwarePrimitives {
+    fn digest(&self, alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        digest_bytes(alg, data)
+    }
+
+    fn hmac(&self, alg: DigestAlgorithm, key: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(match alg {
+            DigestAlgorithm::Sha1 => hmac_bytes::<hmac::Hmac<sha1::Sha1>>(key, data),
+            DigestAlgorithm::Sha224 => hmac_bytes::<hmac::Hmac<sha2::Sha224>>(key, data),
+            DigestAlgorithm::Sha256 => hmac_bytes::<hmac::Hmac<sha2::Sha256>>(key, data),
+            DigestAlgorithm::Sha384 => hmac_bytes::<hmac::Hmac<sha2::Sha384>>(key, data),
+            DigestAlgorithm::Sha512 => hmac_bytes::<hmac::Hmac<sha2::Sha512>>(key, data),
+            other => {
+                return Err(CryptoError::UnsupportedAlgorithm(format!(
+                    "HMAC over {other}"
+                )));
+            }
+        })
+    }
+
+    fn pbkdf2_hmac(
+        &self,
+        prf: DigestAlgorithm,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+        out: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        use pbkdf2::pbkdf2_hmac;
+        match prf {
+            DigestAlgorithm::Sha1 => pbkdf2_hmac::<sha1::Sha1>(password, salt, iterations, out),
+            DigestAlgorithm::Sha224 => pbkdf2_hmac::<sha2::Sha224>(password, salt, iterations, out),
+            DigestAlgorithm::Sha256 => pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations, out),
+            DigestAlgorithm::Sha384 => pbkdf2_hmac::<sha2::Sha384>(password, salt, iterations, out),
+            DigestAlgorithm::Sha512 => pbkdf2_hmac::<sha2::Sha512>(password, salt, iterations, out),
+            other => {
+                return Err(CryptoError::UnsupportedAlgorithm(format!(
+                    "PBKDF2 over {other}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn fill_random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+        getrandom::fill(out).map_err(|e| CryptoError::Backend {
+            backend: "software".into(),
+            reason: format!("the system random generator failed: {e}"),
+        })
+    }
+
+    fn verify_signature(
+        &self,
+        spki: &SubjectPublicKeyInfo,
+        alg: SignatureAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        let spec = KeySpec::of_public_key(spki)?;
+        if !spec.allows(alg) {
+            return Err(unsupported(alg, spec));
+        }
+        let point = spki.subject_public_key.as_raw_slice();
+        let bad = |_| CryptoError::BadSignature;
+        match spec {
+            KeySpec::EcP256 => {
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                    .map_err(|_| CryptoError::InvalidKey("not a P-256 point".into()))?;
+                let sig = p256::ecdsa::DerSignature::try_from(signature).map_err(bad)?;
+                let hash = digest_bytes(alg.digest(), message)?;
+                key.verify_prehash(&hash, &sig).map_err(bad)
+            }
+            KeySpec::EcP384 => {
+                let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                    .map_err(|_| CryptoError::InvalidKey("not a P-384 point".into()))?;
+                let sig = p384::ecdsa::DerSignature::try_from(signature).map_err(bad)?;
+                let hash = digest_bytes(alg.digest(), message)?;
+                key.verify_prehash(&hash, &sig).map_err(bad)
+            }
+            KeySpec::Ed25519 => {
+                let bytes: &[u8; 32] = point
+                    .try_into()
+                    .map_err(|_| CryptoError::InvalidKey("Ed25519 key is not 32 bytes".into()))?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+                    .map_err(|_| CryptoError::InvalidKey("not an Ed25519 point".into()))?;
+                let sig = ed25519_dalek::Signature::from_slice(signature).map_err(bad)?;
+                key.verify_strict(message, &sig).map_err(bad)
+            }
+            KeySpec::Rsa(_) => verify_rsa(point, alg, message, signature),
+            other => Err(unsupported(alg, other)),
+        }
+    }
+}
+
+fn verify_rsa(
+    pkcs1: &[u8],
+    alg: SignatureAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CryptoError> {
+    use SignatureAlgorithm::*;
+    let key = rsa::PublicKey::from_pkcs1_der(pkcs1)
+        .map_err(|e| CryptoError::InvalidKey(format!("RSA public key: {e}")))?;
+    let bad = |_| CryptoError::BadSignature;
+    let pkcs1_sig = || rsa::pkcs1v15::Signature::try_from(signature).map_err(bad);
+    let pss_sig = || rsa::pss::Signature::try_from(signature).map_err(bad);
+    match alg {
+        RsaPkcs1Sha256 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
+            .verify(message, &pkcs1_sig()?)
+            .map_err(bad),
+        RsaPkcs1Sha384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key)
+            .verify(message, &pkcs1_sig()?)
+            .map_err(bad),
+        RsaPkcs1Sha512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key)
+            .verify(message, &pkcs1_sig()?)
+            .map_err(bad),
+        RsaPssSha256 => rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_salt_len(key, 32)
+            .verify(message, &pss_sig()?)
+            .map_err(bad),
+        RsaPssSha384 => rsa::pss::VerifyingKey::<sha2::Sha384>::new_with_salt_len(key, 48)
+            .verify(message, &pss_sig()?)
+            .map_err(bad),
+        RsaPssSha512 => rsa::pss::VerifyingKey::<sha2::Sha512>::new_with_salt_len(key, 64)
+            .verify(message, &pss_sig()?)
+            .map_err(bad),
+        other => Err(CryptoError::UnsupportedAlgorithm(format!(
+            "{other} with an RSA key"
+        ))),
+    }
+}
