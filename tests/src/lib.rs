@@ -7,5 +7,6 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod fixtures;
+pub mod run;
 pub mod samples;
 pub mod tools;

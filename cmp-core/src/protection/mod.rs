@@ -24,4 +24,6 @@ mod signature;
 
 pub use alg::{MacLimits, ProtectionAlg};
 pub use mac::{MacSettings, protect_with_mac, verify_mac};
-pub use signature::{prepare_signature, protect_with_key, verify_signature};
+pub use signature::{
+    prepare_signature, protect_with_key, verify_signature, verify_signature_with_key,
+};

@@ -1,6 +1,7 @@
 //! Signature-based protection.
 
 use rasn::types::BitString;
+use rasn_pkix::SubjectPublicKeyInfo;
 
 use super::alg::{MacLimits, ProtectionAlg};
 use crate::asn1::{CmpCertificate, PkiMessage, ReceivedMessage};
@@ -43,6 +44,22 @@ pub fn verify_signature(
     signer: &CmpCertificate,
     primitives: &dyn Primitives,
 ) -> Result<(), ProtectionError> {
+    verify_signature_with_key(
+        received,
+        signer.subject_public_key_info(),
+        &format_name(signer.subject()),
+        primitives,
+    )
+}
+
+/// Verifies the signature protection of a received message with a public key; `signer`
+/// names the key's owner in errors.
+pub fn verify_signature_with_key(
+    received: &ReceivedMessage,
+    public_key: &SubjectPublicKeyInfo,
+    signer: &str,
+    primitives: &dyn Primitives,
+) -> Result<(), ProtectionError> {
     let msg = received.message();
     let (alg_id, protection) = match (&msg.header.protection_alg, &msg.protection) {
         (Some(a), Some(p)) => (a, p),
@@ -66,21 +83,20 @@ pub fn verify_signature(
         }
         Err(e) => return Err(e),
     };
+    let bad = || ProtectionError::BadSignature {
+        signer: signer.to_owned(),
+    };
     if protection.len() % 8 != 0 {
-        return Err(ProtectionError::BadSignature {
-            signer: format_name(signer.subject()),
-        });
+        return Err(bad());
     }
     match primitives.verify_signature(
-        signer.subject_public_key_info(),
+        public_key,
         alg,
         &received.protected_part(),
         protection.as_raw_slice(),
     ) {
         Ok(()) => Ok(()),
-        Err(CryptoError::BadSignature) => Err(ProtectionError::BadSignature {
-            signer: format_name(signer.subject()),
-        }),
+        Err(CryptoError::BadSignature) => Err(bad()),
         Err(e) => Err(e.into()),
     }
 }
