@@ -254,7 +254,13 @@ fn path_validation_failures_are_named() {
     let in_2100 = SystemTime::UNIX_EPOCH + Duration::from_secs(4_102_444_800);
     assert_eq!(
         p.paths
-            .verify_path(&server, &[], &[ca.clone()], in_2100, &PathPolicy::default())
+            .verify_path(
+                &server,
+                &[],
+                std::slice::from_ref(&ca),
+                in_2100,
+                &PathPolicy::default()
+            )
             .expect_err("expired")
             .to_string(),
         "certificate path does not validate: a certificate in the path has expired"
@@ -277,7 +283,7 @@ fn path_validation_failures_are_named() {
             .verify_path(
                 &ca,
                 &[],
-                &[ca.clone()],
+                std::slice::from_ref(&ca),
                 SystemTime::now(),
                 &PathPolicy::default()
             )
