@@ -4,11 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::secret::SecretSource;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   2  malformed input (a file that cannot be read or decoded) or a usage error
-  Subcommands that talk to a CA will add 1, 3, 4 and 5.";
+  4  a check asked for failed (inspect: a message's protection does not verify)
+  Subcommands that talk to a CA will add 1, 3 and 5.";
 
 const INSPECT_ABOUT: &str = "\
 Decode CMP messages (PKIMessage) and print their content.
@@ -27,7 +30,16 @@ Output formats:
         recipKID, transactionID, senderNonce, recipNonce, freeText, generalInfo,
         content, protection, protectionBits, extraCerts and roundtrip. Byte strings
         are lowercase hex, names RFC 4514 strings, times RFC 3339; an absent field
-        is null. `protection` is \"unchecked\" (or \"absent\"): it is not verified.
+        is null.
+
+Protection checks (optional):
+  --secret SRC            verify PasswordBasedMac / PBMAC1 with a shared secret
+  --trusted FILE          verify a signature: the signer is found in extraCerts (or
+                          --untrusted, --trusted) by sender and senderKID, must allow
+                          digitalSignature, and must chain to these trust anchors now
+  --srvcert FILE          verify a signature with this pinned certificate
+`protection` then says \"valid\" or \"invalid: <reason>\"; without checks it says
+\"unchecked\" (or \"absent\" for an unprotected message). The dump is printed either way.
 
 A FILE that cannot be read or decoded prints nothing on standard output and one line
 `cmp-agent: FILE: what is wrong` on standard error; the other FILEs are still inspected.";
@@ -60,6 +72,27 @@ pub(crate) struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
+
+    /// Verify MAC protection with this shared secret: pass:TEXT, env:VAR or file:PATH.
+    #[arg(long, value_name = "SRC")]
+    pub(crate) secret: Option<SecretSource>,
+
+    /// Verify signature protection: trust anchors (PEM certificates, or one DER).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trusted: Option<PathBuf>,
+
+    /// Intermediate certificates for building the signer's path.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) untrusted: Option<PathBuf>,
+
+    /// Verify signature protection with this pinned signer certificate.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) srvcert: Option<PathBuf>,
+
+    /// Accept a signer certificate whose keyUsage lacks digitalSignature (weakens security;
+    /// for interop with misissued CA certificates only).
+    #[arg(long)]
+    pub(crate) ignore_keyusage: bool,
 
     /// Files holding one PKIMessage each (DER, PEM or base64); `-` is standard input.
     #[arg(value_name = "FILE", required = true)]

@@ -10,6 +10,10 @@ pub(crate) const OK: u8 = 0;
 /// be written (other than the reader closing the pipe early).
 pub(crate) const MALFORMED: u8 = 2;
 
+/// A check asked for failed: a message's protection does not verify (`inspect`), or a
+/// response failed the client's checks.
+pub(crate) const CHECK_FAILED: u8 = 4;
+
 /// The [`ExitCode`] for one of the codes above.
 pub(crate) fn code(value: u8) -> ExitCode {
     ExitCode::from(value)

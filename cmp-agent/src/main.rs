@@ -11,15 +11,17 @@
 //! Enrollment (`ir`, `cr`, `kur`, `p10cr`), revocation (`rr`) and general messages (`genm`)
 //! will be added as further subcommands, each in its own module.
 //!
-//! Exit codes: 0 when everything went well, 2 for malformed input or a usage error; see
-//! [`exit`].
+//! Exit codes: 0 when everything went well, 2 for malformed input or a usage error, 4 when a
+//! protection check asked for failed; see [`exit`].
 #![forbid(unsafe_code)]
 
+mod certs;
 mod cli;
 mod error;
 mod exit;
 mod input;
 mod inspect;
+mod secret;
 
 use std::process::ExitCode;
 

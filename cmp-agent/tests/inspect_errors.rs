@@ -198,7 +198,11 @@ fn help_documents_formats_and_exit_codes() {
         "Exit codes:",
         "0  success",
         "2  malformed input",
-        "1, 3, 4 and 5",
+        "4  a check asked for failed",
+        "--secret SRC",
+        "--trusted FILE",
+        "--srvcert FILE",
+        "1, 3 and 5",
     ] {
         assert!(r.stdout.contains(needle), "{needle}: {}", r.stdout);
     }

@@ -125,6 +125,36 @@ fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
+/// Whether two names are equal as RFC 5280 §7.1 compares them: attribute by attribute,
+/// string values case-insensitively with inner white space folded (the common subset of the
+/// RFC 4518 preparation), other values byte for byte.
+pub fn names_equal(a: &Name, b: &Name) -> bool {
+    let (Name::RdnSequence(a), Name::RdnSequence(b)) = (a, b);
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(ra, rb)| {
+            let (ra, rb) = (ra.to_vec(), rb.to_vec());
+            ra.len() == rb.len()
+                && ra.iter().all(|x| {
+                    rb.iter()
+                        .any(|y| x.r#type == y.r#type && values_equal(&x.value, &y.value))
+                })
+        })
+}
+
+fn values_equal(a: &Any, b: &Any) -> bool {
+    match (attribute_string(a), attribute_string(b)) {
+        (Some(x), Some(y)) => fold(&x) == fold(&y),
+        _ => a == b,
+    }
+}
+
+fn fold(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
 /// A readable form of a `GeneralName`: the RFC 4514 string of a directoryName, else
 /// `DNS:…`, `email:…`, `URI:…`, `IP:…`, `RID:…` as OpenSSL prints them.
 pub fn format_general_name(name: &GeneralName) -> String {
@@ -292,6 +322,30 @@ mod tests {
         );
         // CN=ü: UTF8String 0C 02 C3 BC
         assert!(der.windows(4).any(|w| w == [0x0C, 2, 0xC3, 0xBC]));
+    }
+
+    #[test]
+    fn names_compare_as_rfc_5280_says() {
+        let printable = parse_name("C=DE").expect("dn");
+        let utf8 = {
+            // The same country as UTF8String.
+            let atv = AttributeTypeAndValue {
+                r#type: oid::AT_COUNTRY.to_owned(),
+                value: Any::new(rasn::der::encode(&Utf8String::from("de")).expect("enc")),
+            };
+            Name::RdnSequence(vec![RelativeDistinguishedName::from(SetOf::from_vec(
+                vec![atv],
+            ))])
+        };
+        assert!(names_equal(&printable, &utf8));
+        assert!(names_equal(
+            &parse_name("CN=Device  One,O=x").expect("dn"),
+            &parse_name("/O=X/CN=device one").expect("dn")
+        ));
+        assert!(!names_equal(
+            &parse_name("CN=a,O=x").expect("dn"),
+            &parse_name("CN=a").expect("dn")
+        ));
     }
 
     #[test]

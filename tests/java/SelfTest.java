@@ -2,7 +2,8 @@
  * Self-test of CmpProtectionCheck (run through `tests/java/run.sh selftest`).
  *
  * 1. BouncyCastle's ProtectedPKIMessageBuilder builds genm messages protected
- *    with PBM, PBMAC1 (two PRF/MAC combinations), ECDSA P-256 and P-384,
+ *    with PBM, PBMAC1 (MAC computed by the JDK's SunJCE provider, several
+ *    PRF/MAC combinations), ECDSA P-256 and P-384,
  *    RSA PKCS#1 v1.5, RSASSA-PSS and Ed25519. Each must verify as VALID, and as
  *    INVALID with a wrong secret or key, with one protected byte flipped, with
  *    one protection byte flipped and when it is not DER.
@@ -16,6 +17,7 @@
  */
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -33,15 +35,26 @@ import java.util.Collections;
 import java.util.Date;
 import java.util.List;
 
+import javax.crypto.Mac;
+import javax.crypto.SecretKeyFactory;
+import javax.crypto.spec.PBEKeySpec;
+import javax.crypto.spec.SecretKeySpec;
+
 import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.cmp.CMPObjectIdentifiers;
 import org.bouncycastle.asn1.cmp.GenMsgContent;
 import org.bouncycastle.asn1.cmp.InfoTypeAndValue;
 import org.bouncycastle.asn1.cmp.PKIBody;
 import org.bouncycastle.asn1.cmp.PKIHeader;
 import org.bouncycastle.asn1.cmp.PKIMessage;
+import org.bouncycastle.asn1.pkcs.PBKDF2Params;
+import org.bouncycastle.asn1.pkcs.PBMAC1Params;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.cmp.GeneralPKIMessage;
@@ -52,6 +65,7 @@ import org.bouncycastle.cert.crmf.jcajce.JcePKMACValuesCalculator;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.GenericKey;
 import org.bouncycastle.operator.MacCalculator;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcePBMac1CalculatorBuilder;
@@ -267,38 +281,110 @@ public final class SelfTest {
         expect("bc pbm: dump", 0, "body=genm pvno=2", "dump", f.toString());
         commonNegatives("bc pbm", dir, m, new String[] {"verify", "--secret", SECRET});
 
-        // PBMAC1, PBKDF2 with hmacWithSHA256 and HMAC-SHA256 (BC's native verifier agrees)
-        MacCalculator p1 = new JcePBMac1CalculatorBuilder("HmacSHA256", 256).setProvider(BC)
-            .setIterationCount(10_000).setSaltLength(16).build(SECRET.toCharArray());
-        m = der(genmBuilder(PKIHeader.CMP_2000).build(p1));
-        f = write(dir, "pbmac1-sha256.der", m);
-        expect("bc pbmac1 sha256", 0, "VALID " + CmpProtectionCheck.OID_PBMAC1, "verify", "--secret", SECRET, f.toString());
-        expect("bc pbmac1 sha256: wrong secret", 1, "INVALID", "verify", "--secret", "wrong", f.toString());
-        expect("bc pbmac1 sha256: dump", 0, "body=genm pvno=2", "dump", f.toString());
-        commonNegatives("bc pbmac1 sha256", dir, m, new String[] {"verify", "--secret", SECRET});
+        // PBMAC1. BouncyCastle 1.72's JcePBMac1CalculatorBuilder labels the KDF with id-PBES2
+        // (1.2.840.113549.1.5.13) instead of id-PBKDF2, so the conformant PBMAC1 messages are
+        // built with ProtectedPKIMessageBuilder and a MacCalculator computed by the JDK's own
+        // provider (SunJCE: PBKDF2WithHmacSHA*, HmacSHA*), independent of the harness's code.
+        Object[][] pbmac1 = {
+            // label, prf JCE name, prf OID, mac JCE name, mac OID, key bytes, keyLength present, iterations, pvno
+            {"pbmac1 sha256", "HmacSHA256", "1.2.840.113549.2.9", "HmacSHA256", "1.2.840.113549.2.9", 32, true, 10_000,
+                PKIHeader.CMP_2000},
+            {"pbmac1 sha512", "HmacSHA512", "1.2.840.113549.2.11", "HmacSHA512", "1.2.840.113549.2.11", 64, true, 2_000,
+                PKIHeader.CMP_2021},
+            {"pbmac1 sha256 no keyLength", "HmacSHA256", "1.2.840.113549.2.9", "HmacSHA256", "1.2.840.113549.2.9", 32,
+                false, 1_000, PKIHeader.CMP_2000},
+            {"pbmac1 prf sha1 mac sha384", "HmacSHA1", "1.2.840.113549.2.7", "HmacSHA384", "1.2.840.113549.2.10", 48,
+                true, 1_000, PKIHeader.CMP_2000},
+        };
+        byte[] sha512Msg = null;
+        for (Object[] c : pbmac1) {
+            String label = "sunjce " + c[0];
+            MacCalculator mc = sunPbmac1((String) c[1], (String) c[2], (String) c[3], (String) c[4], (Integer) c[5],
+                (Boolean) c[6], (Integer) c[7], random(16), SECRET.toCharArray());
+            int pvno = (Integer) c[8];
+            m = der(genmBuilder(pvno).build(mc));
+            if (c[0].equals("pbmac1 sha512")) {
+                sha512Msg = m;
+            }
+            if (c[0].equals("pbmac1 sha256")) {
+                String bc = bcNativePbmac1(m);
+                expectTrue(label + ": BouncyCastle's own PBMAC1 verifier agrees", bc.equals("true"), bc);
+            }
+            f = write(dir, label.replace(' ', '-') + ".der", m);
+            expect(label, 0, "VALID " + CmpProtectionCheck.OID_PBMAC1, "verify", "--secret", SECRET, f.toString());
+            expect(label + ": wrong secret", 1, "INVALID PBMAC1 value does not match", "verify", "--secret", "wrong",
+                f.toString());
+            expect(label + ": dump", 0, "body=genm pvno=" + pvno, "dump", f.toString());
+            commonNegatives(label, dir, m, new String[] {"verify", "--secret", SECRET});
+        }
 
-        // PBMAC1, PBKDF2 with hmacWithSHA512 and HMAC-SHA512, pvno 3
-        MacCalculator p2 = new JcePBMac1CalculatorBuilder("HmacSHA512", 512).setProvider(BC)
-            .setPrf(JcePBMac1CalculatorBuilder.PRF_SHA512).setIterationCount(2_000).setSaltLength(32)
-            .build(SECRET.toCharArray());
-        m = der(genmBuilder(PKIHeader.CMP_2021).build(p2));
-        f = write(dir, "pbmac1-sha512.der", m);
-        expect("bc pbmac1 sha512", 0, "VALID " + CmpProtectionCheck.OID_PBMAC1, "verify", "--secret", SECRET, f.toString());
-        expect("bc pbmac1 sha512: wrong secret", 1, "INVALID", "verify", "--secret", "wrong", f.toString());
-        expect("bc pbmac1 sha512: dump pvno 3", 0, "body=genm pvno=3", "dump", f.toString());
-        commonNegatives("bc pbmac1 sha512", dir, m, new String[] {"verify", "--secret", SECRET});
-        // Record (not assert) what BouncyCastle 1.72's own PBMAC1 verifier says about it.
-        boolean bcNative;
-        String detail;
+        // What BouncyCastle 1.72's own PBMAC1 code does (recorded, not asserted).
+        MacCalculator bcBuilt = new JcePBMac1CalculatorBuilder("HmacSHA256", 256).setProvider(BC)
+            .setIterationCount(10_000).setSaltLength(16).build(SECRET.toCharArray());
+        m = der(genmBuilder(PKIHeader.CMP_2000).build(bcBuilt));
+        f = write(dir, "bc-builder-pbmac1.der", m);
+        expect("bc JcePBMac1CalculatorBuilder message (KDF labelled id-PBES2)", 1,
+            "INVALID PBMAC1 keyDerivationFunc 1.2.840.113549.1.5.13 is not id-PBKDF2", "verify", "--secret", SECRET,
+            f.toString());
+        System.out.println("info BouncyCastle's own PBMAC1 verifier on a PBKDF2-hmacWithSHA512 message: "
+            + bcNativePbmac1(sha512Msg) + " (1.72 derives the key with hmacWithSHA256 whatever the prf is)");
+    }
+
+    static String bcNativePbmac1(byte[] m) {
         try {
             ProtectedPKIMessage ppm = new ProtectedPKIMessage(new GeneralPKIMessage(PKIMessage.getInstance(m)));
-            bcNative = ppm.verify(new JcePBMac1CalculatorProviderBuilder().setProvider(BC).build(), SECRET.toCharArray());
-            detail = String.valueOf(bcNative);
+            return String.valueOf(ppm.verify(new JcePBMac1CalculatorProviderBuilder().setProvider(BC).build(),
+                SECRET.toCharArray()));
         } catch (Exception e) {
-            detail = "exception " + e.getMessage();
+            return "exception " + e.getMessage();
         }
-        System.out.println("info BouncyCastle's own PBMAC1 verifier on a PBKDF2-hmacWithSHA512 message: " + detail
-            + " (1.72 derives the key with hmacWithSHA256 whatever prf says)");
+    }
+
+    /** A PBMAC1 MacCalculator computed with the JDK's SunJCE provider. */
+    static MacCalculator sunPbmac1(String prfJce, String prfOid, String macJce, String macOid, int keyBytes,
+                                   boolean withKeyLength, int iterations, byte[] salt, char[] secret) throws Exception {
+        SecretKeyFactory kdf = SecretKeyFactory.getInstance("PBKDF2With" + prfJce, "SunJCE");
+        byte[] key = kdf.generateSecret(new PBEKeySpec(secret, salt, iterations, keyBytes * 8)).getEncoded();
+        Mac mac = Mac.getInstance(macJce, "SunJCE");
+        mac.init(new SecretKeySpec(key, macJce));
+        AlgorithmIdentifier prf = new AlgorithmIdentifier(new ASN1ObjectIdentifier(prfOid), DERNull.INSTANCE);
+        PBKDF2Params kp = withKeyLength ? new PBKDF2Params(salt, iterations, keyBytes, prf)
+            : new PBKDF2Params(salt, iterations, prf);
+        AlgorithmIdentifier algId = new AlgorithmIdentifier(PKCSObjectIdentifiers.id_PBMAC1, new PBMAC1Params(
+            new AlgorithmIdentifier(PKCSObjectIdentifiers.id_PBKDF2, kp),
+            new AlgorithmIdentifier(new ASN1ObjectIdentifier(macOid), DERNull.INSTANCE)));
+        OutputStream out = new OutputStream() {
+            @Override
+            public void write(int b) {
+                mac.update((byte) b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                mac.update(b, off, len);
+            }
+        };
+        return new MacCalculator() {
+            @Override
+            public AlgorithmIdentifier getAlgorithmIdentifier() {
+                return algId;
+            }
+
+            @Override
+            public OutputStream getOutputStream() {
+                return out;
+            }
+
+            @Override
+            public byte[] getMac() {
+                return mac.doFinal();
+            }
+
+            @Override
+            public GenericKey getKey() {
+                return new GenericKey(algId, key);
+            }
+        };
     }
 
     static void signatureChecks(Path dir) throws Exception {

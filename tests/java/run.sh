@@ -20,6 +20,7 @@ JAR_DIR="${BC_JAR_DIR:-/usr/share/java}"
 
 missing() { # what package
     printf 'cmp-bc-harness: missing %s: install the Debian package %s (apt-get install %s)\n' "$1" "$2" "$2" >&2
+    printf 'ERROR missing %s: install the Debian package %s\n' "$1" "$2"
     exit 3
 }
 

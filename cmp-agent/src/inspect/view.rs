@@ -47,8 +47,9 @@ pub(crate) struct MessageView {
     pub(crate) general_info: Option<Vec<ItavView>>,
     /// What the body holds.
     pub(crate) content: Content,
-    /// `unchecked` when protection is present (verification comes later), `absent` otherwise.
-    pub(crate) protection: &'static str,
+    /// `valid` or `invalid: …` when a check was asked for; otherwise `unchecked` when
+    /// protection is present and `absent` when it is not.
+    pub(crate) protection: String,
     /// Length of the protection BIT STRING in bits.
     pub(crate) protection_bits: Option<usize>,
     /// extraCerts.
@@ -87,7 +88,8 @@ impl MessageView {
                 "unchecked"
             } else {
                 "absent"
-            },
+            }
+            .to_owned(),
             protection_bits: m.protection.as_ref().map(|p| p.len()),
             extra_certs: m.extra_certs.as_ref().map(|c| CertView::list(c)),
             roundtrip: msg.roundtrips(),

@@ -34,6 +34,42 @@ impl Encoded<Certificate> {
     pub fn signature_algorithm(&self) -> &AlgorithmIdentifier {
         &self.value().signature_algorithm
     }
+
+    /// The extension with this OID, if present.
+    pub fn extension(&self, id: &Oid) -> Option<&rasn_pkix::Extension> {
+        self.value()
+            .tbs_certificate
+            .extensions
+            .as_ref()?
+            .iter()
+            .find(|e| *e.extn_id == *id)
+    }
+
+    /// The subjectKeyIdentifier, if present and well-formed.
+    pub fn subject_key_identifier(&self) -> Option<Vec<u8>> {
+        let ext = self.extension(super::oid::CE_SUBJECT_KEY_IDENTIFIER)?;
+        rasn::der::decode::<OctetString>(&ext.extn_value)
+            .ok()
+            .map(|o| o.to_vec())
+    }
+
+    /// Whether keyUsage allows digitalSignature: `None` when the certificate has no keyUsage
+    /// extension (any use allowed), `Some(false)` when it has one without that bit (or a
+    /// malformed one).
+    pub fn allows_digital_signature(&self) -> Option<bool> {
+        let ext = self.extension(super::oid::CE_KEY_USAGE)?;
+        Some(
+            rasn::der::decode::<BitString>(&ext.extn_value)
+                .ok()
+                .and_then(|bits| bits.first().map(|b| *b))
+                .unwrap_or(false),
+        )
+    }
+
+    /// Whether the certificate is self-signed by name (subject = issuer).
+    pub fn is_self_issued(&self) -> bool {
+        crate::names::names_equal(self.subject(), self.issuer())
+    }
 }
 
 /// PKCS#10 (RFC 2986) `CertificationRequest`, the body of a `p10cr`.

@@ -21,9 +21,11 @@
 mod alg;
 mod mac;
 mod signature;
+mod signer;
 
 pub use alg::{MacLimits, ProtectionAlg};
 pub use mac::{MacSettings, protect_with_mac, verify_mac};
 pub use signature::{
     prepare_signature, protect_with_key, verify_signature, verify_signature_with_key,
 };
+pub use signer::find_signer;

@@ -1,0 +1,95 @@
+//! Checking a message's protection for `inspect --secret / --trusted / --srvcert`.
+
+use std::time::SystemTime;
+
+use cmp_core::asn1::{CmpCertificate, ReceivedMessage};
+use cmp_core::crypto::{CryptoProvider, PathPolicy};
+use cmp_core::names::format_name;
+use cmp_core::protection::{MacLimits, ProtectionAlg, find_signer, verify_mac, verify_signature};
+use zeroize::Zeroizing;
+
+/// What the user asked to check protection with.
+#[derive(Debug, Default)]
+pub(crate) struct Checks {
+    /// The shared secret (`--secret`).
+    pub(crate) secret: Option<Zeroizing<Vec<u8>>>,
+    /// Trust anchors (`--trusted`).
+    pub(crate) trusted: Vec<CmpCertificate>,
+    /// Extra intermediates (`--untrusted`).
+    pub(crate) untrusted: Vec<CmpCertificate>,
+    /// A pinned signer certificate (`--srvcert`).
+    pub(crate) srvcert: Option<CmpCertificate>,
+    /// Accept a signer whose keyUsage lacks digitalSignature.
+    pub(crate) ignore_keyusage: bool,
+}
+
+impl Checks {
+    /// Whether any check was asked for.
+    pub(crate) fn requested(&self) -> bool {
+        self.secret.is_some() || !self.trusted.is_empty() || self.srvcert.is_some()
+    }
+
+    /// `Ok` when the protection verifies, else the reason in one sentence.
+    pub(crate) fn verify(
+        &self,
+        msg: &ReceivedMessage,
+        provider: &CryptoProvider,
+        now: SystemTime,
+    ) -> Result<(), String> {
+        let m = msg.message();
+        let Some(alg_id) = &m.header.protection_alg else {
+            return Err("the message is not protected".into());
+        };
+        let alg = ProtectionAlg::parse(alg_id, &MacLimits::default()).map_err(|e| e.to_string())?;
+        let primitives = provider.primitives.as_ref();
+        if alg.kind() == "MAC" {
+            let secret = self
+                .secret
+                .as_ref()
+                .ok_or("the message is MAC-protected; give --secret to check it")?;
+            return verify_mac(msg, secret, &MacLimits::default(), primitives)
+                .map_err(|e| e.to_string());
+        }
+        if let Some(pinned) = &self.srvcert {
+            return verify_signature(msg, pinned, primitives).map_err(|e| e.to_string());
+        }
+        if self.trusted.is_empty() {
+            return Err(
+                "the message is signature-protected; give --trusted or --srvcert to check it"
+                    .into(),
+            );
+        }
+        let extra = m.extra_certs.as_deref().unwrap_or_default();
+        let candidates = extra.iter().chain(&self.untrusted).chain(&self.trusted);
+        let signer = find_signer(m, candidates).ok_or(
+            "no certificate in extraCerts, --untrusted or --trusted matches the sender and senderKID",
+        )?;
+        let subject = format_name(signer.subject());
+        if !self.ignore_keyusage && signer.allows_digital_signature() == Some(false) {
+            return Err(format!(
+                "the signer certificate {subject} does not allow digitalSignature (keyUsage); \
+                 --ignore-keyusage accepts it"
+            ));
+        }
+        verify_signature(msg, signer, primitives).map_err(|e| e.to_string())?;
+        if self.trusted.iter().any(|t| t.der() == signer.der()) {
+            return Ok(());
+        }
+        let intermediates: Vec<CmpCertificate> = extra
+            .iter()
+            .chain(&self.untrusted)
+            .filter(|c| c.der() != signer.der())
+            .cloned()
+            .collect();
+        provider
+            .paths
+            .verify_path(
+                signer,
+                &intermediates,
+                &self.trusted,
+                now,
+                &PathPolicy::default(),
+            )
+            .map_err(|e| format!("the signer certificate {subject}: {e}"))
+    }
+}
