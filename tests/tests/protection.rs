@@ -418,3 +418,16 @@ fn our_signature_protection_verifies_for_every_algorithm() {
         );
     }
 }
+
+#[test]
+fn the_signer_is_found_by_sender_and_sender_kid() {
+    use cmp_core::protection::find_signer;
+    let msg = received("sig-ir/02-ip.der");
+    let extra = msg.message().extra_certs.clone().expect("extraCerts");
+    // extraCerts = [server, ca]; the server signed.
+    let found = find_signer(msg.message(), extra.iter().rev()).expect("found");
+    assert_eq!(found.der(), cert("server-cert").der());
+    assert!(find_signer(msg.message(), [cert("ca-cert"), cert("vendor-cert")].iter()).is_none());
+    assert_eq!(cert("server-cert").allows_digital_signature(), Some(true));
+    assert_eq!(cert("ca-cert").allows_digital_signature(), Some(false));
+}
