@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, after installing what the tests need on a fresh Debian
-# machine: openssl (the `openssl cmp` peer), Python 3 with pyasn1 + pyasn1-alt-modules (the
+# machine: openssl (the `openssl cmp` peer), SoftHSM2 (the PKCS#11 token), a JDK and
+# BouncyCastle (the second independent peer), Python 3 with pyasn1 + pyasn1-alt-modules (the
 # independent decoder). Also checks formatting and clippy, as CI does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 apt_missing=()
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-pip)
+command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 if ((${#apt_missing[@]})); then
   echo "installing ${apt_missing[*]} with apt-get"
   apt-get update -qq
@@ -20,6 +22,9 @@ if ! python3 -c 'import pyasn1, pyasn1_alt_modules.rfc9810' >/dev/null 2>&1; the
     python3 -m pip install -q --break-system-packages -r tests/scripts/requirements.txt
 fi
 
+# Every optional backend that the machine can run is tested.
+features=(--features cmp-crypto/pkcs11)
+
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
+cargo test --workspace "${features[@]}"

@@ -9,6 +9,9 @@
 //!   go through *ring*, whose RSA is constant-time (the `rsa` crate still carries
 //!   RUSTSEC-2023-0071, the Marvin timing leak, and is used here only for key generation,
 //!   encoding and public-key verification, where no secret is exposed to timing).
+//! - `pkcs11` (feature `pkcs11`): keys generated and used inside a PKCS#11 token (HSM,
+//!   SoftHSM2), named by PKCS#11 URI; everything but key storage and signing is inherited from
+//!   the software backend.
 //! - [`webpki_paths`]: certificate path validation with rustls-webpki.
 //!
 //! ```
@@ -24,6 +27,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 #[cfg(feature = "software")]
 pub mod software;
 #[cfg(feature = "software")]

@@ -1,0 +1,225 @@
+//! The PKCS#11 backend against a real token: SoftHSM2, initialised fresh in a temporary
+//! directory. The conformance suite runs on it; keys are found again by URI; PIN and token
+//! errors are named.
+#![cfg(feature = "pkcs11")]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use cmp_core::crypto::{CryptoProvider, KeyLocator, KeySpec, SignatureAlgorithm};
+use cmp_crypto::pkcs11::Pkcs11Keys;
+use common::{block_on, conformance};
+
+const MODULE_CANDIDATES: &[&str] = &[
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+];
+
+struct SoftHsm {
+    module: PathBuf,
+    pin_file: PathBuf,
+    conf: PathBuf,
+}
+
+/// A fresh SoftHSM2 token in a temporary directory, made once per test process.
+fn softhsm() -> &'static SoftHsm {
+    static HSM: OnceLock<SoftHsm> = OnceLock::new();
+    HSM.get_or_init(|| {
+        let module = MODULE_CANDIDATES
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("SoftHSM2 is needed: apt-get install -y softhsm2"));
+        // In the child process the parent's token is reused (see `in_softhsm`).
+        if let Some(conf) = std::env::var_os("SOFTHSM2_CONF") {
+            let conf = PathBuf::from(conf);
+            let dir = conf.parent().expect("conf dir").to_owned();
+            return SoftHsm {
+                module,
+                pin_file: dir.join("pin"),
+                conf,
+            };
+        }
+        let dir = common::temp_dir("softhsm");
+        let tokens = dir.join("tokens");
+        std::fs::create_dir_all(&tokens).expect("token dir");
+        let conf = dir.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            ),
+        )
+        .expect("write conf");
+        let out = Command::new("softhsm2-util")
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                "cmp-test",
+                "--so-pin",
+                "0000",
+                "--pin",
+                "1234",
+            ])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("softhsm2-util is needed (apt-get install -y softhsm2): {e}")
+            });
+        assert!(
+            out.status.success(),
+            "softhsm2-util: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pin_file = dir.join("pin");
+        std::fs::write(&pin_file, "1234\n").expect("pin file");
+        SoftHsm {
+            module,
+            pin_file,
+            conf,
+        }
+    })
+}
+
+/// Runs `body` where SoftHSM2 sees the test token. SoftHSM2 reads `SOFTHSM2_CONF` when the
+/// module is loaded, and changing the environment of a running multi-threaded test process is
+/// unsound; so the test re-runs itself (`--exact NAME`) as a child with the variable set, and
+/// the child runs `body`.
+fn in_softhsm(name: &str, body: impl FnOnce(&SoftHsm)) {
+    let hsm = softhsm();
+    if std::env::var_os("SOFTHSM2_CONF").is_some() {
+        body(hsm);
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .output()
+        .expect("re-run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name} in SoftHSM2 failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn token_uri(hsm: &SoftHsm) -> String {
+    format!(
+        "pkcs11:token=cmp-test?module-path={}&pin-source=file:{}",
+        hsm.module.display(),
+        hsm.pin_file.display()
+    )
+}
+
+fn provider(hsm: &SoftHsm) -> CryptoProvider {
+    CryptoProvider {
+        keys: Arc::new(Pkcs11Keys::open(&token_uri(hsm)).expect("open token")),
+        ..cmp_crypto::software::provider()
+    }
+}
+
+#[test]
+fn pkcs11_backend_conformance() {
+    in_softhsm("pkcs11_backend_conformance", |hsm| {
+        conformance(
+            &provider(hsm),
+            &[
+                KeySpec::EcP256,
+                KeySpec::EcP384,
+                KeySpec::Rsa(2048),
+                KeySpec::Ed25519,
+            ],
+            "pkcs11",
+        );
+    });
+}
+
+#[test]
+fn a_generated_key_is_found_again_by_its_uri() {
+    in_softhsm("a_generated_key_is_found_again_by_its_uri", found_again);
+}
+
+fn found_again(hsm: &SoftHsm) {
+    let p = provider(hsm);
+    let key = block_on(p.keys.generate(KeySpec::EcP256)).expect("generate");
+    let uri = key.locator().expect("token keys have a URI");
+    assert!(
+        uri.starts_with("pkcs11:token=cmp-test;object=cmp-"),
+        "{uri}"
+    );
+    assert!(
+        !uri.contains("1234"),
+        "the PIN never appears in a URI: {uri}"
+    );
+    // A fresh backend from the key's own URI (module and pin-source travel along).
+    let again = Pkcs11Keys::open(&uri).expect("open from key URI");
+    let loaded = block_on(cmp_core::crypto::KeyProvider::load(
+        &again,
+        &KeyLocator::Uri(uri),
+    ))
+    .expect("load");
+    assert_eq!(loaded.public_key(), key.public_key());
+    let sig = block_on(loaded.sign(SignatureAlgorithm::EcdsaSha256, b"data")).expect("sign");
+    p.primitives
+        .verify_signature(
+            key.public_key(),
+            SignatureAlgorithm::EcdsaSha256,
+            b"data",
+            &sig,
+        )
+        .expect("the loaded handle signs with the same key");
+    // A key can never be exported.
+    assert!(key.to_pkcs8_der().is_none());
+}
+
+#[test]
+fn token_errors_are_named() {
+    in_softhsm("token_errors_are_named", token_errors);
+}
+
+fn token_errors(hsm: &SoftHsm) {
+    let wrong_pin = common::temp_dir("wrongpin").join("pin");
+    std::fs::write(&wrong_pin, "9999").expect("pin");
+    let uri = format!(
+        "pkcs11:token=cmp-test?module-path={}&pin-source=file:{}",
+        hsm.module.display(),
+        wrong_pin.display()
+    );
+    // First thing in this (child) process, so no session is logged in yet.
+    let err = Pkcs11Keys::open(&uri).expect_err("wrong PIN");
+    assert_eq!(
+        err.to_string(),
+        "pkcs11 backend: login to token \"cmp-test\": the PIN is incorrect (CKR_PIN_INCORRECT)"
+    );
+    let err = Pkcs11Keys::open(&uri.replace("cmp-test", "no-such-token")).expect_err("no token");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "pkcs11 backend: no token labelled \"no-such-token\" in {}",
+            hsm.module.display()
+        )
+    );
+    let p = provider(hsm);
+    let err = block_on(p.keys.load(&KeyLocator::Uri(
+        "pkcs11:token=cmp-test;object=absent-key".into(),
+    )))
+    .expect_err("no key");
+    assert_eq!(
+        err.to_string(),
+        "pkcs11 backend: pkcs11:token=cmp-test;object=absent-key: no such private key in token \"cmp-test\""
+    );
+    let err = Pkcs11Keys::open("pkcs11:token=cmp-test?pin-value=1234").expect_err("clear PIN");
+    assert!(
+        err.to_string()
+            .contains("a PIN in clear (pin-value) is refused"),
+        "{err}"
+    );
+}
