@@ -147,6 +147,38 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Appends a DER length (short form below 128, else the shortest long form).
+pub fn push_length(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+/// A DER TLV with a one-byte tag.
+pub fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 6);
+    out.push(tag);
+    push_length(&mut out, value.len());
+    out.extend_from_slice(value);
+    out
+}
+
+/// A DER INTEGER from a big-endian unsigned magnitude (leading zeros dropped, a zero byte
+/// added when the high bit is set).
+pub fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
+    let zeros = magnitude.iter().take_while(|b| **b == 0).count();
+    let mut v = magnitude[zeros..].to_vec();
+    if v.first().is_none_or(|b| b & 0x80 != 0) {
+        v.insert(0, 0);
+    }
+    tlv(0x02, &v)
+}
+
 /// Checks that `input` is exactly one well-framed DER value, nesting at most `max_depth`
 /// constructed levels, and returns its top-level TLV.
 pub fn check_framing(input: &[u8], max_depth: usize) -> Result<Tlv<'_>, DecodeError> {
@@ -194,6 +226,17 @@ mod tests {
         long.extend([0u8; 128]);
         let tlv = check_framing(&long, 4).expect("valid");
         assert_eq!(tlv.value.len(), 128);
+    }
+
+    #[test]
+    fn writes_lengths_and_integers() {
+        assert_eq!(tlv(0x04, &[1, 2]), [0x04, 0x02, 1, 2]);
+        assert_eq!(&tlv(0x04, &[0; 200])[..3], &[0x04, 0x81, 200]);
+        assert_eq!(&tlv(0x04, &[0; 300])[..4], &[0x04, 0x82, 0x01, 0x2C]);
+        assert_eq!(unsigned_integer(&[0x00, 0x00, 0x7F]), [0x02, 0x01, 0x7F]);
+        assert_eq!(unsigned_integer(&[0x80]), [0x02, 0x02, 0x00, 0x80]);
+        assert_eq!(unsigned_integer(&[0x00]), [0x02, 0x01, 0x00]);
+        assert_eq!(unsigned_integer(&[]), [0x02, 0x01, 0x00]);
     }
 
     #[test]

@@ -46,11 +46,12 @@ fn with_flipped_nonce(msg: &ReceivedMessage) -> ReceivedMessage {
     ReceivedMessage::decode(&der).expect("still decodes")
 }
 
-fn pbm_fixtures() -> Vec<String> {
+/// The fixture messages of these scenarios, as paths below the fixture directory.
+fn fixtures_of(scenarios: &[&str]) -> Vec<String> {
     fixtures::openssl_messages()
         .into_iter()
         .filter(|(p, _)| {
-            ["pbm-ir", "error", "implicit-confirm"]
+            scenarios
                 .iter()
                 .any(|s| p.parent().is_some_and(|d| d.ends_with(s)))
         })
@@ -63,30 +64,21 @@ fn pbm_fixtures() -> Vec<String> {
         .collect()
 }
 
+fn pbm_fixtures() -> Vec<String> {
+    fixtures_of(&["pbm-ir", "error", "implicit-confirm"])
+}
+
 fn signed_fixtures() -> Vec<String> {
-    fixtures::openssl_messages()
-        .into_iter()
-        .filter(|(p, _)| {
-            [
-                "sig-ir",
-                "cr",
-                "kur",
-                "p10cr",
-                "rr",
-                "genm",
-                "poll",
-                "rejection",
-            ]
-            .iter()
-            .any(|s| p.parent().is_some_and(|d| d.ends_with(s)))
-        })
-        .map(|(p, _)| {
-            p.strip_prefix(fixtures::openssl_dir())
-                .expect("below")
-                .display()
-                .to_string()
-        })
-        .collect()
+    fixtures_of(&[
+        "sig-ir",
+        "cr",
+        "kur",
+        "p10cr",
+        "rr",
+        "genm",
+        "poll",
+        "rejection",
+    ])
 }
 
 #[test]

@@ -79,21 +79,10 @@ pub fn protected_part_der(header: &[u8], body: &[u8]) -> Vec<u8> {
     let len = header.len() + body.len();
     let mut out = Vec::with_capacity(len + 6);
     out.push(0x30);
-    push_length(&mut out, len);
+    der::push_length(&mut out, len);
     out.extend_from_slice(header);
     out.extend_from_slice(body);
     out
-}
-
-fn push_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
 }
 
 /// Limits applied when decoding a message from a peer.

@@ -27,6 +27,15 @@ pub enum DigestAlgorithm {
 }
 
 impl DigestAlgorithm {
+    /// All supported hashes.
+    pub const ALL: [DigestAlgorithm; 5] = [
+        DigestAlgorithm::Sha1,
+        DigestAlgorithm::Sha224,
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ];
+
     /// Output length in bytes.
     pub fn output_len(self) -> usize {
         match self {
@@ -51,15 +60,7 @@ impl DigestAlgorithm {
 
     /// The hash for an OID.
     pub fn from_oid(o: &Oid) -> Option<Self> {
-        [
-            DigestAlgorithm::Sha1,
-            DigestAlgorithm::Sha224,
-            DigestAlgorithm::Sha256,
-            DigestAlgorithm::Sha384,
-            DigestAlgorithm::Sha512,
-        ]
-        .into_iter()
-        .find(|d| d.oid() == o)
+        Self::ALL.into_iter().find(|d| d.oid() == o)
     }
 
     /// `AlgorithmIdentifier` with absent parameters (RFC 5754 §2).
@@ -87,15 +88,7 @@ impl DigestAlgorithm {
         if o == oid::HMAC_SHA1 {
             return Some(DigestAlgorithm::Sha1);
         }
-        [
-            DigestAlgorithm::Sha1,
-            DigestAlgorithm::Sha224,
-            DigestAlgorithm::Sha256,
-            DigestAlgorithm::Sha384,
-            DigestAlgorithm::Sha512,
-        ]
-        .into_iter()
-        .find(|d| d.hmac_oid() == o)
+        Self::ALL.into_iter().find(|d| d.hmac_oid() == o)
     }
 
     /// The name as `openssl` spells it (`sha256`).
@@ -122,16 +115,10 @@ impl FromStr for DigestAlgorithm {
     /// `sha1`, `sha224`, `sha256`, `sha384`, `sha512` (also `SHA-256` …).
     fn from_str(s: &str) -> Result<Self, CryptoError> {
         let norm = s.to_ascii_lowercase().replace('-', "");
-        [
-            DigestAlgorithm::Sha1,
-            DigestAlgorithm::Sha224,
-            DigestAlgorithm::Sha256,
-            DigestAlgorithm::Sha384,
-            DigestAlgorithm::Sha512,
-        ]
-        .into_iter()
-        .find(|d| d.name() == norm)
-        .ok_or_else(|| CryptoError::UnsupportedAlgorithm(format!("digest {s:?}")))
+        Self::ALL
+            .into_iter()
+            .find(|d| d.name() == norm)
+            .ok_or_else(|| CryptoError::UnsupportedAlgorithm(format!("digest {s:?}")))
     }
 }
 

@@ -86,6 +86,17 @@ impl ProtectionAlg {
     }
 }
 
+/// The protectionAlg and protection of a message, which must be present together.
+pub(crate) fn protection_parts(
+    msg: &crate::asn1::PkiMessage,
+) -> Result<(&AlgorithmIdentifier, &rasn::types::BitString), ProtectionError> {
+    match (&msg.header.protection_alg, &msg.protection) {
+        (Some(a), Some(p)) => Ok((a, p)),
+        (None, None) => Err(ProtectionError::Unprotected),
+        _ => Err(ProtectionError::Inconsistent),
+    }
+}
+
 fn bad(alg: &'static str, reason: impl Into<String>) -> ProtectionError {
     ProtectionError::BadParameters {
         alg,

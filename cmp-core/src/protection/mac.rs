@@ -4,7 +4,7 @@ use rasn::prelude::*;
 use rasn_pkix::AlgorithmIdentifier;
 use zeroize::Zeroizing;
 
-use super::alg::{MacLimits, ProtectionAlg};
+use super::alg::{MacLimits, ProtectionAlg, protection_parts};
 use crate::asn1::{
     Pbkdf2Params, Pbkdf2Salt, PbmParameter, Pbmac1Params, PkiMessage, ReceivedMessage, oid,
 };
@@ -223,11 +223,7 @@ pub fn verify_mac(
     primitives: &dyn Primitives,
 ) -> Result<(), ProtectionError> {
     let msg = received.message();
-    let (alg_id, protection) = match (&msg.header.protection_alg, &msg.protection) {
-        (Some(a), Some(p)) => (a, p),
-        (None, None) => return Err(ProtectionError::Unprotected),
-        _ => return Err(ProtectionError::Inconsistent),
-    };
+    let (alg_id, protection) = protection_parts(msg)?;
     let alg = ProtectionAlg::parse(alg_id, limits)?;
     if let ProtectionAlg::Signature(_) = alg {
         return Err(ProtectionError::WrongKind {

@@ -3,7 +3,7 @@
 use rasn::types::BitString;
 use rasn_pkix::SubjectPublicKeyInfo;
 
-use super::alg::{MacLimits, ProtectionAlg};
+use super::alg::{MacLimits, ProtectionAlg, protection_parts};
 use crate::asn1::{CmpCertificate, PkiMessage, ReceivedMessage};
 use crate::crypto::{Primitives, PrivateKey, SignatureAlgorithm};
 use crate::error::{CryptoError, Error, ProtectionError};
@@ -61,11 +61,7 @@ pub fn verify_signature_with_key(
     primitives: &dyn Primitives,
 ) -> Result<(), ProtectionError> {
     let msg = received.message();
-    let (alg_id, protection) = match (&msg.header.protection_alg, &msg.protection) {
-        (Some(a), Some(p)) => (a, p),
-        (None, None) => return Err(ProtectionError::Unprotected),
-        _ => return Err(ProtectionError::Inconsistent),
-    };
+    let (alg_id, protection) = protection_parts(msg)?;
     let alg = match ProtectionAlg::parse(alg_id, &MacLimits::default()) {
         Ok(ProtectionAlg::Signature(alg)) => alg,
         Ok(_) => {
