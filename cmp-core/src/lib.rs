@@ -32,5 +32,6 @@ pub mod der;
 pub mod error;
 pub mod names;
 pub mod protection;
+pub mod transport;
 
 pub use error::{CryptoError, DecodeError, Error, ProtectionError};

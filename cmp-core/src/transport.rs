@@ -1,0 +1,129 @@
+//! The plugin traits of the transport layer: [`Transport`] (client side: one request/response
+//! exchange of DER bytes) and [`Responder`] (server side: bytes in, bytes out), which every
+//! transport's server half serves.
+//!
+//! The protocol state machines know nothing of HTTP or TCP; a transport only moves bytes, and
+//! tells a transport failure ([`TransportError`]) from a CMP answer (any response body, even
+//! an error message, is handed up as bytes).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// Why an exchange failed below CMP.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The URL is not one this transport handles.
+    #[error("invalid server URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// No connection could be made.
+    #[error("cannot connect to {target}: {reason}")]
+    Connect {
+        /// host:port (or the proxy).
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// The TLS handshake failed (untrusted certificate, wrong host name, …).
+    #[error("TLS with {target} failed: {reason}")]
+    Tls {
+        /// host:port.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// The peer did not answer in time.
+    #[error("{what} timed out after {} s", *.millis as f64 / 1000.0)]
+    Timeout {
+        /// What was waited for (connecting, the response, …).
+        what: String,
+        /// How long, in milliseconds.
+        millis: u64,
+    },
+    /// The HTTP response was neither a CMP message nor 200 OK.
+    #[error("the server answered HTTP {status}{}", body_hint(.body_start))]
+    HttpStatus {
+        /// The status code.
+        status: u16,
+        /// The first bytes of a text body, if any.
+        body_start: Option<String>,
+    },
+    /// A 200 response without `application/pkixcmp`.
+    #[error("the server answered with content type {content_type:?}, not application/pkixcmp")]
+    ContentType {
+        /// What it said.
+        content_type: String,
+    },
+    /// A redirect, which CMP clients do not follow.
+    #[error("the server redirects (HTTP {status}) to {location:?}; redirects are not followed: use that URL")]
+    Redirect {
+        /// The status code.
+        status: u16,
+        /// The Location header.
+        location: String,
+    },
+    /// The response is larger than allowed.
+    #[error("the response is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The connection broke or the peer spoke nonsense.
+    #[error("{0}")]
+    Protocol(String),
+    /// The transport's framing was violated (TCP transfer).
+    #[error("framing error: {0}")]
+    Frame(String),
+    /// The server said it has no response (TCP finRep).
+    #[error("the server has no response")]
+    NoResponse,
+}
+
+fn body_hint(body: &Option<String>) -> String {
+    match body {
+        Some(b) if !b.is_empty() => format!(": {b:?}"),
+        _ => String::new(),
+    }
+}
+
+/// One request/response exchange of DER-encoded PKIMessages.
+///
+/// Stateless from the core's view; an implementation may keep connections alive. `deadline`
+/// bounds the whole exchange (connecting, sending, waiting, reading); implementations also
+/// apply their own per-message timeout.
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Sends `request` and returns the response bytes. A CMP error message is a response,
+    /// not an error.
+    async fn exchange(
+        &self,
+        request: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Vec<u8>, TransportError>;
+}
+
+/// Who sent a request to a server half.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's address.
+    pub addr: Option<SocketAddr>,
+    /// The DER of the TLS client certificate, when the client presented one.
+    pub tls_client_certificate: Option<Vec<u8>>,
+    /// The request path (HTTP), e.g. `/.well-known/cmp/p/tls-client`.
+    pub path: Option<String>,
+}
+
+/// The server side of CMP: request bytes in, response bytes out. Any transport's server half
+/// serves any responder; a responder answers every request with a PKIMessage (an `error`
+/// message when it cannot do better).
+#[async_trait::async_trait]
+pub trait Responder: Send + Sync + fmt::Debug {
+    /// The response to `request`.
+    async fn respond(&self, request: Vec<u8>, peer: &PeerInfo) -> Vec<u8>;
+}
