@@ -1,10 +1,29 @@
 //! # cmp-transport-http
 //!
-//! CMP over HTTP(S) (RFC 6712, now RFC 9811): a client that POSTs `application/pkixcmp`
-//! messages (keep-alive, timeouts, size caps, HTTPS via rustls, proxies) and a server half that
-//! serves any `cmp-core` responder.
+//! CMP over HTTP(S) (RFC 9811, formerly RFC 6712).
 //!
-//! Status: arrives with the HTTP transport issue; this crate is a placeholder so the workspace
-//! layout is final from the start.
+//! - [`HttpTransport`], the client half: POSTs `application/pkixcmp`, hands up any CMP
+//!   response whatever its HTTP status, refuses redirects and non-CMP answers with an error that
+//!   quotes them, caps the response size, applies per-message and caller deadlines, keeps one
+//!   connection alive (TCP_NODELAY, one write per request), speaks HTTPS through rustls and
+//!   goes through HTTP proxies (CONNECT for https).
+//! - [`serve`], the server half: serves any [`Responder`](cmp_core::transport::Responder)
+//!   with request size limits, header and body read timeouts, a connection limit, graceful
+//!   shutdown and optional TLS with client-certificate authentication.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+
+mod client;
+mod proxy;
+mod server;
+mod tls;
+mod url;
+
+pub use client::{CONTENT_TYPE_PKIXCMP, HttpTransport, HttpTransportBuilder};
+pub use proxy::ProxySettings;
+pub use server::{HttpServer, HttpServerBuilder, serve};
+pub use tls::{
+    ClientIdentity, TlsClientSettings, TlsConfigError, TlsServerSettings, read_pem_certificates,
+    read_pem_private_key,
+};
+pub use url::ServerUrl;

@@ -1,0 +1,158 @@
+//! TLS settings for HTTPS, built on rustls with the *ring* provider.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Why TLS settings could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    /// A PEM file could not be read or holds nothing usable.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// rustls refused the settings.
+    #[error("TLS settings: {0}")]
+    Rustls(String),
+}
+
+fn file_error(path: &Path, reason: impl std::fmt::Display) -> TlsConfigError {
+    TlsConfigError::File {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Every certificate in a PEM file.
+pub fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| file_error(path, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| file_error(path, e))?;
+    if certs.is_empty() {
+        return Err(file_error(path, "no CERTIFICATE in the file"));
+    }
+    Ok(certs)
+}
+
+/// The private key in a PEM file (PKCS#8, SEC1 or PKCS#1).
+pub fn read_pem_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| file_error(path, e))
+}
+
+/// The certificate and key a client presents to the server.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientIdentity {
+    /// A chain and a private key in memory (PEM files).
+    Pem {
+        /// The client certificate first, then its chain.
+        chain: Vec<CertificateDer<'static>>,
+        /// The key.
+        key: PrivateKeyDer<'static>,
+    },
+}
+
+/// HTTPS client settings: trust anchors for the server and an optional client identity.
+#[derive(Debug, Default)]
+pub struct TlsClientSettings {
+    /// Trust anchors for the server certificate (never the system store implicitly).
+    pub trusted: Vec<CertificateDer<'static>>,
+    /// Certificate and key to present, if the server asks.
+    pub identity: Option<ClientIdentity>,
+    /// Check the server certificate against this name instead of the URL's host (as
+    /// `openssl cmp -tls_host`); also sent as SNI.
+    pub server_name: Option<String>,
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+impl TlsClientSettings {
+    /// Trust anchors from a PEM file.
+    pub fn trusting(path: &Path) -> Result<Self, TlsConfigError> {
+        Ok(TlsClientSettings {
+            trusted: read_pem_certificates(path)?,
+            ..Default::default()
+        })
+    }
+
+    /// The rustls client configuration.
+    pub fn client_config(&self) -> Result<rustls::ClientConfig, TlsConfigError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in &self.trusted {
+            roots
+                .add(cert.clone())
+                .map_err(|e| TlsConfigError::Rustls(format!("unusable trust anchor: {e}")))?;
+        }
+        if roots.is_empty() {
+            return Err(TlsConfigError::Rustls(
+                "no trust anchors for the server certificate (give --tls-trusted)".into(),
+            ));
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsConfigError::Rustls(e.to_string()))?
+            .with_root_certificates(roots);
+        match &self.identity {
+            None => Ok(builder.with_no_client_auth()),
+            Some(ClientIdentity::Pem { chain, key }) => builder
+                .with_client_auth_cert(chain.clone(), key.clone_key())
+                .map_err(|e| TlsConfigError::Rustls(format!("client certificate: {e}"))),
+        }
+    }
+}
+
+/// HTTPS server settings: certificate, key, and optional client-certificate authentication.
+#[derive(Debug)]
+pub struct TlsServerSettings {
+    /// The server certificate first, then its chain.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The key.
+    pub key: PrivateKeyDer<'static>,
+    /// Trust anchors for client certificates; empty: no client authentication.
+    pub client_trusted: Vec<CertificateDer<'static>>,
+    /// Whether a client certificate is required (else optional) when `client_trusted` is set.
+    pub client_required: bool,
+}
+
+impl TlsServerSettings {
+    /// The rustls server configuration.
+    pub fn server_config(&self) -> Result<rustls::ServerConfig, TlsConfigError> {
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsConfigError::Rustls(e.to_string()))?;
+        let builder = if self.client_trusted.is_empty() {
+            builder.with_no_client_auth()
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in &self.client_trusted {
+                roots.add(cert.clone()).map_err(|e| {
+                    TlsConfigError::Rustls(format!("unusable client trust anchor: {e}"))
+                })?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider(),
+            );
+            let verifier = if self.client_required {
+                verifier.build()
+            } else {
+                verifier.allow_unauthenticated().build()
+            }
+            .map_err(|e| TlsConfigError::Rustls(e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        };
+        builder
+            .with_single_cert(self.chain.clone(), self.key.clone_key())
+            .map_err(|e| TlsConfigError::Rustls(format!("server certificate: {e}")))
+    }
+}
