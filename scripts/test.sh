@@ -10,6 +10,7 @@ apt_missing=()
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-pip)
 command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
+command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
 if ((${#apt_missing[@]})); then
   echo "installing ${apt_missing[*]} with apt-get"
   apt-get update -qq
