@@ -250,3 +250,30 @@ async fn a_server_that_closes_after_each_response_gets_a_new_connection() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_request_that_was_written_is_never_sent_again() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let (url, _t) = server(move |s| {
+        let seen = Arc::clone(&seen);
+        async move {
+            // Read the request, then vanish without answering.
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(s);
+        }
+    })
+    .await;
+    let err = exchange(&url).await.expect_err("closed");
+    let target = url.trim_start_matches("http://").trim_end_matches("/pkix/");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{target} closed the connection before a complete response (the request may have been processed; it is not sent again)"
+        )
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
