@@ -61,7 +61,9 @@ pub enum TransportError {
         content_type: String,
     },
     /// A redirect, which CMP clients do not follow.
-    #[error("the server redirects (HTTP {status}) to {location:?}; redirects are not followed: use that URL")]
+    #[error(
+        "the server redirects (HTTP {status}) to {location:?}; redirects are not followed: use that URL"
+    )]
     Redirect {
         /// The status code.
         status: u16,
