@@ -1,9 +1,32 @@
 //! # cmp-transport-tcp
 //!
-//! CMP over TCP: the framed transfer of RFC 2510 §5.2 and its successor drafts ("TCP-message
-//! version 10"), with a bounded tokio-util codec, TCP-level polling, client and server half.
+//! CMP over TCP: the framed transfer of RFC 2510 §5.2 and of the drafts that followed it
+//! ("TCP-message version 10", draft-ietf-pkix-cmp-tcp-00 and
+//! draft-ietf-pkix-cmp-transport-protocols-05), as older CAs, RAs and network gear speak it
+//! (port 829).
 //!
-//! Status: arrives with the TCP transport issue; this crate is a placeholder so the workspace
-//! layout is final from the start.
+//! - [`CmpTcpCodec`]: a tokio-util `Decoder`/`Encoder` for both framings, with a maximum frame
+//!   length checked on the length field before any buffer grows.
+//! - [`TcpTransport`]: the client half (`tcp://host[:port]`, `tcps://` with rustls), with
+//!   TCP-level polling inside the transport, the close flag honoured, and one reconnect when a
+//!   kept connection was closed by the server.
+//! - [`TcpServer`]: the server half, serving any [`Responder`](cmp_core::transport::Responder);
+//!   it answers pollRep when the responder needs longer and serves the response to the
+//!   matching pollReq.
+//!
+//! Nothing in the TCP header is authenticated: it is used for framing only and never changes
+//! CMP state.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+
+mod client;
+mod codec;
+mod frame;
+mod server;
+mod url;
+
+pub use client::{TcpTransport, TcpTransportBuilder};
+pub use codec::{CmpTcpCodec, FrameError};
+pub use frame::{CheckAfter, Frame, FrameBody, Framing, VERSION_10, error_type};
+pub use server::{TcpServer, TcpServerBuilder};
+pub use url::{DEFAULT_PORT, TcpUrl};
