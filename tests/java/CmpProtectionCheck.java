@@ -535,6 +535,9 @@ public final class CmpProtectionCheck {
         if (iterations < 1) {
             return invalid("PBKDF2 iterationCount " + iterations + " < 1");
         }
+        if (iterations > 10_000_000) {
+            return invalid("PBKDF2 iterationCount " + iterations + " is above this harness's limit of 10000000");
+        }
         String prfOid = kdf.getPrf().getAlgorithm().getId(); // BC returns hmacWithSHA1 when absent
         String macOid = params.getMessageAuthScheme().getAlgorithm().getId();
         String prfDigest = HMAC_DIGESTS.get(prfOid);

@@ -47,6 +47,7 @@ import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.cmp.CMPObjectIdentifiers;
 import org.bouncycastle.asn1.cmp.GenMsgContent;
 import org.bouncycastle.asn1.cmp.InfoTypeAndValue;
+import org.bouncycastle.asn1.cmp.PBMParameter;
 import org.bouncycastle.asn1.cmp.PKIBody;
 import org.bouncycastle.asn1.cmp.PKIHeader;
 import org.bouncycastle.asn1.cmp.PKIMessage;
@@ -93,6 +94,10 @@ public final class SelfTest {
             } else {
                 System.out.println("note: no fixture directory given, OpenSSL fixtures not checked");
             }
+        } catch (Exception e) {
+            failed++;
+            System.out.println("FAIL self-test aborted: " + e);
+            e.printStackTrace(System.out);
         } finally {
             deleteTree(dir);
         }
@@ -150,7 +155,7 @@ public final class SelfTest {
     }
 
     static Path write(Path dir, String name, byte[] data) throws IOException {
-        Path p = dir.resolve(name);
+        Path p = dir.resolve(name.replaceAll("[^A-Za-z0-9._-]", "_"));
         Files.write(p, data);
         return p;
     }
@@ -280,6 +285,19 @@ public final class SelfTest {
         expect("bc pbm: no --secret", 1, "INVALID message is MAC-protected", "verify", f.toString());
         expect("bc pbm: dump", 0, "body=genm pvno=2", "dump", f.toString());
         commonNegatives("bc pbm", dir, m, new String[] {"verify", "--secret", SECRET});
+
+        // PasswordBasedMac with owf SHA-256 and mac hmacWithSHA256 (the RFC 9481 choices)
+        PBMParameter pbmSha256 = new PBMParameter(random(16),
+            new AlgorithmIdentifier(new ASN1ObjectIdentifier("2.16.840.1.101.3.4.2.1")), 1000,
+            new AlgorithmIdentifier(new ASN1ObjectIdentifier("1.2.840.113549.2.9"), DERNull.INSTANCE));
+        MacCalculator pbm2 = new PKMACBuilder(new JcePKMACValuesCalculator().setProvider(BC))
+            .setParameters(pbmSha256).build(SECRET.toCharArray());
+        m = der(genmBuilder(PKIHeader.CMP_2000).build(pbm2));
+        f = write(dir, "pbm-sha256.der", m);
+        expect("bc pbm sha256/hmacWithSHA256", 0, "VALID " + CmpProtectionCheck.OID_PBM, "verify", "--secret", SECRET,
+            f.toString());
+        expect("bc pbm sha256/hmacWithSHA256: wrong secret", 1, "INVALID", "verify", "--secret", "wrong", f.toString());
+        commonNegatives("bc pbm sha256/hmacWithSHA256", dir, m, new String[] {"verify", "--secret", SECRET});
 
         // PBMAC1. BouncyCastle 1.72's JcePBMac1CalculatorBuilder labels the KDF with id-PBES2
         // (1.2.840.113549.1.5.13) instead of id-PBKDF2, so the conformant PBMAC1 messages are

@@ -46,14 +46,16 @@ for s in "${SOURCES[@]}"; do
     [[ -r "$s" ]] || { echo "ERROR missing source $s"; exit 2; }
 done
 
-# The cache key covers the sources, the jars actually used and the compiler.
+# The cache key covers the sources, the jars actually used and the compiler
+# (its resolved path and mtime; running `javac -version` would cost a JVM start).
 KEY="$(
     {
         cat "${SOURCES[@]}"
         for jar in ${CP//:/ }; do
             printf '%s %s\n' "$(readlink -f "$jar")" "$(stat -Lc '%s %Y' "$jar")"
         done
-        "$JAVAC" -version 2>&1
+        jc="$(readlink -f "$JAVAC")"
+        printf '%s %s\n' "$jc" "$(stat -Lc '%s %Y' "$jc")"
     } | sha256sum | cut -c1-16
 )"
 CACHE="${TMPDIR:-/tmp}/cmp-bc-harness-$KEY"

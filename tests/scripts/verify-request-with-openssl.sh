@@ -81,7 +81,7 @@ while [[ $# -gt 0 ]]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     -*) verdict_error "unknown option $1" ;;
@@ -169,6 +169,7 @@ stop_server() {
         SERVER_PID=""
     fi
 }
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
     local rc=$?
     # no grace period when interrupted: the mock is still waiting for a request
