@@ -11,6 +11,10 @@ command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-pip)
 command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
+command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
+for jar in bcprov bcpkix bcutil; do
+  [ -e "/usr/share/java/$jar.jar" ] || apt_missing+=("lib$jar-java")
+done
 if ((${#apt_missing[@]})); then
   echo "installing ${apt_missing[*]} with apt-get"
   apt-get update -qq
