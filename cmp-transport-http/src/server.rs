@@ -105,7 +105,10 @@ struct Config {
 /// # async fn demo(responder: std::sync::Arc<dyn cmp_core::transport::Responder>) -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// let server = cmp_transport_http::HttpServer::builder().path("/pkix/").build().unwrap();
-/// server.serve(listener, responder, async { let _ = tokio::signal::ctrl_c().await; }).await
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// // … keep `stop`; sending on it (or dropping it) shuts the server down gracefully.
+/// # drop(stop);
+/// server.serve(listener, responder, async { let _ = stopped.await; }).await
 /// # }
 /// ```
 #[derive(Clone)]
