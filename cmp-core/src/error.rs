@@ -36,6 +36,188 @@ pub enum Error {
     },
 }
 
+/// Why a client transaction failed. [`ClientError::exit_code`] maps each kind to the
+/// documented exit code of the agent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// A response failed one of our checks; its content is not trusted or reported as the
+    /// server's answer.
+    #[error("the response failed a check: {0}")]
+    Response(#[from] ResponseError),
+    /// The server refused (an authenticated rejection or error message).
+    #[error("server rejected the request: {0}")]
+    Refused(ServerRefusal),
+    /// We refused the issued certificate and told the server so with certConf.
+    #[error(
+        "the issued certificate was refused ({reason}); certConf reported incorrectData to the server"
+    )]
+    CertificateRefused {
+        /// Why.
+        reason: String,
+    },
+    /// The transport failed.
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
+    /// The whole transaction took longer than allowed.
+    #[error("the transaction did not complete within {seconds} s (total timeout)")]
+    TotalTimeout {
+        /// The limit.
+        seconds: u64,
+    },
+    /// A local failure: keys, signing, encoding.
+    #[error("{0}")]
+    Local(String),
+}
+
+impl ClientError {
+    /// The agent's exit code: 1 local failure, 3 transport or timeout, 4 a response failed
+    /// our checks (or we refused the certificate), 5 the server refused.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ClientError::Local(_) => 1,
+            ClientError::Transport(_) | ClientError::TotalTimeout { .. } => 3,
+            ClientError::Response(_) | ClientError::CertificateRefused { .. } => 4,
+            ClientError::Refused(_) => 5,
+        }
+    }
+}
+
+impl From<Error> for ClientError {
+    fn from(e: Error) -> Self {
+        ClientError::Local(e.to_string())
+    }
+}
+
+impl From<CryptoError> for ClientError {
+    fn from(e: CryptoError) -> Self {
+        ClientError::Local(e.to_string())
+    }
+}
+
+/// What the server said when it refused: status with failInfo, or an error message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerRefusal {
+    /// The body that carried it (`ip`, `error`, `rp`, …).
+    pub body: &'static str,
+    /// The status.
+    pub status: crate::asn1::PkiStatusInfo,
+    /// errorCode of an error message.
+    pub error_code: Option<i64>,
+    /// errorDetails of an error message.
+    pub details: Option<String>,
+}
+
+impl std::fmt::Display for ServerRefusal {
+    /// `rejection (badPOP, badRequest) "text"`, then errorCode and details if any.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.status.status)?;
+        if let Some(fi) = &self.status.fail_info {
+            if !fi.is_empty() {
+                write!(f, " ({fi})")?;
+            }
+        }
+        if let Some(text) = self.status.text() {
+            write!(f, " {text:?}")?;
+        }
+        if let Some(code) = self.error_code {
+            write!(f, ", error code {code}")?;
+        }
+        if let Some(d) = &self.details {
+            write!(f, ", details {d:?}")?;
+        }
+        if self.body == "error" {
+            f.write_str(" (error message)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a response failed our checks (in the order they run: sender, protection, pvno, body
+/// type, transactionID, recipNonce, content).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// Not a well-formed PKIMessage.
+    #[error("malformed response: {0}")]
+    Malformed(DecodeError),
+    /// The sender is not who we expect.
+    #[error("unexpected sender {actual:?}, expected {expected:?}")]
+    Sender {
+        /// Who we expected.
+        expected: String,
+        /// Who it was.
+        actual: String,
+    },
+    /// The response carries no protection (and is not an error we may accept unprotected).
+    #[error("the response is not protected")]
+    Unprotected,
+    /// An unprotected error message, refused without `unprotected-errors`; its content is not
+    /// reported as the server's answer.
+    #[error(
+        "the server sent an unprotected error message (accept it with unprotected-errors, which weakens security)"
+    )]
+    UnprotectedError,
+    /// MAC protection, but we have no shared secret.
+    #[error("the response is MAC-protected, but no shared secret is configured")]
+    NoSecret,
+    /// Signature protection, but nothing to check it against.
+    #[error("the response is signed, but no trust anchors or server certificate are configured")]
+    NoTrust,
+    /// No certificate matches the sender and senderKID.
+    #[error(
+        "no certificate in extraCerts, untrusted or trusted matches the sender {sender:?} and senderKID"
+    )]
+    NoSigner {
+        /// The response's sender.
+        sender: String,
+    },
+    /// The signer's keyUsage forbids signing.
+    #[error("the signer certificate {0} does not allow digitalSignature (keyUsage)")]
+    SignerKeyUsage(String),
+    /// The signer does not chain to the trust anchors.
+    #[error("the signer certificate {subject} is not trusted: {reason}")]
+    UntrustedSigner {
+        /// The signer.
+        subject: String,
+        /// Why.
+        reason: String,
+    },
+    /// The protection does not verify.
+    #[error("invalid protection: {0}")]
+    Protection(ProtectionError),
+    /// pvno is neither 2 nor 3.
+    #[error("unsupported pvno {0} (2 or 3 expected)")]
+    Pvno(i64),
+    /// The body is not what this step of the transaction expects.
+    #[error("unexpected {actual} response, expected {expected}")]
+    Body {
+        /// What we expected.
+        expected: String,
+        /// What came.
+        actual: &'static str,
+    },
+    /// transactionID differs from ours.
+    #[error("transactionID {actual} does not match ours ({expected})")]
+    TransactionId {
+        /// Ours (hex).
+        expected: String,
+        /// Theirs (hex, or `absent`).
+        actual: String,
+    },
+    /// recipNonce is not our senderNonce.
+    #[error("recipNonce {actual} does not match our senderNonce ({expected})")]
+    RecipNonce {
+        /// Ours (hex).
+        expected: String,
+        /// Theirs (hex, or `absent`).
+        actual: String,
+    },
+    /// The content is inconsistent (wrong certReqId, missing certificate, …).
+    #[error("{0}")]
+    Content(String),
+}
+
 /// Why a crypto operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -27,11 +27,15 @@
 
 pub mod asn1;
 pub mod builder;
+pub mod client;
 pub mod crypto;
 pub mod der;
 pub mod error;
 pub mod names;
 pub mod protection;
+pub mod transaction;
 pub mod transport;
 
-pub use error::{CryptoError, DecodeError, Error, ProtectionError};
+pub use error::{
+    ClientError, CryptoError, DecodeError, Error, ProtectionError, ResponseError, ServerRefusal,
+};

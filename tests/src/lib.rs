@@ -7,6 +7,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod fixtures;
+pub mod mock_ca;
 pub mod openssl_mock;
 pub mod run;
 pub mod samples;

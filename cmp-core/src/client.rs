@@ -1,0 +1,128 @@
+//! The async driver: runs a sans-IO [`Transaction`] over a [`Transport`], signing with the
+//! keys it is given, sleeping through polling waits, and bounding the whole transaction.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::crypto::PrivateKey;
+use crate::error::ClientError;
+use crate::transaction::{SignPurpose, Step, Transaction};
+use crate::transport::Transport;
+
+/// Sleeping, provided by the application's runtime (the core has no timer of its own).
+pub trait Sleep: Send + Sync {
+    /// A future that completes after `duration`.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Which way a message went, for [`Driver::on_message`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// We sent it.
+    Sent,
+    /// We received it.
+    Received,
+}
+
+/// The keys a transaction may ask to sign with.
+#[derive(Clone, Copy, Default)]
+pub struct Keys<'a> {
+    /// The key protecting our messages (signature credentials).
+    pub protection: Option<&'a dyn PrivateKey>,
+    /// The new key (proof of possession).
+    pub new_key: Option<&'a dyn PrivateKey>,
+}
+
+/// A callback that sees every message.
+type MessageHook<'a> = Box<dyn FnMut(Direction, &[u8]) + Send + 'a>;
+
+/// Runs transactions.
+pub struct Driver<'a> {
+    transport: &'a dyn Transport,
+    sleep: &'a dyn Sleep,
+    total_timeout: Option<Duration>,
+    on_message: Option<MessageHook<'a>>,
+}
+
+impl<'a> Driver<'a> {
+    /// A driver over `transport`, sleeping with `sleep`.
+    pub fn new(transport: &'a dyn Transport, sleep: &'a dyn Sleep) -> Self {
+        Driver {
+            transport,
+            sleep,
+            total_timeout: None,
+            on_message: None,
+        }
+    }
+
+    /// Bounds the whole transaction, polling waits included.
+    pub fn total_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.total_timeout = timeout;
+        self
+    }
+
+    /// Sees every message sent and received (for `--reqout`/`--rspout`).
+    pub fn on_message(mut self, f: impl FnMut(Direction, &[u8]) + Send + 'a) -> Self {
+        self.on_message = Some(Box::new(f));
+        self
+    }
+
+    /// Drives `tx` to its end.
+    ///
+    /// Cancellation-safe in the sense that dropping the future leaves nothing half-done
+    /// inside the driver: a transaction's durable effects (keys, certificates) are the
+    /// caller's, written from the result.
+    pub async fn run<T: Transaction>(
+        &mut self,
+        tx: &mut T,
+        keys: Keys<'_>,
+    ) -> Result<T::Output, ClientError> {
+        let start = Instant::now();
+        let deadline = self.total_timeout.map(|t| start + t);
+        let timeout_error = || ClientError::TotalTimeout {
+            seconds: self.total_timeout.map_or(0, |t| t.as_secs()),
+        };
+        let mut step = tx.start(SystemTime::now())?;
+        // Every step makes progress; bound the loop anyway.
+        for _ in 0..100_000 {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(timeout_error());
+            }
+            step = match step {
+                Step::Done(out) => return Ok(out),
+                Step::Sign { purpose, alg, data } => {
+                    let key = match purpose {
+                        SignPurpose::Protection => keys.protection,
+                        SignPurpose::ProofOfPossession => keys.new_key,
+                    }
+                    .ok_or_else(|| {
+                        ClientError::Local(format!("no key was given for {purpose:?}"))
+                    })?;
+                    let signature = key.sign(alg, &data).await?;
+                    tx.on_signature(signature, SystemTime::now())?
+                }
+                Step::Send(request) => {
+                    if let Some(f) = self.on_message.as_mut() {
+                        f(Direction::Sent, &request);
+                    }
+                    let response = self.transport.exchange(&request, deadline).await?;
+                    if let Some(f) = self.on_message.as_mut() {
+                        f(Direction::Received, &response);
+                    }
+                    tx.on_response(&response, SystemTime::now())?
+                }
+                Step::Wait(wait) => {
+                    if let Some(d) = deadline {
+                        if Instant::now() + wait > d {
+                            return Err(timeout_error());
+                        }
+                    }
+                    self.sleep.sleep(wait).await;
+                    tx.on_wait_elapsed(SystemTime::now())?
+                }
+            };
+        }
+        Err(ClientError::Local("the transaction did not end".into()))
+    }
+}

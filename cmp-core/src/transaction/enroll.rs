@@ -1,0 +1,543 @@
+//! Enrollment: ir, cr, kur, ccr and p10cr, with certConf/pkiConf, implicit confirmation and
+//! polling.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rasn::prelude::*;
+use rasn_pkix::{AlgorithmIdentifier, SubjectPublicKeyInfo};
+
+use super::config::TransactionConfig;
+use super::session::{Session, SignPurpose, Step, Transaction};
+use crate::asn1::{
+    CertOrEncCert, CertRepMessage, CertResponse, CertTemplate, CmpCertificate, Controls,
+    FailureBit, Pkcs10Request, PkiBody, PkiMessage, PkiStatus, PkiStatusInfo, PopoSigningKey,
+    ProofOfPossession, ReceivedMessage, oid,
+};
+use crate::builder::{cert_conf, cert_req_messages, poll_req};
+use crate::crypto::{DigestAlgorithm, PathPolicy, Primitives, SignatureAlgorithm};
+use crate::error::{ClientError, ResponseError, ServerRefusal};
+
+/// Which enrollment message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrollmentKind {
+    /// Initialization request (first certificate from a new PKI).
+    Ir,
+    /// Certification request (another certificate from a known PKI).
+    Cr,
+    /// Key update request (renew a certificate with a new key).
+    Kur,
+    /// Cross-certification request.
+    Ccr,
+    /// A PKCS#10 request.
+    P10cr,
+}
+
+impl EnrollmentKind {
+    fn response(self) -> &'static str {
+        match self {
+            EnrollmentKind::Ir => "ip",
+            EnrollmentKind::Cr | EnrollmentKind::P10cr => "cp",
+            EnrollmentKind::Kur => "kup",
+            EnrollmentKind::Ccr => "ccp",
+        }
+    }
+}
+
+/// How possession of the new key is proven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PopoMethod {
+    /// A signature over the certRequest with the new key (the default).
+    Signature(SignatureAlgorithm),
+    /// The RA already checked (`raVerified`).
+    RaVerified,
+    /// No POP at all.
+    None,
+}
+
+/// What to ask for.
+#[derive(Clone, Debug)]
+pub struct EnrollmentRequest {
+    /// ir, cr, kur, ccr or p10cr.
+    pub kind: EnrollmentKind,
+    /// The template; its publicKey is set from `public_key`.
+    pub template: CertTemplate,
+    /// The key to certify (not used for p10cr, whose CSR carries it).
+    pub public_key: Option<SubjectPublicKeyInfo>,
+    /// The POP.
+    pub popo: PopoMethod,
+    /// Controls such as oldCertID (kur).
+    pub controls: Option<Controls>,
+    /// The CSR of a p10cr.
+    pub csr: Option<Pkcs10Request>,
+}
+
+/// A successful enrollment.
+#[derive(Clone, Debug)]
+pub struct Enrolled {
+    /// The new certificate.
+    pub certificate: CmpCertificate,
+    /// caPubs of the response (CA certificates offered as trust anchors; trusted only if the
+    /// caller decides so).
+    pub ca_pubs: Vec<CmpCertificate>,
+    /// extraCerts of the response (typically the chain).
+    pub extra_certs: Vec<CmpCertificate>,
+    /// Whether the server granted implicit confirmation (no certConf was sent).
+    pub implicitly_confirmed: bool,
+    /// Whether the certificate was confirmed at all (false with `disable_confirm`).
+    pub confirmed: bool,
+    /// accepted or grantedWithMods.
+    pub status: PkiStatus,
+}
+
+/// The hash certConf uses for `cert` (RFC 9810 §5.3.18, RFC 9481): the hash of its signature
+/// algorithm, SHA-512 for Ed25519; `None` means the algorithm names no hash and certConf
+/// must carry `hashAlg` (SHA-256) with pvno 3.
+pub fn cert_hash(
+    cert: &CmpCertificate,
+    primitives: &dyn Primitives,
+) -> Result<(Vec<u8>, Option<AlgorithmIdentifier>), ClientError> {
+    let (digest, explicit) =
+        match SignatureAlgorithm::from_algorithm_identifier(cert.signature_algorithm()) {
+            Ok(alg) => (alg.digest(), None),
+            Err(_) => {
+                let o: &Oid = &cert.signature_algorithm().algorithm;
+                if o == oid::SHA1_WITH_RSA || o == oid::ECDSA_WITH_SHA1 {
+                    (DigestAlgorithm::Sha1, None)
+                } else if o == oid::SHA224_WITH_RSA || o == oid::ECDSA_WITH_SHA224 {
+                    (DigestAlgorithm::Sha224, None)
+                } else {
+                    (
+                        DigestAlgorithm::Sha256,
+                        Some(DigestAlgorithm::Sha256.algorithm_identifier()),
+                    )
+                }
+            }
+        };
+    Ok((primitives.digest(digest, cert.der())?, explicit))
+}
+
+#[derive(Debug)]
+enum State {
+    Start,
+    /// Waiting for the POP signature.
+    AwaitPop(Box<PkiMessage>),
+    /// Waiting for the protection signature, then the response of `expect`.
+    Outgoing(Expect),
+    Await(Expect),
+    /// Between pollRep and the next pollReq.
+    PollWait,
+    Done,
+}
+
+#[derive(Clone, Debug)]
+enum Expect {
+    /// The certificate response (after the request or a pollReq).
+    CertRep,
+    /// pkiconf after certConf; `refused` carries why we refused the certificate.
+    PkiConf {
+        enrolled: Box<Enrolled>,
+        refused: Option<String>,
+    },
+}
+
+/// An enrollment transaction (ir, cr, kur, ccr, p10cr).
+#[derive(Debug)]
+pub struct Enrollment {
+    session: Session,
+    request: EnrollmentRequest,
+    state: State,
+    polls: u32,
+    cert_req_id: i64,
+}
+
+impl Enrollment {
+    /// A transaction for `request`.
+    pub fn new(
+        config: Arc<TransactionConfig>,
+        request: EnrollmentRequest,
+    ) -> Result<Self, ClientError> {
+        let cert_req_id = if request.kind == EnrollmentKind::P10cr {
+            -1
+        } else {
+            0
+        };
+        Ok(Enrollment {
+            session: Session::new(config)?,
+            request,
+            state: State::Start,
+            polls: 0,
+            cert_req_id,
+        })
+    }
+
+    /// The transactionID.
+    pub fn transaction_id(&self) -> &[u8] {
+        self.session.transaction_id()
+    }
+
+    fn config(&self) -> &TransactionConfig {
+        &self.session.config
+    }
+
+    fn first_body(&self) -> Result<PkiBody, ClientError> {
+        let r = &self.request;
+        if r.kind == EnrollmentKind::P10cr {
+            let csr = r
+                .csr
+                .clone()
+                .ok_or_else(|| ClientError::Local("p10cr needs a CSR".into()))?;
+            return Ok(PkiBody::P10cr(csr));
+        }
+        let mut template = r.template.clone();
+        if let Some(k) = &r.public_key {
+            template.public_key = Some(k.clone());
+        }
+        let mut msgs = cert_req_messages(template, r.controls.clone());
+        if r.popo == PopoMethod::RaVerified {
+            msgs[0].popo = Some(ProofOfPossession::RaVerified(()));
+        }
+        Ok(match r.kind {
+            EnrollmentKind::Ir => PkiBody::Ir(msgs),
+            EnrollmentKind::Cr => PkiBody::Cr(msgs),
+            EnrollmentKind::Kur => PkiBody::Kur(msgs),
+            EnrollmentKind::Ccr => PkiBody::Ccr(msgs),
+            EnrollmentKind::P10cr => {
+                return Err(ClientError::Local("p10cr has no CertReqMsg".into()));
+            }
+        })
+    }
+
+    fn send(
+        &mut self,
+        body: PkiBody,
+        now: SystemTime,
+        expect: Expect,
+        implicit: bool,
+    ) -> Result<Step<Enrolled>, ClientError> {
+        let header = self.session.header(now, implicit)?;
+        let step = self.session.protect(PkiMessage::new(header, body))?;
+        self.state = match &step {
+            Step::Sign { .. } => State::Outgoing(expect),
+            _ => State::Await(expect),
+        };
+        Ok(step)
+    }
+
+    fn poll(&mut self, now: SystemTime) -> Result<Step<Enrolled>, ClientError> {
+        self.polls += 1;
+        if self.polls > self.config().max_polls {
+            return Err(ResponseError::Content(format!(
+                "the server still asks to wait after {} polls",
+                self.config().max_polls
+            ))
+            .into());
+        }
+        self.session.polling = true;
+        let id = self.cert_req_id;
+        self.send(PkiBody::PollReq(poll_req(id)), now, Expect::CertRep, false)
+    }
+
+    fn refused(body: &'static str, status: &PkiStatusInfo) -> ClientError {
+        ClientError::Refused(ServerRefusal {
+            body,
+            status: status.clone(),
+            error_code: None,
+            details: None,
+        })
+    }
+
+    fn on_cert_rep(
+        &mut self,
+        rcv: &ReceivedMessage,
+        now: SystemTime,
+    ) -> Result<Step<Enrolled>, ClientError> {
+        let msg = rcv.message();
+        match &msg.body {
+            PkiBody::Error(e) => {
+                if e.pki_status_info.status == PkiStatus::WAITING {
+                    // RFC 9483 §4.4 delayed delivery: poll for the answer.
+                    if self.session.polling {
+                        return Err(ResponseError::Content(
+                            "a second 'waiting' status after polling began".into(),
+                        )
+                        .into());
+                    }
+                    self.cert_req_id = -1;
+                    return self.poll(now);
+                }
+                return Err(ClientError::Refused(ServerRefusal {
+                    body: "error",
+                    status: e.pki_status_info.clone(),
+                    error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
+                    details: e.error_details.as_ref().map(|d| d.join("; ")),
+                }));
+            }
+            PkiBody::PollRep(reps) => {
+                let rep = reps
+                    .first()
+                    .ok_or_else(|| ResponseError::Content("empty pollRep".into()))?;
+                let secs = i64::try_from(&rep.check_after).unwrap_or(i64::MAX).max(0);
+                let wait = Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX))
+                    .min(self.config().max_poll_wait);
+                self.state = State::PollWait;
+                return Ok(Step::Wait(wait));
+            }
+            _ => {}
+        }
+        let rep: &CertRepMessage = msg
+            .body
+            .cert_rep()
+            .ok_or_else(|| ResponseError::Content(format!("unexpected {}", msg.body.name())))?;
+        let resp: &CertResponse = match rep.response.as_slice() {
+            [one] => one,
+            [] => {
+                return Err(
+                    ResponseError::Content("the response holds no CertResponse".into()).into(),
+                );
+            }
+            many => {
+                return Err(ResponseError::Content(format!(
+                    "the response holds {} CertResponses, expected one",
+                    many.len()
+                ))
+                .into());
+            }
+        };
+        let id = i64::try_from(&resp.cert_req_id).unwrap_or(i64::MIN);
+        // p10cr: servers answer -1 (RFC 9483) or 0.
+        let id_ok =
+            id == self.cert_req_id || (self.request.kind == EnrollmentKind::P10cr && id == 0);
+        if !(id_ok || self.session.polling && id == 0) {
+            return Err(ResponseError::Content(format!(
+                "certReqId {id} does not match ours ({})",
+                self.cert_req_id
+            ))
+            .into());
+        }
+        let status = resp.status.status;
+        if status == PkiStatus::WAITING {
+            if self.session.polling {
+                return Err(ResponseError::Content(
+                    "a second 'waiting' status after polling began".into(),
+                )
+                .into());
+            }
+            if id != -1 {
+                self.cert_req_id = id;
+            }
+            return self.poll(now);
+        }
+        if !status.is_granted() {
+            return Err(Self::refused(msg.body.name(), &resp.status));
+        }
+        let cert = match resp
+            .certified_key_pair
+            .as_ref()
+            .map(|c| &c.cert_or_enc_cert)
+        {
+            Some(CertOrEncCert::Certificate(c)) => c.clone(),
+            Some(CertOrEncCert::EncryptedCert(_)) => {
+                return Err(ResponseError::Content(
+                    "encrypted certificates (encrCert POP) are not supported".into(),
+                )
+                .into());
+            }
+            None => {
+                return Err(ResponseError::Content(format!(
+                    "{} status without a certificate",
+                    status
+                ))
+                .into());
+            }
+        };
+        let enrolled = Enrolled {
+            certificate: cert.clone(),
+            ca_pubs: rep.ca_pubs.clone().unwrap_or_default(),
+            extra_certs: msg.extra_certs.clone().unwrap_or_default(),
+            implicitly_confirmed: false,
+            confirmed: true,
+            status,
+        };
+        // Is it ours? Does it chain where we were told it must?
+        let ours = match (&self.request.public_key, &self.request.csr) {
+            (Some(k), _) => Some(k.clone()),
+            (None, Some(csr)) => Some(
+                csr.value()
+                    .certification_request_info
+                    .subject_pk_info
+                    .clone(),
+            ),
+            (None, None) => None,
+        };
+        let mut refusal = None;
+        if ours
+            .as_ref()
+            .is_some_and(|k| k != cert.subject_public_key_info())
+        {
+            refusal = Some("its public key is not ours".to_owned());
+        } else if !self.config().out_trusted.is_empty() {
+            let mut inter = enrolled.extra_certs.clone();
+            inter.extend(enrolled.ca_pubs.iter().cloned());
+            if let Err(e) = self.config().paths.verify_path(
+                &cert,
+                &inter,
+                &self.config().out_trusted,
+                now,
+                &PathPolicy::default(),
+            ) {
+                refusal = Some(format!("it does not chain to the out-trusted anchors: {e}"));
+            }
+        }
+        if refusal.is_none() {
+            let granted = msg.header.has_implicit_confirm();
+            if self.config().implicit_confirm && granted {
+                self.state = State::Done;
+                return Ok(Step::Done(Enrolled {
+                    implicitly_confirmed: true,
+                    ..enrolled
+                }));
+            }
+            if self.config().disable_confirm {
+                self.state = State::Done;
+                return Ok(Step::Done(Enrolled {
+                    confirmed: false,
+                    ..enrolled
+                }));
+            }
+        }
+        let (hash, hash_alg) = cert_hash(&cert, self.config().primitives.as_ref())?;
+        let status_info = refusal
+            .as_ref()
+            .map(|why| PkiStatusInfo::rejection([FailureBit::IncorrectData], Some(why)));
+        let body = PkiBody::CertConf(cert_conf(hash, id, status_info, hash_alg));
+        self.send(
+            body,
+            now,
+            Expect::PkiConf {
+                enrolled: Box::new(enrolled),
+                refused: refusal,
+            },
+            false,
+        )
+    }
+}
+
+impl Transaction for Enrollment {
+    type Output = Enrolled;
+
+    fn start(&mut self, now: SystemTime) -> Result<Step<Enrolled>, ClientError> {
+        if !matches!(self.state, State::Start) {
+            return Err(ClientError::Local(
+                "the transaction was already started".into(),
+            ));
+        }
+        let body = self.first_body()?;
+        if let (PopoMethod::Signature(alg), Some(req)) = (self.request.popo, body.cert_req()) {
+            // POPOSigningKey over the DER of certReq (RFC 4211 §4.1, no poposkInput).
+            let data = rasn::der::encode(&req[0].cert_req)
+                .map_err(|e| ClientError::Local(format!("encoding certReq: {e}")))?;
+            let header = self.session.header(now, self.config().implicit_confirm)?;
+            self.state = State::AwaitPop(Box::new(PkiMessage::new(header, body)));
+            return Ok(Step::Sign {
+                purpose: SignPurpose::ProofOfPossession,
+                alg,
+                data,
+            });
+        }
+        let implicit = self.config().implicit_confirm;
+        self.send(body, now, Expect::CertRep, implicit)
+    }
+
+    fn on_signature(
+        &mut self,
+        signature: Vec<u8>,
+        _now: SystemTime,
+    ) -> Result<Step<Enrolled>, ClientError> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::AwaitPop(msg) => {
+                let mut msg = *msg;
+                let PopoMethod::Signature(alg) = self.request.popo else {
+                    return Err(ClientError::Local("unexpected POP signature".into()));
+                };
+                let reqs = match &mut msg.body {
+                    PkiBody::Ir(r) | PkiBody::Cr(r) | PkiBody::Kur(r) | PkiBody::Ccr(r) => r,
+                    _ => {
+                        return Err(ClientError::Local(
+                            "POP for a body without CertReqMsg".into(),
+                        ));
+                    }
+                };
+                reqs[0].popo = Some(ProofOfPossession::Signature(PopoSigningKey {
+                    poposk_input: None,
+                    algorithm_identifier: alg.algorithm_identifier(),
+                    signature: BitString::from_vec(signature),
+                }));
+                let step = self.session.protect(msg)?;
+                self.state = match &step {
+                    Step::Sign { .. } => State::Outgoing(Expect::CertRep),
+                    _ => State::Await(Expect::CertRep),
+                };
+                Ok(step)
+            }
+            State::Outgoing(expect) => {
+                self.state = State::Await(expect);
+                self.session.signed(signature)
+            }
+            other => {
+                self.state = other;
+                Err(ClientError::Local(
+                    "a signature arrived that was not asked for".into(),
+                ))
+            }
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        response: &[u8],
+        now: SystemTime,
+    ) -> Result<Step<Enrolled>, ClientError> {
+        let expect = match std::mem::replace(&mut self.state, State::Done) {
+            State::Await(e) => e,
+            other => {
+                self.state = other;
+                return Err(ClientError::Local(
+                    "a response arrived while none was expected".into(),
+                ));
+            }
+        };
+        match expect {
+            Expect::CertRep => {
+                let mut expected = vec![self.request.kind.response()];
+                if self.session.polling {
+                    expected.push("pollRep");
+                }
+                let rcv = self.session.check(response, now, &expected)?;
+                self.on_cert_rep(&rcv, now)
+            }
+            Expect::PkiConf { enrolled, refused } => {
+                let rcv = self.session.check(response, now, &["pkiconf"])?;
+                if let PkiBody::Error(e) = &rcv.message().body {
+                    return Err(ClientError::Refused(ServerRefusal {
+                        body: "error",
+                        status: e.pki_status_info.clone(),
+                        error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
+                        details: e.error_details.as_ref().map(|d| d.join("; ")),
+                    }));
+                }
+                match refused {
+                    Some(reason) => Err(ClientError::CertificateRefused { reason }),
+                    None => Ok(Step::Done(*enrolled)),
+                }
+            }
+        }
+    }
+
+    fn on_wait_elapsed(&mut self, now: SystemTime) -> Result<Step<Enrolled>, ClientError> {
+        match self.state {
+            State::PollWait => self.poll(now),
+            _ => Err(ClientError::Local("no wait was asked for".into())),
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! What every transaction shares: transactionID and nonces, building and protecting
+//! requests, and checking responses in the order OpenSSL's `ossl_cmp_msg_check_update` does.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rasn::types::{BitString, GeneralizedTime};
+use rasn_pkix::GeneralName;
+
+use super::config::{Credentials, TransactionConfig};
+use crate::asn1::{CmpCertificate, PkiBody, PkiHeader, PkiMessage, ReceivedMessage};
+use crate::builder::PkiHeaderBuilder;
+use crate::crypto::{PathPolicy, SignatureAlgorithm};
+use crate::error::{ClientError, ResponseError};
+use crate::names::{format_general_name, format_name, names_equal};
+use crate::protection::{
+    ProtectionAlg, find_signer, prepare_signature, protect_with_mac, verify_mac, verify_signature,
+};
+
+/// What a transaction asks of its driver next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Step<T> {
+    /// Sign `data` with the key for `purpose` and hand the signature to `on_signature`.
+    Sign {
+        /// Which key.
+        purpose: SignPurpose,
+        /// The algorithm.
+        alg: SignatureAlgorithm,
+        /// The bytes to sign.
+        data: Vec<u8>,
+    },
+    /// Send this request and hand the response to `on_response`.
+    Send(Vec<u8>),
+    /// Wait this long, then call `on_wait_elapsed` (polling).
+    Wait(std::time::Duration),
+    /// The transaction is over.
+    Done(T),
+}
+
+/// Which key a [`Step::Sign`] wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignPurpose {
+    /// The key protecting our messages (`--key`).
+    Protection,
+    /// The new key, proving possession (`--newkey`).
+    ProofOfPossession,
+}
+
+/// One exchange at a time, sans IO: bytes and time in, the next [`Step`] out.
+pub trait Transaction {
+    /// What a successful transaction yields.
+    type Output;
+
+    /// Builds the first request.
+    fn start(&mut self, now: SystemTime) -> Result<Step<Self::Output>, ClientError>;
+
+    /// Takes the signature asked for by the last [`Step::Sign`].
+    fn on_signature(
+        &mut self,
+        signature: Vec<u8>,
+        now: SystemTime,
+    ) -> Result<Step<Self::Output>, ClientError>;
+
+    /// Takes the response to the last [`Step::Send`].
+    fn on_response(
+        &mut self,
+        response: &[u8],
+        now: SystemTime,
+    ) -> Result<Step<Self::Output>, ClientError>;
+
+    /// Continues after the last [`Step::Wait`].
+    fn on_wait_elapsed(&mut self, now: SystemTime) -> Result<Step<Self::Output>, ClientError>;
+}
+
+/// A request waiting for its protection signature.
+#[derive(Debug)]
+pub(crate) struct Unsigned {
+    pub(crate) msg: PkiMessage,
+}
+
+/// The transaction-wide state of the exchanges.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) config: Arc<TransactionConfig>,
+    transaction_id: Vec<u8>,
+    first_nonce: Option<Vec<u8>>,
+    last_nonce: Option<Vec<u8>>,
+    peer_nonce: Option<Vec<u8>>,
+    /// Whether polling began (the response then may answer the first request's nonce).
+    pub(crate) polling: bool,
+    pub(crate) unsigned: Option<Unsigned>,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn generalized(now: SystemTime) -> Option<GeneralizedTime> {
+    let secs = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+    chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0).map(|t| t.fixed_offset())
+}
+
+impl Session {
+    pub(crate) fn new(config: Arc<TransactionConfig>) -> Result<Self, ClientError> {
+        let mut tid = vec![0u8; 16];
+        config.primitives.fill_random(&mut tid)?;
+        Ok(Session {
+            config,
+            transaction_id: tid,
+            first_nonce: None,
+            last_nonce: None,
+            peer_nonce: None,
+            polling: false,
+            unsigned: None,
+        })
+    }
+
+    /// The transactionID.
+    pub(crate) fn transaction_id(&self) -> &[u8] {
+        &self.transaction_id
+    }
+
+    /// A header with a fresh senderNonce and the peer's last nonce as recipNonce.
+    pub(crate) fn header(
+        &mut self,
+        now: SystemTime,
+        implicit_confirm: bool,
+    ) -> Result<PkiHeader, ClientError> {
+        let mut nonce = vec![0u8; 16];
+        self.config.primitives.fill_random(&mut nonce)?;
+        if self.first_nonce.is_none() {
+            self.first_nonce = Some(nonce.clone());
+        }
+        self.last_nonce = Some(nonce.clone());
+        let c = &self.config;
+        let mut b = PkiHeaderBuilder::new()
+            .pvno(c.pvno)
+            .sender(c.sender.clone())
+            .recipient(c.recipient.clone())
+            .transaction_id(self.transaction_id.clone())
+            .sender_nonce(nonce);
+        if let Some(t) = generalized(now) {
+            b = b.message_time(t);
+        }
+        if let Some(p) = &self.peer_nonce {
+            b = b.recip_nonce(p.clone());
+        }
+        match &c.credentials {
+            Credentials::Mac { reference, .. } => b = b.sender_kid(reference.clone()),
+            Credentials::Signature { cert, .. } => {
+                if let Some(ski) = cert.subject_key_identifier() {
+                    b = b.sender_kid(ski);
+                }
+            }
+            Credentials::None => {}
+        }
+        if implicit_confirm {
+            b = b.implicit_confirm();
+        }
+        Ok(b.build())
+    }
+
+    /// Protects `msg`: at once with a MAC, or by asking for a signature.
+    pub(crate) fn protect<T>(&mut self, mut msg: PkiMessage) -> Result<Step<T>, ClientError> {
+        match &self.config.credentials {
+            Credentials::Mac {
+                secret, settings, ..
+            } => {
+                protect_with_mac(&mut msg, secret, settings, self.config.primitives.as_ref())?;
+                Ok(Step::Send(msg.to_der()?))
+            }
+            Credentials::Signature { cert, chain, alg } => {
+                let mut extra = vec![cert.clone()];
+                extra.extend(chain.iter().cloned());
+                msg.extra_certs = Some(extra);
+                let alg = *alg;
+                let data = prepare_signature(&mut msg, alg)?;
+                self.unsigned = Some(Unsigned { msg });
+                Ok(Step::Sign {
+                    purpose: SignPurpose::Protection,
+                    alg,
+                    data,
+                })
+            }
+            Credentials::None => Ok(Step::Send(msg.to_der()?)),
+        }
+    }
+
+    /// Completes a request that waited for its protection signature.
+    pub(crate) fn signed<T>(&mut self, signature: Vec<u8>) -> Result<Step<T>, ClientError> {
+        let Unsigned { mut msg } = self.unsigned.take().ok_or_else(|| {
+            ClientError::Local("a signature arrived that was not asked for".into())
+        })?;
+        msg.protection = Some(BitString::from_vec(signature));
+        Ok(Step::Send(msg.to_der()?))
+    }
+
+    /// Decodes and checks a response: sender, protection, pvno, body type, transactionID,
+    /// recipNonce. `expected` lists the acceptable body names (an `error` is always let
+    /// through to the caller, which reports it).
+    pub(crate) fn check(
+        &mut self,
+        bytes: &[u8],
+        now: SystemTime,
+        expected: &[&'static str],
+    ) -> Result<ReceivedMessage, ClientError> {
+        let rcv = ReceivedMessage::decode(bytes).map_err(ResponseError::Malformed)?;
+        let msg = rcv.message();
+        self.check_sender(msg)?;
+        self.check_protection(&rcv, now)?;
+        if msg.header.pvno != 2 && msg.header.pvno != 3 {
+            return Err(ResponseError::Pvno(msg.header.pvno).into());
+        }
+        let body = msg.body.name();
+        if body != "error" && !expected.contains(&body) {
+            return Err(ResponseError::Body {
+                expected: expected.join(" or "),
+                actual: body,
+            }
+            .into());
+        }
+        let tid = msg.header.transaction_id.as_deref();
+        if tid != Some(self.transaction_id.as_slice()) {
+            return Err(ResponseError::TransactionId {
+                expected: hex(&self.transaction_id),
+                actual: tid.map_or_else(|| "absent".to_owned(), hex),
+            }
+            .into());
+        }
+        let recip = msg.header.recip_nonce.as_deref();
+        let ok = recip.is_some()
+            && (recip == self.last_nonce.as_deref()
+                || (self.polling && recip == self.first_nonce.as_deref()));
+        if !ok {
+            return Err(ResponseError::RecipNonce {
+                expected: self.last_nonce.as_deref().map(hex).unwrap_or_default(),
+                actual: recip.map_or_else(|| "absent".to_owned(), hex),
+            }
+            .into());
+        }
+        self.peer_nonce = msg.header.sender_nonce.as_ref().map(|n| n.to_vec());
+        Ok(rcv)
+    }
+
+    fn check_sender(&self, msg: &PkiMessage) -> Result<(), ClientError> {
+        let trust = &self.config.trust;
+        let expected = trust
+            .expected_sender
+            .as_ref()
+            .or_else(|| trust.srvcert.as_ref().map(CmpCertificate::subject));
+        let Some(expected) = expected else {
+            return Ok(());
+        };
+        let ok =
+            matches!(&msg.header.sender, GeneralName::DirectoryName(n) if names_equal(n, expected));
+        if ok {
+            Ok(())
+        } else {
+            Err(ResponseError::Sender {
+                expected: format_name(expected),
+                actual: format_general_name(&msg.header.sender),
+            }
+            .into())
+        }
+    }
+
+    fn check_protection(&self, rcv: &ReceivedMessage, now: SystemTime) -> Result<(), ClientError> {
+        let msg = rcv.message();
+        let trust = &self.config.trust;
+        let Some(alg_id) = &msg.header.protection_alg else {
+            return match (&msg.body, trust.unprotected_errors) {
+                (PkiBody::Error(_), true) => Ok(()),
+                (PkiBody::Error(_), false) => Err(ResponseError::UnprotectedError.into()),
+                _ => Err(ResponseError::Unprotected.into()),
+            };
+        };
+        let alg =
+            ProtectionAlg::parse(alg_id, &trust.mac_limits).map_err(ResponseError::Protection)?;
+        let primitives = self.config.primitives.as_ref();
+        if let ProtectionAlg::Signature(_) = alg {
+            if let Some(pinned) = &trust.srvcert {
+                return verify_signature(rcv, pinned, primitives)
+                    .map_err(|e| ResponseError::Protection(e).into());
+            }
+            if trust.trusted.is_empty() {
+                return Err(ResponseError::NoTrust.into());
+            }
+            let extra = msg.extra_certs.as_deref().unwrap_or_default();
+            let signer = find_signer(
+                msg,
+                extra.iter().chain(&trust.untrusted).chain(&trust.trusted),
+            )
+            .ok_or_else(|| ResponseError::NoSigner {
+                sender: format_general_name(&msg.header.sender),
+            })?;
+            let subject = format_name(signer.subject());
+            if !trust.ignore_keyusage && signer.allows_digital_signature() == Some(false) {
+                return Err(ResponseError::SignerKeyUsage(subject).into());
+            }
+            verify_signature(rcv, signer, primitives).map_err(ResponseError::Protection)?;
+            if trust.trusted.iter().any(|t| t.der() == signer.der()) {
+                return Ok(());
+            }
+            let intermediates: Vec<CmpCertificate> = extra
+                .iter()
+                .chain(&trust.untrusted)
+                .filter(|c| c.der() != signer.der())
+                .cloned()
+                .collect();
+            self.config
+                .paths
+                .verify_path(
+                    signer,
+                    &intermediates,
+                    &trust.trusted,
+                    now,
+                    &PathPolicy::default(),
+                )
+                .map_err(|e| ResponseError::UntrustedSigner {
+                    subject,
+                    reason: e.to_string(),
+                })?;
+            return Ok(());
+        }
+        let Credentials::Mac { secret, .. } = &self.config.credentials else {
+            return Err(ResponseError::NoSecret.into());
+        };
+        verify_mac(rcv, secret, &trust.mac_limits, primitives)
+            .map_err(|e| ResponseError::Protection(e).into())
+    }
+}
