@@ -4,14 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::client_cli::{EnrollArgs, GenmArgs, RevokeArgs};
 use crate::secret::SecretSource;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
+  1  a local failure (key generation, token login, disk full)
   2  malformed input (a file that cannot be read or decoded) or a usage error
-  4  a check asked for failed (inspect: a message's protection does not verify)
-  Subcommands that talk to a CA will add 1, 3 and 5.";
+  3  transport failure or timeout (connect, TLS, HTTP status without a CMP body, frame error)
+  4  a check asked for failed: a response failed our checks (protection, sender, IDs, nonces,
+     unexpected body, untrusted signer, issued certificate not ours or not chaining), an
+     unprotected error without --unprotected-errors; inspect: protection does not verify
+  5  the server refused (an authenticated rejection or error message)";
 
 const INSPECT_ABOUT: &str = "\
 Decode CMP messages (PKIMessage) and print their content.
@@ -49,7 +54,7 @@ A FILE that cannot be read or decoded prints nothing on standard output and one 
 #[command(
     name = "cmp-agent",
     version,
-    about = "CMP (RFC 9810) agent: inspect certificate management messages",
+    about = "CMP (RFC 9810) agent: enroll, renew and revoke certificates; inspect CMP messages",
     after_help = EXIT_CODES
 )]
 pub(crate) struct Cli {
@@ -64,6 +69,27 @@ pub(crate) enum Command {
     /// Decode CMP messages (PKIMessage) and print their content.
     #[command(long_about = INSPECT_ABOUT, after_help = EXIT_CODES)]
     Inspect(InspectArgs),
+    /// Initialization request: the first certificate from a new PKI.
+    #[command(after_help = EXIT_CODES)]
+    Ir(EnrollArgs),
+    /// Certification request: another certificate from a known PKI.
+    #[command(after_help = EXIT_CODES)]
+    Cr(EnrollArgs),
+    /// Key update request: renew a certificate with a new key (signed with the old one).
+    #[command(after_help = EXIT_CODES)]
+    Kur(EnrollArgs),
+    /// Cross-certification request.
+    #[command(after_help = EXIT_CODES)]
+    Ccr(EnrollArgs),
+    /// Enrollment with a PKCS#10 request (--csr).
+    #[command(after_help = EXIT_CODES)]
+    P10cr(EnrollArgs),
+    /// Revocation request.
+    #[command(after_help = EXIT_CODES)]
+    Rr(RevokeArgs),
+    /// General message: ask the CA for caCerts, rootCaCert, certReqTemplate, …
+    #[command(after_help = EXIT_CODES)]
+    Genm(GenmArgs),
 }
 
 /// Arguments of `cmp-agent inspect`.

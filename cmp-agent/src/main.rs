@@ -17,6 +17,8 @@
 
 mod certs;
 mod cli;
+mod client_cli;
+mod commands;
 mod error;
 mod exit;
 mod input;
@@ -27,11 +29,20 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use cmp_core::transaction::EnrollmentKind;
+
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Ir(args) => commands::enroll(EnrollmentKind::Ir, &args),
+        Command::Cr(args) => commands::enroll(EnrollmentKind::Cr, &args),
+        Command::Kur(args) => commands::enroll(EnrollmentKind::Kur, &args),
+        Command::Ccr(args) => commands::enroll(EnrollmentKind::Ccr, &args),
+        Command::P10cr(args) => commands::enroll(EnrollmentKind::P10cr, &args),
+        Command::Rr(args) => commands::revoke(&args),
+        Command::Genm(args) => commands::general(&args),
     }
 }

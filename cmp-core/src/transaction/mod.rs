@@ -11,7 +11,9 @@
 mod config;
 mod enroll;
 mod session;
+mod simple;
 
 pub use config::{Credentials, ResponseTrust, TransactionConfig};
 pub use enroll::{Enrolled, Enrollment, EnrollmentKind, EnrollmentRequest, PopoMethod, cert_hash};
 pub use session::{SignPurpose, Step, Transaction};
+pub use simple::{GeneralMessage, Revocation};

@@ -1,0 +1,356 @@
+//! The one-shot client commands: `ir`, `cr`, `kur`, `p10cr`, `ccr`, `rr`, `genm`.
+
+mod output;
+mod request;
+mod setup;
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cmp_core::ClientError;
+use cmp_core::asn1::{CrlReason, InfoTypeAndValue, InfoValue, Pkcs10Request, oid};
+use cmp_core::client::{Direction, Driver, Keys};
+use cmp_core::crypto::PrivateKey;
+use cmp_core::names::format_name;
+use cmp_core::transaction::{Enrollment, EnrollmentKind, GeneralMessage, PopoMethod, Revocation};
+
+use crate::client_cli::{ClientArgs, EnrollArgs, GenmArgs, RevokeArgs};
+use crate::exit;
+use output::{MessageLog, write_certs};
+use setup::{TokioSleep, setup};
+
+/// A failure with the exit code it maps to and one sentence for the operator.
+#[derive(Debug)]
+pub(crate) struct AgentError {
+    code: u8,
+    message: String,
+}
+
+impl AgentError {
+    /// A usage error or unreadable input (exit 2).
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        AgentError {
+            code: exit::MALFORMED,
+            message: message.into(),
+        }
+    }
+
+    /// A local failure (exit 1).
+    pub(crate) fn local(message: impl Into<String>) -> Self {
+        AgentError {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ClientError> for AgentError {
+    fn from(e: ClientError) -> Self {
+        AgentError {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn finish(result: Result<(), AgentError>) -> ExitCode {
+    match result {
+        Ok(()) => exit::code(exit::OK),
+        Err(e) => {
+            eprintln!("cmp-agent: {}", e.message);
+            exit::code(e.code)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AgentError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AgentError::local(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs a transaction with the driver, logging messages for --reqout/--rspout.
+async fn drive<T: cmp_core::transaction::Transaction>(
+    args: &ClientArgs,
+    transport: &dyn cmp_core::transport::Transport,
+    tx: &mut T,
+    keys: Keys<'_>,
+) -> Result<T::Output, AgentError> {
+    let reqlog = args
+        .reqout
+        .as_deref()
+        .map(MessageLog::new)
+        .transpose()?
+        .map(Mutex::new);
+    let rsplog = args
+        .rspout
+        .as_deref()
+        .map(MessageLog::new)
+        .transpose()?
+        .map(Mutex::new);
+    let sleep = TokioSleep;
+    let total = (args.total_timeout > 0).then(|| Duration::from_secs(args.total_timeout));
+    let mut driver = Driver::new(transport, &sleep)
+        .total_timeout(total)
+        .on_message(|dir, der| {
+            let log = match dir {
+                Direction::Sent => &reqlog,
+                Direction::Received => &rsplog,
+            };
+            if let Some(l) = log {
+                l.lock().unwrap_or_else(|p| p.into_inner()).save(der);
+            }
+        });
+    Ok(driver.run(tx, keys).await?)
+}
+
+/// `ir`, `cr`, `kur`, `ccr`, `p10cr`.
+pub(crate) fn enroll(kind: EnrollmentKind, args: &EnrollArgs) -> ExitCode {
+    finish(runtime().and_then(|rt| rt.block_on(enroll_async(kind, args))))
+}
+
+async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), AgentError> {
+    let c = &args.client;
+    if args.popo == 1 && kind != EnrollmentKind::P10cr && args.newkey.is_none() {
+        return Err(AgentError::usage(format!(
+            "{} needs --newkey FILE|pkcs11:URI|gen:ALG",
+            request::kind_name(kind)
+        )));
+    }
+    let subject = args
+        .subject
+        .as_deref()
+        .map(|s| setup::dn("--subject", s))
+        .transpose()?;
+    let s = setup(c, subject.as_ref()).await?;
+    // The new key: persisted before the request leaves.
+    let new_key: Option<Arc<dyn PrivateKey>> = match args.newkey.as_deref() {
+        None => None,
+        Some(spec) if spec.starts_with("gen:") => {
+            let out = args.newkeyout.as_deref().ok_or_else(|| {
+                AgentError::usage(
+                    "--newkey gen:… needs --newkeyout FILE to keep the new private key",
+                )
+            })?;
+            let key = setup::generate_key(&spec[4..])?;
+            cmp_crypto::software::write_key_file(out, key.as_ref())
+                .map_err(|e| AgentError::local(format!("cannot save the new key: {e}")))?;
+            Some(key)
+        }
+        Some(spec) => Some(setup::load_key("--newkey", spec, args.newkeypass.as_ref()).await?),
+    };
+    let old_cert = match (&args.oldcert, kind) {
+        (Some(p), _) => Some(setup::one_cert("--oldcert", p)?),
+        (None, EnrollmentKind::Kur) => Some(
+            s.own_cert
+                .clone()
+                .ok_or_else(|| AgentError::usage("kur needs --oldcert (or --cert)"))?,
+        ),
+        _ => None,
+    };
+    let csr = match (&args.csr, kind) {
+        (Some(p), _) => Some(read_csr(p)?),
+        (None, EnrollmentKind::P10cr) => return Err(AgentError::usage("p10cr needs --csr FILE")),
+        _ => None,
+    };
+    let popo = match args.popo {
+        -1 => PopoMethod::None,
+        0 => PopoMethod::RaVerified,
+        1 => match &new_key {
+            Some(k) => PopoMethod::Signature(k.spec().default_signature_algorithm()),
+            None => PopoMethod::None,
+        },
+        other => {
+            return Err(AgentError::usage(format!(
+                "--popo {other}: use -1 (none), 0 (raVerified) or 1 (signature)"
+            )));
+        }
+    };
+    let req = request::enrollment_request(
+        kind,
+        args,
+        subject,
+        new_key.as_deref(),
+        old_cert.as_ref(),
+        csr,
+        popo,
+    )?;
+    let mut config = s.config;
+    config.implicit_confirm = args.implicit_confirm;
+    config.disable_confirm = args.disable_confirm;
+    if let Some(p) = &args.out_trusted {
+        config.out_trusted = crate::certs::read_certs(p)
+            .map_err(|e| AgentError::usage(format!("--out-trusted {}: {e}", p.display())))?;
+    }
+    let mut tx = Enrollment::new(Arc::new(config), req)?;
+    let keys = Keys {
+        protection: s.protection_key.as_deref(),
+        new_key: new_key.as_deref(),
+    };
+    let enrolled = drive(c, s.transport.as_ref(), &mut tx, keys).await?;
+    if let Some(p) = &args.certout {
+        write_certs(p, std::slice::from_ref(&enrolled.certificate))?;
+    }
+    let chain: Vec<_> = enrolled
+        .extra_certs
+        .iter()
+        .filter(|x| x.der() != enrolled.certificate.der())
+        .cloned()
+        .collect();
+    if let Some(p) = &args.chainout {
+        write_certs(p, &chain)?;
+    }
+    if let Some(p) = &args.cacertsout {
+        write_certs(p, &enrolled.ca_pubs)?;
+    }
+    if let Some(p) = &args.extracertsout {
+        write_certs(p, &enrolled.extra_certs)?;
+    }
+    if !c.quiet {
+        let cert = &enrolled.certificate;
+        println!(
+            "enrolled: {} (serial {}, issuer {}){}",
+            format_name(cert.subject()),
+            cert.serial_number(),
+            format_name(cert.issuer()),
+            if enrolled.implicitly_confirmed {
+                ", implicitly confirmed"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+fn read_csr(path: &std::path::Path) -> Result<Pkcs10Request, AgentError> {
+    let data = std::fs::read(path)
+        .map_err(|e| AgentError::usage(format!("--csr {}: {e}", path.display())))?;
+    let der = crate::input::to_der(&data)
+        .map_err(|e| AgentError::usage(format!("--csr {}: {e}", path.display())))?;
+    Pkcs10Request::from_der(&der).map_err(|e| {
+        AgentError::usage(format!(
+            "--csr {}: not a PKCS#10 request: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// `rr`.
+pub(crate) fn revoke(args: &RevokeArgs) -> ExitCode {
+    finish(runtime().and_then(|rt| rt.block_on(revoke_async(args))))
+}
+
+async fn revoke_async(args: &RevokeArgs) -> Result<(), AgentError> {
+    let s = setup(&args.client, None).await?;
+    let cert = match &args.oldcert {
+        Some(p) => setup::one_cert("--oldcert", p)?,
+        None => s
+            .own_cert
+            .clone()
+            .ok_or_else(|| AgentError::usage("rr needs --oldcert (or --cert)"))?,
+    };
+    let reason = args
+        .revreason
+        .map(|r| {
+            CrlReason::from_code(r).ok_or_else(|| {
+                AgentError::usage(format!(
+                    "--revreason {r} is not a CRL reason code (0-6, 8-10)"
+                ))
+            })
+        })
+        .transpose()?;
+    let subject = format_name(cert.subject());
+    let mut tx = Revocation::new(Arc::new(s.config), cert, reason)?;
+    let keys = Keys {
+        protection: s.protection_key.as_deref(),
+        new_key: None,
+    };
+    let status = drive(&args.client, s.transport.as_ref(), &mut tx, keys).await?;
+    if !args.client.quiet {
+        println!("revoked: {subject} ({status})");
+    }
+    Ok(())
+}
+
+/// `genm`.
+pub(crate) fn general(args: &GenmArgs) -> ExitCode {
+    finish(runtime().and_then(|rt| rt.block_on(general_async(args))))
+}
+
+async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
+    let s = setup(&args.client, None).await?;
+    let info_type = oid::NAMES
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(&args.infotype))
+        .map(|(o, _)| (*o).to_owned())
+        .or_else(|| cmp_core::names::parse_dotted(&args.infotype))
+        .ok_or_else(|| {
+            AgentError::usage(format!(
+                "--infotype {}: not a known name or a dotted OID",
+                args.infotype
+            ))
+        })?;
+    let itav = if *info_type == *oid::IT_ROOT_CA_CERT {
+        let old = args
+            .oldwithold
+            .as_deref()
+            .map(|p| setup::one_cert("--oldwithold", p))
+            .transpose()?;
+        InfoTypeAndValue::from_value(&InfoValue::RootCaCert(old))
+            .map_err(|e| AgentError::local(e.to_string()))?
+    } else {
+        InfoTypeAndValue::request(&info_type)
+    };
+    let mut tx = GeneralMessage::new(Arc::new(s.config), vec![itav])?;
+    let keys = Keys {
+        protection: s.protection_key.as_deref(),
+        new_key: None,
+    };
+    let itavs = drive(&args.client, s.transport.as_ref(), &mut tx, keys).await?;
+    for itav in &itavs {
+        let name = oid::display(&itav.info_type);
+        match itav.value() {
+            Ok(InfoValue::CaCerts(Some(certs))) => {
+                if let Some(p) = &args.cacertsout {
+                    write_certs(p, &certs)?;
+                }
+                if !args.client.quiet {
+                    println!("{name}: {} certificate(s)", certs.len());
+                    for c in &certs {
+                        println!("  {}", format_name(c.subject()));
+                    }
+                }
+            }
+            Ok(value) => {
+                if !args.client.quiet {
+                    println!("{name}: {}", describe(&value));
+                }
+            }
+            Err(e) => println!("{name}: undecodable value ({e})"),
+        }
+    }
+    Ok(())
+}
+
+fn describe(value: &InfoValue) -> String {
+    match value {
+        InfoValue::CaCerts(None)
+        | InfoValue::RootCaKeyUpdate(None)
+        | InfoValue::CertReqTemplate(None)
+        | InfoValue::Crls(None) => "nothing returned".into(),
+        InfoValue::RootCaKeyUpdate(Some(u)) => {
+            format!("new root {}", format_name(u.new_with_new.subject()))
+        }
+        InfoValue::SignKeyPairTypes(Some(algs)) => algs
+            .iter()
+            .map(|a| oid::display(&a.algorithm))
+            .collect::<Vec<_>>()
+            .join(", "),
+        InfoValue::Crls(Some(crls)) => format!("{} CRL(s)", crls.len()),
+        InfoValue::Other(_, v) => format!("{} bytes", v.as_ref().map_or(0, |a| a.as_bytes().len())),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,311 @@
+//! One-round transactions: revocation (rr → rp) and general messages (genm → genp), with
+//! RFC 9483 §4.4 delayed delivery (an error with status waiting, then polling).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::config::TransactionConfig;
+use super::session::{Session, Step, Transaction};
+use crate::asn1::{
+    CertTemplate, CmpCertificate, CrlReason, InfoTypeAndValue, PkiBody, PkiMessage, PkiStatus,
+    ReceivedMessage, RevDetails, RevRepContent,
+};
+use crate::builder::poll_req;
+use crate::error::{ClientError, ResponseError, ServerRefusal};
+
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    Start,
+    Outgoing,
+    Await,
+    PollWait,
+    Done,
+}
+
+/// What the generic machinery needs from a one-round transaction.
+trait OneRound {
+    type Output;
+    fn body(&self) -> PkiBody;
+    fn response_name(&self) -> &'static str;
+    fn finish(&self, rcv: &ReceivedMessage) -> Result<Self::Output, ClientError>;
+}
+
+#[derive(Debug)]
+struct Machine<R> {
+    session: Session,
+    round: R,
+    state: State,
+    polls: u32,
+}
+
+fn refusal_from_error(msg: &PkiMessage) -> Option<ClientError> {
+    match &msg.body {
+        PkiBody::Error(e) => Some(ClientError::Refused(ServerRefusal {
+            body: "error",
+            status: e.pki_status_info.clone(),
+            error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
+            details: e.error_details.as_ref().map(|d| d.join("; ")),
+        })),
+        _ => None,
+    }
+}
+
+impl<R: OneRound> Machine<R> {
+    fn send(&mut self, body: PkiBody, now: SystemTime) -> Result<Step<R::Output>, ClientError> {
+        let header = self.session.header(now, false)?;
+        let step = self.session.protect(PkiMessage::new(header, body))?;
+        self.state = if matches!(step, Step::Sign { .. }) {
+            State::Outgoing
+        } else {
+            State::Await
+        };
+        Ok(step)
+    }
+
+    fn poll(&mut self, now: SystemTime) -> Result<Step<R::Output>, ClientError> {
+        self.polls += 1;
+        if self.polls > self.session.config.max_polls {
+            return Err(ResponseError::Content(
+                "the server still asks to wait after too many polls".into(),
+            )
+            .into());
+        }
+        self.session.polling = true;
+        self.send(PkiBody::PollReq(poll_req(-1)), now)
+    }
+
+    fn start(&mut self, now: SystemTime) -> Result<Step<R::Output>, ClientError> {
+        if self.state != State::Start {
+            return Err(ClientError::Local(
+                "the transaction was already started".into(),
+            ));
+        }
+        let body = self.round.body();
+        self.send(body, now)
+    }
+
+    fn on_signature(&mut self, sig: Vec<u8>) -> Result<Step<R::Output>, ClientError> {
+        if self.state != State::Outgoing {
+            return Err(ClientError::Local(
+                "a signature arrived that was not asked for".into(),
+            ));
+        }
+        self.state = State::Await;
+        self.session.signed(sig)
+    }
+
+    fn on_response(
+        &mut self,
+        bytes: &[u8],
+        now: SystemTime,
+    ) -> Result<Step<R::Output>, ClientError> {
+        if self.state != State::Await {
+            return Err(ClientError::Local(
+                "a response arrived while none was expected".into(),
+            ));
+        }
+        self.state = State::Done;
+        let mut expected = vec![self.round.response_name()];
+        if self.session.polling {
+            expected.push("pollRep");
+        }
+        let rcv = self.session.check(bytes, now, &expected)?;
+        let msg = rcv.message();
+        if let PkiBody::Error(e) = &msg.body {
+            if e.pki_status_info.status == PkiStatus::WAITING {
+                if self.session.polling {
+                    return Err(ResponseError::Content(
+                        "a second 'waiting' status after polling began".into(),
+                    )
+                    .into());
+                }
+                return self.poll(now);
+            }
+        }
+        if let Some(refused) = refusal_from_error(msg) {
+            return Err(refused);
+        }
+        if let PkiBody::PollRep(reps) = &msg.body {
+            let rep = reps
+                .first()
+                .ok_or_else(|| ResponseError::Content("empty pollRep".into()))?;
+            let secs = i64::try_from(&rep.check_after).unwrap_or(i64::MAX).max(0);
+            let wait = Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX))
+                .min(self.session.config.max_poll_wait);
+            self.state = State::PollWait;
+            return Ok(Step::Wait(wait));
+        }
+        self.round.finish(&rcv).map(Step::Done)
+    }
+
+    fn on_wait_elapsed(&mut self, now: SystemTime) -> Result<Step<R::Output>, ClientError> {
+        if self.state != State::PollWait {
+            return Err(ClientError::Local("no wait was asked for".into()));
+        }
+        self.poll(now)
+    }
+}
+
+macro_rules! transaction_impl {
+    ($ty:ty, $out:ty) => {
+        impl Transaction for $ty {
+            type Output = $out;
+            fn start(&mut self, now: SystemTime) -> Result<Step<$out>, ClientError> {
+                self.0.start(now)
+            }
+            fn on_signature(
+                &mut self,
+                sig: Vec<u8>,
+                _now: SystemTime,
+            ) -> Result<Step<$out>, ClientError> {
+                self.0.on_signature(sig)
+            }
+            fn on_response(
+                &mut self,
+                bytes: &[u8],
+                now: SystemTime,
+            ) -> Result<Step<$out>, ClientError> {
+                self.0.on_response(bytes, now)
+            }
+            fn on_wait_elapsed(&mut self, now: SystemTime) -> Result<Step<$out>, ClientError> {
+                self.0.on_wait_elapsed(now)
+            }
+        }
+    };
+}
+
+#[derive(Debug)]
+struct RevokeRound {
+    cert: CmpCertificate,
+    reason: Option<CrlReason>,
+}
+
+impl OneRound for RevokeRound {
+    type Output = PkiStatus;
+
+    fn body(&self) -> PkiBody {
+        PkiBody::Rr(vec![RevDetails {
+            cert_details: CertTemplate {
+                issuer: Some(self.cert.issuer().clone()),
+                serial_number: Some(self.cert.serial_number().clone()),
+                ..CertTemplate::default()
+            },
+            crl_entry_details: self
+                .reason
+                .map(|r| rasn_pkix::Extensions::from(vec![r.to_extension()])),
+        }])
+    }
+
+    fn response_name(&self) -> &'static str {
+        "rp"
+    }
+
+    fn finish(&self, rcv: &ReceivedMessage) -> Result<PkiStatus, ClientError> {
+        let PkiBody::Rp(RevRepContent {
+            status, rev_certs, ..
+        }) = &rcv.message().body
+        else {
+            return Err(ResponseError::Content("not an rp".into()).into());
+        };
+        let info = match status.as_slice() {
+            [one] => one,
+            other => {
+                return Err(ResponseError::Content(format!(
+                    "rp holds {} statuses, expected one",
+                    other.len()
+                ))
+                .into());
+            }
+        };
+        if let Some(ids) = rev_certs {
+            let ours = ids
+                .iter()
+                .any(|id| id.serial_number == *self.cert.serial_number());
+            if !ours {
+                return Err(ResponseError::Content(
+                    "rp names another certificate in revCerts".into(),
+                )
+                .into());
+            }
+        }
+        match info.status.0 {
+            0 | 1 | 4 | 5 => Ok(info.status),
+            _ => Err(ClientError::Refused(ServerRefusal {
+                body: "rp",
+                status: info.clone(),
+                error_code: None,
+                details: None,
+            })),
+        }
+    }
+}
+
+/// Revokes a certificate: rr with one RevDetails (issuer, serial number, optional reason) →
+/// rp. The result is the status (accepted, grantedWithMods, revocationWarning or
+/// revocationNotification).
+#[derive(Debug)]
+pub struct Revocation(Machine<RevokeRound>);
+
+impl Revocation {
+    /// A revocation of `cert`.
+    pub fn new(
+        config: Arc<TransactionConfig>,
+        cert: CmpCertificate,
+        reason: Option<CrlReason>,
+    ) -> Result<Self, ClientError> {
+        Ok(Revocation(Machine {
+            session: Session::new(config)?,
+            round: RevokeRound { cert, reason },
+            state: State::Start,
+            polls: 0,
+        }))
+    }
+}
+
+transaction_impl!(Revocation, PkiStatus);
+
+#[derive(Debug)]
+struct GeneralRound {
+    itavs: Vec<InfoTypeAndValue>,
+}
+
+impl OneRound for GeneralRound {
+    type Output = Vec<InfoTypeAndValue>;
+
+    fn body(&self) -> PkiBody {
+        PkiBody::Genm(self.itavs.clone())
+    }
+
+    fn response_name(&self) -> &'static str {
+        "genp"
+    }
+
+    fn finish(&self, rcv: &ReceivedMessage) -> Result<Vec<InfoTypeAndValue>, ClientError> {
+        match &rcv.message().body {
+            PkiBody::Genp(itavs) => Ok(itavs.clone()),
+            _ => Err(ResponseError::Content("not a genp".into()).into()),
+        }
+    }
+}
+
+/// A general message: genm with ITAVs (caCerts, rootCaCert, certReqTemplate, crlStatusList,
+/// or any other) → genp, whose ITAVs are the result.
+#[derive(Debug)]
+pub struct GeneralMessage(Machine<GeneralRound>);
+
+impl GeneralMessage {
+    /// A genm asking with `itavs`.
+    pub fn new(
+        config: Arc<TransactionConfig>,
+        itavs: Vec<InfoTypeAndValue>,
+    ) -> Result<Self, ClientError> {
+        Ok(GeneralMessage(Machine {
+            session: Session::new(config)?,
+            round: GeneralRound { itavs },
+            state: State::Start,
+            polls: 0,
+        }))
+    }
+}
+
+transaction_impl!(GeneralMessage, Vec<InfoTypeAndValue>);
