@@ -202,7 +202,9 @@ fn help_documents_formats_and_exit_codes() {
         "--secret SRC",
         "--trusted FILE",
         "--srvcert FILE",
-        "1, 3 and 5",
+        "1  a local failure",
+        "3  transport failure or timeout",
+        "5  the server refused",
     ] {
         assert!(r.stdout.contains(needle), "{needle}: {}", r.stdout);
     }

@@ -1,0 +1,627 @@
+//! `cmp-agent` against the `openssl cmp -port` mock server: a peer nobody here wrote. Each
+//! scenario asserts the exit code, and for failures the one sentence on standard error.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cmp_tests::openssl_mock::{MockProtection, Server, openssl_mock, start};
+use cmp_tests::{fixtures, tools};
+
+fn pki(f: &str) -> String {
+    fixtures::openssl_dir()
+        .join("pki")
+        .join(f)
+        .display()
+        .to_string()
+}
+
+fn agent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+        .args(args)
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .output()
+        .expect("run cmp-agent")
+}
+
+fn url(mock: &Server) -> String {
+    format!("http://127.0.0.1:{}/pkix/", mock.port)
+}
+
+const SUBJECT: &str = "/CN=CMP Test Device/O=cmp-rs test PKI";
+const RECIPIENT: &str = "/CN=CMP Test CA/O=cmp-rs test PKI";
+
+/// PBM options for the mock.
+fn pbm(mock: &Server) -> Vec<String> {
+    [
+        "--server",
+        &url(mock),
+        "--secret",
+        "pass:cmp-test-secret-1234",
+        "--ref",
+        "client-ref-1234",
+        "--recipient",
+        RECIPIENT,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+fn run(cmd: &str, common: &[String], extra: &[&str]) -> Output {
+    let mut args = vec![cmd];
+    args.extend(common.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    agent(&args)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: &Output, what: &str, mock: &Server) {
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\n{}\n{}",
+        o.status.code(),
+        stderr(o),
+        mock.log()
+    );
+}
+
+fn certout(dir: &Path, name: &str) -> (PathBuf, String) {
+    let p = dir.join(name);
+    let s = p.display().to_string();
+    (p, s)
+}
+
+#[test]
+fn ir_with_pbm_enrolls_and_writes_the_certificate() {
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let dir = tools::temp_dir("agent-ir");
+    let (out, out_s) = certout(&dir, "cert.pem");
+    let reqout = dir.join("req").display().to_string();
+    let o = run(
+        "ir",
+        &pbm(&mock),
+        &[
+            "--newkey",
+            &pki("new-key.pem"),
+            "--subject",
+            SUBJECT,
+            "--certout",
+            &out_s,
+            "--reqout",
+            &reqout,
+        ],
+    );
+    ok(&o, "ir", &mock);
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("certout"),
+        std::fs::read_to_string(pki("new-cert.pem")).expect("pem")
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.join("req"))
+        .expect("reqout")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(names, ["01-ir.der", "02-certConf.der"]);
+}
+
+#[test]
+fn ir_with_a_generated_key_saves_the_key_first() {
+    // The mock returns its fixed certificate, which is not for a fresh key: our client must
+    // refuse it with certConf — and the new key must still have been saved.
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let dir = tools::temp_dir("agent-gen");
+    let key = dir.join("new.key");
+    let (out, out_s) = certout(&dir, "cert.pem");
+    let key_s = key.display().to_string();
+    let o = run(
+        "ir",
+        &pbm(&mock),
+        &[
+            "--newkey",
+            "gen:ec:P-256",
+            "--newkeyout",
+            &key_s,
+            "--subject",
+            SUBJECT,
+            "--certout",
+            &out_s,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: the issued certificate was refused (its public key is not ours); certConf reported incorrectData to the server\n"
+    );
+    assert!(!out.exists(), "--certout is written only on success");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key)
+            .expect("key saved")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn ir_signed_with_the_vendor_certificate_3gpp_style() {
+    let mock = openssl_mock(MockProtection::Signature, &[]);
+    let dir = tools::temp_dir("agent-sig");
+    let (out, out_s) = certout(&dir, "cert.pem");
+    let o = agent(&[
+        "ir",
+        "--server",
+        &url(&mock),
+        "--cert",
+        &pki("vendor-cert.pem"),
+        "--key",
+        &pki("vendor-key.pem"),
+        "--trusted",
+        &pki("ca-cert.pem"),
+        "--recipient",
+        RECIPIENT,
+        "--newkey",
+        &pki("new-key.pem"),
+        "--subject",
+        SUBJECT,
+        "--certout",
+        &out_s,
+    ]);
+    ok(&o, "signed ir", &mock);
+    assert!(out.exists());
+    // Trusting the wrong anchor: the response's signer is not trusted.
+    let o = agent(&[
+        "ir",
+        "--server",
+        &url(&mock),
+        "--cert",
+        &pki("vendor-cert.pem"),
+        "--key",
+        &pki("vendor-key.pem"),
+        "--trusted",
+        &pki("vendor-cert.pem"),
+        "--newkey",
+        &pki("new-key.pem"),
+        "--subject",
+        SUBJECT,
+    ]);
+    assert_eq!(o.status.code(), Some(4));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: the response failed a check: the signer certificate O=cmp-rs test PKI,CN=CMP Test Server is not trusted: certificate path does not validate: no trust anchor or intermediate issued it (unknown issuer)\n"
+    );
+}
+
+#[test]
+fn cr_kur_p10cr_rr_and_genm() {
+    let mock = openssl_mock(MockProtection::Signature, &[]);
+    let sig = |cmd: &str, extra: &[&str]| {
+        let mut args = vec![
+            cmd.to_owned(),
+            "--server".into(),
+            url(&mock),
+            "--cert".into(),
+            pki("vendor-cert.pem"),
+            "--key".into(),
+            pki("vendor-key.pem"),
+            "--trusted".into(),
+            pki("ca-cert.pem"),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        agent(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    ok(
+        &sig(
+            "cr",
+            &["--newkey", &pki("new-key.pem"), "--subject", SUBJECT],
+        ),
+        "cr",
+        &mock,
+    );
+    ok(
+        &sig("p10cr", &["--csr", &pki("new.csr.pem")]),
+        "p10cr",
+        &mock,
+    );
+    // kur and rr: the 3.0 mock accepts only its own -rsp_cert as the old certificate, signed
+    // by that certificate's key.
+    let as_new = |cmd: &str, extra: &[&str]| {
+        let mut args = vec![
+            cmd.to_owned(),
+            "--server".into(),
+            url(&mock),
+            "--cert".into(),
+            pki("new-cert.pem"),
+            "--key".into(),
+            pki("new-key.pem"),
+            "--trusted".into(),
+            pki("ca-cert.pem"),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        agent(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    ok(
+        &as_new("kur", &["--newkey", &pki("new-key.pem")]),
+        "kur",
+        &mock,
+    );
+    let o = as_new("rr", &["--revreason", "1"]);
+    ok(&o, "rr", &mock);
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .starts_with("revoked: O=cmp-rs test PKI,CN=CMP Test Device")
+    );
+    let o = sig("genm", &["--infotype", "signKeyPairTypes"]);
+    ok(&o, "genm", &mock);
+}
+
+#[test]
+fn polling_and_implicit_confirmation() {
+    let mock = openssl_mock(
+        MockProtection::Pbm,
+        &["-poll_count", "2", "-check_after", "1"],
+    );
+    let dir = tools::temp_dir("agent-poll");
+    let rspout = dir.join("rsp").display().to_string();
+    let o = run(
+        "ir",
+        &pbm(&mock),
+        &[
+            "--newkey",
+            &pki("new-key.pem"),
+            "--subject",
+            SUBJECT,
+            "--rspout",
+            &rspout,
+        ],
+    );
+    ok(&o, "polling", &mock);
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("rsp"))
+        .expect("rspout")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // ir → ip (waiting) → pollReq → pollRep → pollReq → ip → certConf → pkiconf, as the
+    // openssl client sees it too (tests/fixtures/openssl/poll).
+    assert_eq!(
+        names,
+        ["01-ip.der", "02-pollRep.der", "03-ip.der", "04-pkiconf.der"]
+    );
+
+    let mock = openssl_mock(MockProtection::Pbm, &["-grant_implicitconf"]);
+    let o = run(
+        "ir",
+        &pbm(&mock),
+        &[
+            "--newkey",
+            &pki("new-key.pem"),
+            "--subject",
+            SUBJECT,
+            "--implicit-confirm",
+        ],
+    );
+    ok(&o, "implicit confirm", &mock);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("implicitly confirmed"));
+}
+
+#[test]
+fn server_errors_and_rejections_exit_5() {
+    let mock = openssl_mock(
+        MockProtection::Pbm,
+        &[
+            "-pkistatus",
+            "2",
+            "-failure",
+            "9",
+            "-statusstring",
+            "POP check failed",
+        ],
+    );
+    let o = run(
+        "ir",
+        &pbm(&mock),
+        &["--newkey", &pki("new-key.pem"), "--subject", SUBJECT],
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: server rejected the request: rejection (badPOP) \"POP check failed\"\n"
+    );
+
+    let mock = openssl_mock(MockProtection::Pbm, &["-send_error"]);
+    let o = run(
+        "ir",
+        &pbm(&mock),
+        &["--newkey", &pki("new-key.pem"), "--subject", SUBJECT],
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("cmp-agent: server rejected the request: rejection (badRequest)"),
+        "{e}"
+    );
+    assert!(e.ends_with(" (error message)\n"), "{e}");
+}
+
+#[test]
+fn unprotected_errors_only_with_the_quirk() {
+    let mock = openssl_mock(MockProtection::Pbm, &["-send_error", "-send_unprotected"]);
+    let o = run(
+        "ir",
+        &pbm(&mock),
+        &["--newkey", &pki("new-key.pem"), "--subject", SUBJECT],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: the response failed a check: the server sent an unprotected error message (accept it with unprotected-errors, which weakens security)\n"
+    );
+    let o = run(
+        "ir",
+        &pbm(&mock),
+        &[
+            "--newkey",
+            &pki("new-key.pem"),
+            "--subject",
+            SUBJECT,
+            "--unprotected-errors",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+}
+
+#[test]
+fn a_wrong_secret_and_an_unreachable_server() {
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let mut args = pbm(&mock);
+    args[3] = "pass:wrong-secret".into();
+    let o = run(
+        "ir",
+        &args,
+        &["--newkey", &pki("new-key.pem"), "--subject", SUBJECT],
+    );
+    // The mock answers with an error message protected by its secret, which we cannot verify.
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: the response failed a check: invalid protection: the MAC does not verify (wrong shared secret, or the message was altered)\n"
+    );
+    let port = cmp_tests::openssl_mock::free_port();
+    let o = agent(&[
+        "ir",
+        "--server",
+        &format!("http://127.0.0.1:{port}/"),
+        "--secret",
+        "pass:x",
+        "--ref",
+        "r",
+        "--newkey",
+        &pki("new-key.pem"),
+        "--subject",
+        SUBJECT,
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("cmp-agent: cannot connect to 127.0.0.1:{port}: ")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn cr_with_an_rsa_key() {
+    // A certificate for a fresh RSA key, issued by the test CA, for the mock to return.
+    let dir = tools::temp_dir("agent-rsa");
+    let key = dir.join("rsa.pem");
+    let csr = dir.join("rsa.csr");
+    let cert = dir.join("rsa-cert.pem");
+    let ossl = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let (k, c, r) = (
+        key.display().to_string(),
+        csr.display().to_string(),
+        cert.display().to_string(),
+    );
+    ossl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        &k,
+    ]);
+    ossl(&[
+        "req",
+        "-new",
+        "-key",
+        &k,
+        "-subj",
+        "/CN=RSA Device/O=cmp-rs test PKI",
+        "-out",
+        &c,
+    ]);
+    ossl(&[
+        "x509",
+        "-req",
+        "-in",
+        &c,
+        "-CA",
+        &pki("ca-cert.pem"),
+        "-CAkey",
+        &pki("ca-key.pem"),
+        "-set_serial",
+        "77",
+        "-days",
+        "2",
+        "-out",
+        &r,
+    ]);
+    let mock = start_mock_with_cert(&r);
+    let out = dir.join("issued.pem").display().to_string();
+    let o = run(
+        "cr",
+        &pbm(&mock),
+        &[
+            "--newkey",
+            &k,
+            "--subject",
+            "/CN=RSA Device/O=cmp-rs test PKI",
+            "--certout",
+            &out,
+        ],
+    );
+    ok(&o, "cr with RSA", &mock);
+    assert_eq!(
+        std::fs::read(&out).expect("issued"),
+        std::fs::read(&cert).expect("cert")
+    );
+}
+
+fn start_mock_with_cert(cert: &str) -> Server {
+    let args: Vec<String> = [
+        "cmp",
+        "-config",
+        "",
+        "-port",
+        "{port}",
+        "-rsp_cert",
+        cert,
+        "-srv_ref",
+        "server-ref-5678",
+        "-srv_secret",
+        "pass:cmp-test-secret-1234",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    start("openssl", &args, Some("ACCEPT"))
+}
+
+/// Our TCP server half relaying to the mock over HTTP, on its own runtime thread.
+fn tcp_front(mock_port: u16) -> u16 {
+    use cmp_core::transport::{PeerInfo, Responder, Transport};
+    use std::sync::Arc;
+    #[derive(Debug)]
+    struct Relay(cmp_transport_http::HttpTransport);
+    #[async_trait::async_trait]
+    impl Responder for Relay {
+        async fn respond(&self, request: Vec<u8>, _peer: &PeerInfo) -> Vec<u8> {
+            self.0.exchange(&request, None).await.unwrap_or_default()
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr").port())
+                .expect("send");
+            let relay = Relay(
+                cmp_transport_http::HttpTransport::builder(&format!(
+                    "http://127.0.0.1:{mock_port}/pkix/"
+                ))
+                .no_proxy()
+                .build()
+                .expect("http"),
+            );
+            let _ = cmp_transport_tcp::TcpServer::builder()
+                .build()
+                .serve(listener, Arc::new(relay), std::future::pending())
+                .await;
+        });
+    });
+    rx.recv().expect("port")
+}
+
+#[test]
+fn tcp_server_urls() {
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let port = tcp_front(mock.port);
+    let mut args = pbm(&mock);
+    args[1] = format!("tcp://127.0.0.1:{port}");
+    let o = run(
+        "ir",
+        &args,
+        &["--newkey", &pki("new-key.pem"), "--subject", SUBJECT],
+    );
+    ok(&o, "ir over tcp://", &mock);
+}
+
+#[test]
+fn https_through_socat() {
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let tls = |f: &str| {
+        fixtures::openssl_dir()
+            .join("../tls")
+            .join(f)
+            .display()
+            .to_string()
+    };
+    let front = start(
+        "socat",
+        &[
+            format!(
+                "OPENSSL-LISTEN:{{port}},bind=127.0.0.1,reuseaddr,fork,cert={},key={},verify=0",
+                tls("server.pem"),
+                tls("server-key.pem")
+            ),
+            format!("TCP:127.0.0.1:{}", mock.port),
+        ],
+        None,
+    );
+    let mut args = pbm(&mock);
+    args[1] = format!("https://127.0.0.1:{}/pkix/", front.port);
+    let o = run(
+        "ir",
+        &args,
+        &[
+            "--newkey",
+            &pki("new-key.pem"),
+            "--subject",
+            SUBJECT,
+            "--tls-trusted",
+            &tls("ca.pem"),
+        ],
+    );
+    ok(&o, "https", &mock);
+    let o = run(
+        "ir",
+        &args,
+        &[
+            "--newkey",
+            &pki("new-key.pem"),
+            "--subject",
+            SUBJECT,
+            "--tls-trusted",
+            &tls("other-ca.pem"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("the server certificate is not trusted"),
+        "{}",
+        stderr(&o)
+    );
+}
