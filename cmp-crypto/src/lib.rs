@@ -12,6 +12,11 @@
 //! - `pkcs11` (feature `pkcs11`): keys generated and used inside a PKCS#11 token (HSM,
 //!   SoftHSM2), named by PKCS#11 URI; everything but key storage and signing is inherited from
 //!   the software backend.
+//! - `aws_lc` (feature `aws-lc`): AWS-LC through aws-lc-rs for hashing, HMAC, PBKDF2,
+//!   randomness, verification, key generation (EC P-256/P-384, Ed25519, RSA 2048–8192) and
+//!   signing; keys are decoded by the software backend and path validation is
+//!   [`webpki_paths`]. Building it compiles AWS-LC from C source (a C compiler is needed, CMake
+//!   is not).
 //! - [`webpki_paths`]: certificate path validation with rustls-webpki.
 //!
 //! ```
@@ -27,6 +32,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+#[cfg(feature = "aws-lc")]
+pub mod aws_lc;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 #[cfg(feature = "software")]

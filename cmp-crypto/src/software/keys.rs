@@ -165,61 +165,77 @@ impl SoftwareKey {
     /// A key from PEM or DER: PKCS#8 (encrypted ones need `password`), SEC1 (`EC PRIVATE
     /// KEY`) or PKCS#1 (`RSA PRIVATE KEY`).
     pub fn from_encoded(data: &[u8], password: Option<&[u8]>) -> Result<Self, CryptoError> {
-        let trimmed = data.trim_ascii_start();
-        if trimmed.starts_with(b"-----BEGIN") {
-            let (label, der) = pkcs8::der::pem::decode_vec(trimmed)
-                .map_err(|e| invalid(format!("malformed PEM: {e}")))?;
-            let der = Zeroizing::new(der);
-            return match label {
-                "PRIVATE KEY" => Self::from_pkcs8_der(&der),
-                "ENCRYPTED PRIVATE KEY" => Self::from_encrypted_pkcs8(&der, password),
-                "EC PRIVATE KEY" => Self::from_sec1_der(&der),
-                "RSA PRIVATE KEY" => Self::from_pkcs1_der(&der),
-                other => Err(invalid(format!(
-                    "PEM label {other:?} is not a private key (expected PRIVATE KEY, \
-                     ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)"
-                ))),
-            };
-        }
-        if pkcs8::PrivateKeyInfoRef::try_from(data).is_ok() {
-            return Self::from_pkcs8_der(data);
-        }
-        if pkcs8::EncryptedPrivateKeyInfoRef::try_from(data).is_ok() {
-            return Self::from_encrypted_pkcs8(data, password);
-        }
-        Self::from_sec1_der(data)
-            .or_else(|_| Self::from_pkcs1_der(data))
-            .map_err(|_| invalid("not a private key in PEM, PKCS#8, SEC1 or PKCS#1 DER"))
+        Self::from_pkcs8_der(&decode_private_key(data, password)?)
     }
+}
 
-    fn from_encrypted_pkcs8(der: &[u8], password: Option<&[u8]>) -> Result<Self, CryptoError> {
-        let password = password.ok_or_else(|| {
-            invalid("the key is encrypted (ENCRYPTED PRIVATE KEY) and no password was given")
-        })?;
-        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der)
-            .map_err(|e| invalid(format!("malformed encrypted PKCS#8: {e}")))?;
-        let plain = info
-            .decrypt(password)
-            .map_err(|_| invalid("cannot decrypt the key: wrong password or unsupported cipher"))?;
-        Self::from_pkcs8_der(plain.as_bytes())
+/// Any encoding [`SoftwareKey::from_encoded`] accepts, as unencrypted PKCS#8 DER: PEM or DER
+/// PKCS#8 (encrypted ones are decrypted with `password`), SEC1 P-256/P-384 or PKCS#1 RSA.
+///
+/// Only the encoding is converted; whether the key itself is usable is up to the backend that
+/// takes the PKCS#8 (the aws-lc backend loads keys through this).
+pub(crate) fn decode_private_key(
+    data: &[u8],
+    password: Option<&[u8]>,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let trimmed = data.trim_ascii_start();
+    if trimmed.starts_with(b"-----BEGIN") {
+        let (label, der) = pkcs8::der::pem::decode_vec(trimmed)
+            .map_err(|e| invalid(format!("malformed PEM: {e}")))?;
+        let der = Zeroizing::new(der);
+        return match label {
+            "PRIVATE KEY" => Ok(der),
+            "ENCRYPTED PRIVATE KEY" => decrypt_pkcs8(&der, password),
+            "EC PRIVATE KEY" => sec1_to_pkcs8(&der),
+            "RSA PRIVATE KEY" => pkcs1_to_pkcs8(&der),
+            other => Err(invalid(format!(
+                "PEM label {other:?} is not a private key (expected PRIVATE KEY, \
+                 ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)"
+            ))),
+        };
     }
+    if pkcs8::PrivateKeyInfoRef::try_from(data).is_ok() {
+        return Ok(Zeroizing::new(data.to_vec()));
+    }
+    if pkcs8::EncryptedPrivateKeyInfoRef::try_from(data).is_ok() {
+        return decrypt_pkcs8(data, password);
+    }
+    sec1_to_pkcs8(data)
+        .or_else(|_| pkcs1_to_pkcs8(data))
+        .map_err(|_| invalid("not a private key in PEM, PKCS#8, SEC1 or PKCS#1 DER"))
+}
 
-    fn from_sec1_der(der: &[u8]) -> Result<Self, CryptoError> {
-        if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
-            return Self::from_pkcs8_der(k.to_pkcs8_der().map_err(invalid)?.as_bytes());
-        }
-        if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
-            return Self::from_pkcs8_der(k.to_pkcs8_der().map_err(invalid)?.as_bytes());
-        }
-        Err(invalid("not a P-256 or P-384 SEC1 EC private key"))
-    }
+fn secret_document(doc: pkcs8::SecretDocument) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(doc.as_bytes().to_vec())
+}
 
-    fn from_pkcs1_der(der: &[u8]) -> Result<Self, CryptoError> {
-        use rsa::pkcs1::DecodeRsaPrivateKey;
-        let k = rsa::PrivateKey::from_pkcs1_der(der)
-            .map_err(|e| invalid(format!("not a PKCS#1 RSA private key: {e}")))?;
-        Self::from_pkcs8_der(k.to_pkcs8_der().map_err(invalid)?.as_bytes())
+fn decrypt_pkcs8(der: &[u8], password: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let password = password.ok_or_else(|| {
+        invalid("the key is encrypted (ENCRYPTED PRIVATE KEY) and no password was given")
+    })?;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der)
+        .map_err(|e| invalid(format!("malformed encrypted PKCS#8: {e}")))?;
+    let plain = info
+        .decrypt(password)
+        .map_err(|_| invalid("cannot decrypt the key: wrong password or unsupported cipher"))?;
+    Ok(secret_document(plain))
+}
+
+fn sec1_to_pkcs8(der: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
+        return Ok(secret_document(k.to_pkcs8_der().map_err(invalid)?));
     }
+    if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
+        return Ok(secret_document(k.to_pkcs8_der().map_err(invalid)?));
+    }
+    Err(invalid("not a P-256 or P-384 SEC1 EC private key"))
+}
+
+fn pkcs1_to_pkcs8(der: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    let k = rsa::PrivateKey::from_pkcs1_der(der)
+        .map_err(|e| invalid(format!("not a PKCS#1 RSA private key: {e}")))?;
+    Ok(secret_document(k.to_pkcs8_der().map_err(invalid)?))
 }
 
 /// PKCS#8 v1 `PrivateKeyInfo` of an Ed25519 seed (RFC 8410 §7), which every OpenSSL reads.

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use cmp_core::crypto::CryptoProvider;
 
+#[cfg(feature = "aws-lc")]
+pub(crate) use keys::decode_private_key;
 pub use keys::{SoftwareKey, SoftwareKeys};
 pub use pem_file::{read_key_file, write_key_file};
 pub use primitives::SoftwarePrimitives;
