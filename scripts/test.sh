@@ -11,6 +11,7 @@ command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-pip)
 command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
+[ -d /etc/ssl/certs ] && [ -n "$(ls -A /etc/ssl/certs 2>/dev/null)" ] || apt_missing+=(ca-certificates)
 command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
 for jar in bcprov bcpkix bcutil; do
   [ -e "/usr/share/java/$jar.jar" ] || apt_missing+=("lib$jar-java")

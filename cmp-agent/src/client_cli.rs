@@ -112,6 +112,10 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub(crate) tls_trusted: Option<PathBuf>,
 
+    /// Also trust the operating system's trust store for the TLS server certificate.
+    #[arg(long, help_heading = "TLS")]
+    pub(crate) tls_system_roots: bool,
+
     /// Our TLS client certificate.
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub(crate) tls_cert: Option<PathBuf>,

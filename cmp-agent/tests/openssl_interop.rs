@@ -514,7 +514,7 @@ fn start_mock_with_cert(cert: &str) -> Server {
 }
 
 /// Our TCP server half relaying to the mock over HTTP, on its own runtime thread.
-fn tcp_front(mock_port: u16) -> u16 {
+fn tcp_front(mock_port: u16, tls: bool) -> u16 {
     use cmp_core::transport::{PeerInfo, Responder, Transport};
     use std::sync::Arc;
     #[derive(Debug)]
@@ -546,7 +546,20 @@ fn tcp_front(mock_port: u16) -> u16 {
                 .build()
                 .expect("http"),
             );
-            let _ = cmp_transport_tcp::TcpServer::builder()
+            let mut builder = cmp_transport_tcp::TcpServer::builder();
+            if tls {
+                let dir = fixtures::openssl_dir().join("../tls");
+                let settings = cmp_transport_http::TlsServerSettings {
+                    chain: cmp_transport_http::read_pem_certificates(&dir.join("server.pem"))
+                        .expect("cert"),
+                    key: cmp_transport_http::read_pem_private_key(&dir.join("server-key.pem"))
+                        .expect("key"),
+                    client_trusted: vec![],
+                    client_required: false,
+                };
+                builder = builder.tls(Arc::new(settings.server_config().expect("tls config")));
+            }
+            let _ = builder
                 .build()
                 .serve(listener, Arc::new(relay), std::future::pending())
                 .await;
@@ -556,9 +569,9 @@ fn tcp_front(mock_port: u16) -> u16 {
 }
 
 #[test]
-fn tcp_server_urls() {
+fn tcp_and_tcps_server_urls() {
     let mock = openssl_mock(MockProtection::Pbm, &[]);
-    let port = tcp_front(mock.port);
+    let port = tcp_front(mock.port, false);
     let mut args = pbm(&mock);
     args[1] = format!("tcp://127.0.0.1:{port}");
     let o = run(
@@ -567,6 +580,37 @@ fn tcp_server_urls() {
         &["--newkey", &pki("new-key.pem"), "--subject", SUBJECT],
     );
     ok(&o, "ir over tcp://", &mock);
+    let tls_port = tcp_front(mock.port, true);
+    args[1] = format!("tcps://127.0.0.1:{tls_port}");
+    let ca = fixtures::openssl_dir()
+        .join("../tls/ca.pem")
+        .display()
+        .to_string();
+    let o = run(
+        "ir",
+        &args,
+        &[
+            "--newkey",
+            &pki("new-key.pem"),
+            "--subject",
+            SUBJECT,
+            "--tls-trusted",
+            &ca,
+        ],
+    );
+    ok(&o, "ir over tcps://", &mock);
+    let o = run(
+        "ir",
+        &args,
+        &["--newkey", &pki("new-key.pem"), "--subject", SUBJECT],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "cmp-agent: tcps://127.0.0.1:{tls_port} needs --tls-trusted (trust anchors for the server's TLS certificate) or --tls-system-roots\n"
+        )
+    );
 }
 
 #[test]

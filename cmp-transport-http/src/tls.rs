@@ -85,13 +85,30 @@ impl TlsClientSettings {
         })
     }
 
+    /// Adds the operating system's trust store (only when asked: a CMP client normally trusts
+    /// exactly the anchors it was given).
+    pub fn with_system_roots(mut self) -> Result<Self, TlsConfigError> {
+        let found = rustls_native_certs::load_native_certs();
+        if found.certs.is_empty() {
+            let why = found
+                .errors
+                .first()
+                .map_or_else(|| "no certificates found".to_owned(), |e| e.to_string());
+            return Err(TlsConfigError::Rustls(format!(
+                "the system trust store: {why}"
+            )));
+        }
+        self.trusted.extend(found.certs);
+        Ok(self)
+    }
+
     /// The rustls client configuration.
     pub fn client_config(&self) -> Result<rustls::ClientConfig, TlsConfigError> {
         let mut roots = rustls::RootCertStore::empty();
-        for cert in &self.trusted {
-            roots
-                .add(cert.clone())
-                .map_err(|e| TlsConfigError::Rustls(format!("unusable trust anchor: {e}")))?;
+        // Unusable system certificates are skipped; an unusable explicit anchor is an error.
+        let (_added, ignored) = roots.add_parsable_certificates(self.trusted.iter().cloned());
+        if ignored > 0 && roots.is_empty() {
+            return Err(TlsConfigError::Rustls("no usable trust anchor".into()));
         }
         if roots.is_empty() {
             return Err(TlsConfigError::Rustls(

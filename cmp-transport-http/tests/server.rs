@@ -355,3 +355,26 @@ async fn https_server_checks_fail_with_a_message_that_says_so() {
         vec![2, 1]
     );
 }
+
+#[tokio::test]
+async fn the_system_trust_store_is_only_used_when_asked_and_does_not_trust_our_test_ca() {
+    let s = start(tls_server(false), "https").await;
+    let settings = TlsClientSettings::default()
+        .with_system_roots()
+        .expect("the system trust store (apt-get install -y ca-certificates)");
+    assert!(!settings.trusted.is_empty());
+    let t = HttpTransport::builder(&s.url)
+        .no_proxy()
+        .tls(settings)
+        .build()
+        .expect("client");
+    let err = t
+        .exchange(&[1], None)
+        .await
+        .expect_err("the test CA is not a system root");
+    assert!(
+        err.to_string()
+            .contains("the server certificate is not trusted"),
+        "{err}"
+    );
+}

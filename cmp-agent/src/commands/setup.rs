@@ -113,17 +113,25 @@ fn transport(args: &ClientArgs) -> Result<Box<dyn Transport>, AgentError> {
     let url = args.server.as_str();
     let timeout = Duration::from_secs(args.msg_timeout.max(1));
     let tls = || -> Result<TlsClientSettings, AgentError> {
-        let trusted = args.tls_trusted.as_deref().ok_or_else(|| {
-            AgentError::usage(format!(
-                "{url} needs --tls-trusted (trust anchors for the server's TLS certificate)"
-            ))
-        })?;
+        if args.tls_trusted.is_none() && !args.tls_system_roots {
+            return Err(AgentError::usage(format!(
+                "{url} needs --tls-trusted (trust anchors for the server's TLS certificate) or --tls-system-roots"
+            )));
+        }
         let mut s = TlsClientSettings {
-            trusted: read_pem_certificates(trusted)
-                .map_err(|e| AgentError::usage(format!("--tls-trusted: {e}")))?,
+            trusted: match args.tls_trusted.as_deref() {
+                Some(p) => read_pem_certificates(p)
+                    .map_err(|e| AgentError::usage(format!("--tls-trusted: {e}")))?,
+                None => Vec::new(),
+            },
             identity: None,
             server_name: args.tls_host.clone(),
         };
+        if args.tls_system_roots {
+            s = s
+                .with_system_roots()
+                .map_err(|e| AgentError::usage(e.to_string()))?;
+        }
         if let Some(cert) = &args.tls_cert {
             let key = args
                 .tls_key
