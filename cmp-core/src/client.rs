@@ -5,9 +5,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
+use std::sync::Arc;
+
+use crate::asn1::FailureBit;
 use crate::crypto::PrivateKey;
 use crate::error::ClientError;
-use crate::transaction::{SignPurpose, Step, Transaction};
+use crate::transaction::{SignPurpose, Step, Transaction, TransactionConfig};
 use crate::transport::Transport;
 
 /// Sleeping, provided by the application's runtime (the core has no timer of its own).
@@ -32,6 +35,24 @@ pub struct Keys<'a> {
     pub protection: Option<&'a dyn PrivateKey>,
     /// The new key (proof of possession).
     pub new_key: Option<&'a dyn PrivateKey>,
+}
+
+/// How often a transaction is tried again after the failures RFC 9810 names as transient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// How many times to back off after `systemUnavail` (default 2: three tries in all).
+    pub max_backoffs: u32,
+    /// The first back-off; it doubles each time (default 1 s).
+    pub first_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_backoffs: 2,
+            first_backoff: Duration::from_secs(1),
+        }
+    }
 }
 
 /// A callback that sees every message.
@@ -66,6 +87,48 @@ impl<'a> Driver<'a> {
     pub fn on_message(mut self, f: impl FnMut(Direction, &[u8]) + Send + 'a) -> Self {
         self.on_message = Some(Box::new(f));
         self
+    }
+
+    /// Runs a new transaction made by `make` until it succeeds or fails for good, following
+    /// the retry rules of RFC 9810: `transactionIdInUse` → once more with a new transaction
+    /// (a new transactionID); `systemUnavail` → back off (doubling) and try again, as `policy`
+    /// allows; `unsupportedVersion` → once more with the pvno the server's answer carries.
+    pub async fn run_with_retries<T, F>(
+        &mut self,
+        config: &TransactionConfig,
+        mut make: F,
+        keys: Keys<'_>,
+        policy: RetryPolicy,
+    ) -> Result<T::Output, ClientError>
+    where
+        T: Transaction,
+        F: FnMut(Arc<TransactionConfig>) -> Result<T, ClientError>,
+    {
+        let mut config = config.clone();
+        let (mut tid_retried, mut version_retried, mut backoffs) = (false, false, 0u32);
+        loop {
+            let mut tx = make(Arc::new(config.clone()))?;
+            let refusal = match self.run(&mut tx, keys).await {
+                Err(ClientError::Refused(r)) => r,
+                other => return other,
+            };
+            if refusal.has(FailureBit::TransactionIdInUse) && !tid_retried {
+                tid_retried = true;
+            } else if refusal.has(FailureBit::SystemUnavail) && backoffs < policy.max_backoffs {
+                let wait = policy.first_backoff.saturating_mul(1 << backoffs.min(16));
+                backoffs += 1;
+                self.sleep.sleep(wait).await;
+            } else if refusal.has(FailureBit::UnsupportedVersion)
+                && !version_retried
+                && refusal.pvno != config.pvno
+                && (refusal.pvno == 2 || refusal.pvno == 3)
+            {
+                version_retried = true;
+                config.pvno = refusal.pvno;
+            } else {
+                return Err(ClientError::Refused(refusal));
+            }
+        }
     }
 
     /// Drives `tx` to its end.

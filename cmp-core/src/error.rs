@@ -106,6 +106,19 @@ pub struct ServerRefusal {
     pub error_code: Option<i64>,
     /// errorDetails of an error message.
     pub details: Option<String>,
+    /// The pvno of the response (the version the server speaks, for an unsupportedVersion
+    /// retry).
+    pub pvno: i64,
+}
+
+impl ServerRefusal {
+    /// Whether failInfo names `bit`.
+    pub fn has(&self, bit: crate::asn1::FailureBit) -> bool {
+        self.status
+            .fail_info
+            .as_ref()
+            .is_some_and(|f| f.contains(bit))
+    }
 }
 
 impl std::fmt::Display for ServerRefusal {

@@ -737,3 +737,100 @@ impl TamperedAfterSigning for cmp_tests::mock_ca::Script {
         })
     }
 }
+
+fn refusal(bit: FailureBit, pvno: i64) -> cmp_tests::mock_ca::Script {
+    script(move |_| {
+        Answer::body(PkiBody::Error(ErrorMsgContent {
+            pki_status_info: PkiStatusInfo::rejection([bit], None),
+            error_code: None,
+            error_details: None,
+        }))
+        .tweak(move |m| m.header.pvno = pvno)
+    })
+}
+
+fn enroll_with_retries(scripts: Scripts) -> (Result<Enrolled, ClientError>, MockCa, Vec<Duration>) {
+    use cmp_core::client::RetryPolicy;
+    let key = new_key();
+    let ca = MockCa::new(scripts);
+    let sleep = RecordingSleep::default();
+    let cfg = config(|_| {});
+    let result = {
+        let mut driver = Driver::new(&ca, &sleep);
+        let req = request(&key);
+        block_on(driver.run_with_retries(
+            &cfg,
+            |c| Enrollment::new(c, req.clone()),
+            Keys {
+                protection: None,
+                new_key: Some(&key),
+            },
+            RetryPolicy::default(),
+        ))
+    };
+    let waits = sleep.waits.lock().expect("lock").clone();
+    (result, ca, waits)
+}
+
+#[test]
+fn transaction_id_in_use_is_retried_once_with_a_new_transaction() {
+    let (result, ca, _) = enroll_with_retries(vec![
+        refusal(FailureBit::TransactionIdInUse, 2),
+        script(|_| ip_granted()),
+        script(|_| pkiconf()),
+    ]);
+    result.expect("enrolled on the second try");
+    let reqs = ca.requests.lock().expect("lock").clone();
+    assert_eq!(bodies(&ca), ["ir", "ir", "certConf"]);
+    assert_ne!(reqs[0].header.transaction_id, reqs[1].header.transaction_id);
+    // Only once.
+    let (result, ca, _) = enroll_with_retries(vec![
+        refusal(FailureBit::TransactionIdInUse, 2),
+        refusal(FailureBit::TransactionIdInUse, 2),
+    ]);
+    assert!(
+        result
+            .expect_err("twice")
+            .to_string()
+            .contains("transactionIdInUse")
+    );
+    assert_eq!(bodies(&ca), ["ir", "ir"]);
+}
+
+#[test]
+fn system_unavailable_backs_off_and_gives_up_after_the_policy() {
+    let (result, ca, waits) = enroll_with_retries(vec![
+        refusal(FailureBit::SystemUnavail, 2),
+        refusal(FailureBit::SystemUnavail, 2),
+        script(|_| ip_granted()),
+        script(|_| pkiconf()),
+    ]);
+    result.expect("enrolled on the third try");
+    assert_eq!(waits, vec![Duration::from_secs(1), Duration::from_secs(2)]);
+    assert_eq!(bodies(&ca), ["ir", "ir", "ir", "certConf"]);
+    let (result, _, waits) = enroll_with_retries(vec![
+        refusal(FailureBit::SystemUnavail, 2),
+        refusal(FailureBit::SystemUnavail, 2),
+        refusal(FailureBit::SystemUnavail, 2),
+    ]);
+    let e = result.expect_err("gave up");
+    assert_eq!(e.exit_code(), 5);
+    assert_eq!(waits.len(), 2);
+}
+
+#[test]
+fn unsupported_version_is_retried_once_with_the_servers_pvno() {
+    let (result, ca, _) = enroll_with_retries(vec![
+        refusal(FailureBit::UnsupportedVersion, 3),
+        script(|_| ip_granted()),
+        script(|_| pkiconf()),
+    ]);
+    result.expect("enrolled with pvno 3");
+    let reqs = ca.requests.lock().expect("lock").clone();
+    assert_eq!(reqs[0].header.pvno, 2);
+    assert_eq!(reqs[1].header.pvno, 3);
+    // The server naming our own version again: no retry.
+    let (result, ca, _) = enroll_with_retries(vec![refusal(FailureBit::UnsupportedVersion, 2)]);
+    assert!(result.is_err());
+    assert_eq!(bodies(&ca), ["ir"]);
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cmp_core::ClientError;
 use cmp_core::asn1::{CrlReason, InfoTypeAndValue, InfoValue, Pkcs10Request, oid};
-use cmp_core::client::{Direction, Driver, Keys};
+use cmp_core::client::{Direction, Driver, Keys, RetryPolicy};
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::format_name;
 use cmp_core::transaction::{Enrollment, EnrollmentKind, GeneralMessage, PopoMethod, Revocation};
@@ -71,13 +71,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, AgentError> {
         .map_err(|e| AgentError::local(format!("cannot start the async runtime: {e}")))
 }
 
-/// Runs a transaction with the driver, logging messages for --reqout/--rspout.
-async fn drive<T: cmp_core::transaction::Transaction>(
+/// Runs transactions made by `make` with the driver (retrying as RFC 9810 says), logging
+/// messages for --reqout/--rspout.
+async fn drive<T, F>(
     args: &ClientArgs,
     transport: &dyn cmp_core::transport::Transport,
-    tx: &mut T,
+    config: &cmp_core::transaction::TransactionConfig,
+    make: F,
     keys: Keys<'_>,
-) -> Result<T::Output, AgentError> {
+) -> Result<T::Output, AgentError>
+where
+    T: cmp_core::transaction::Transaction,
+    F: FnMut(Arc<cmp_core::transaction::TransactionConfig>) -> Result<T, ClientError>,
+{
     let reqlog = args
         .reqout
         .as_deref()
@@ -103,7 +109,9 @@ async fn drive<T: cmp_core::transaction::Transaction>(
                 l.lock().unwrap_or_else(|p| p.into_inner()).save(der);
             }
         });
-    Ok(driver.run(tx, keys).await?)
+    Ok(driver
+        .run_with_retries(config, make, keys, RetryPolicy::default())
+        .await?)
 }
 
 /// `ir`, `cr`, `kur`, `ccr`, `p10cr`.
@@ -184,12 +192,18 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
         config.out_trusted = crate::certs::read_certs(p)
             .map_err(|e| AgentError::usage(format!("--out-trusted {}: {e}", p.display())))?;
     }
-    let mut tx = Enrollment::new(Arc::new(config), req)?;
     let keys = Keys {
         protection: s.protection_key.as_deref(),
         new_key: new_key.as_deref(),
     };
-    let enrolled = drive(c, s.transport.as_ref(), &mut tx, keys).await?;
+    let enrolled = drive(
+        c,
+        s.transport.as_ref(),
+        &config,
+        |cfg| Enrollment::new(cfg, req.clone()),
+        keys,
+    )
+    .await?;
     if let Some(p) = &args.certout {
         write_certs(p, std::slice::from_ref(&enrolled.certificate))?;
     }
@@ -263,12 +277,18 @@ async fn revoke_async(args: &RevokeArgs) -> Result<(), AgentError> {
         })
         .transpose()?;
     let subject = format_name(cert.subject());
-    let mut tx = Revocation::new(Arc::new(s.config), cert, reason)?;
     let keys = Keys {
         protection: s.protection_key.as_deref(),
         new_key: None,
     };
-    let status = drive(&args.client, s.transport.as_ref(), &mut tx, keys).await?;
+    let status = drive(
+        &args.client,
+        s.transport.as_ref(),
+        &s.config,
+        |cfg| Revocation::new(cfg, cert.clone(), reason),
+        keys,
+    )
+    .await?;
     if !args.client.quiet {
         println!("revoked: {subject} ({status})");
     }
@@ -304,12 +324,18 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
     } else {
         InfoTypeAndValue::request(&info_type)
     };
-    let mut tx = GeneralMessage::new(Arc::new(s.config), vec![itav])?;
     let keys = Keys {
         protection: s.protection_key.as_deref(),
         new_key: None,
     };
-    let itavs = drive(&args.client, s.transport.as_ref(), &mut tx, keys).await?;
+    let itavs = drive(
+        &args.client,
+        s.transport.as_ref(),
+        &s.config,
+        |cfg| GeneralMessage::new(cfg, vec![itav.clone()]),
+        keys,
+    )
+    .await?;
     for itav in &itavs {
         let name = oid::display(&itav.info_type);
         match itav.value() {

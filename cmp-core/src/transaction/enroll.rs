@@ -238,12 +238,13 @@ impl Enrollment {
         self.send(PkiBody::PollReq(poll_req(id)), now, Expect::CertRep, false)
     }
 
-    fn refused(body: &'static str, status: &PkiStatusInfo) -> ClientError {
+    fn refused(body: &'static str, status: &PkiStatusInfo, pvno: i64) -> ClientError {
         ClientError::Refused(ServerRefusal {
             body,
             status: status.clone(),
             error_code: None,
             details: None,
+            pvno,
         })
     }
 
@@ -271,6 +272,7 @@ impl Enrollment {
                     status: e.pki_status_info.clone(),
                     error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
                     details: e.error_details.as_ref().map(|d| d.join("; ")),
+                    pvno: msg.header.pvno,
                 }));
             }
             PkiBody::PollRep(reps) => {
@@ -329,7 +331,11 @@ impl Enrollment {
             return self.poll(now);
         }
         if !status.is_granted() {
-            return Err(Self::refused(msg.body.name(), &resp.status));
+            return Err(Self::refused(
+                msg.body.name(),
+                &resp.status,
+                msg.header.pvno,
+            ));
         }
         let cert = match resp
             .certified_key_pair
@@ -524,6 +530,7 @@ impl Transaction for Enrollment {
                         status: e.pki_status_info.clone(),
                         error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
                         details: e.error_details.as_ref().map(|d| d.join("; ")),
+                        pvno: rcv.message().header.pvno,
                     }));
                 }
                 match refused {

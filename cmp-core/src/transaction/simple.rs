@@ -45,6 +45,7 @@ fn refusal_from_error(msg: &PkiMessage) -> Option<ClientError> {
             status: e.pki_status_info.clone(),
             error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
             details: e.error_details.as_ref().map(|d| d.join("; ")),
+            pvno: msg.header.pvno,
         })),
         _ => None,
     }
@@ -235,6 +236,7 @@ impl OneRound for RevokeRound {
                 status: info.clone(),
                 error_code: None,
                 details: None,
+                pvno: rcv.message().header.pvno,
             })),
         }
     }
