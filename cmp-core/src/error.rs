@@ -47,7 +47,7 @@ pub enum ClientError {
     Response(#[from] ResponseError),
     /// The server refused (an authenticated rejection or error message).
     #[error("server rejected the request: {0}")]
-    Refused(ServerRefusal),
+    Refused(Box<ServerRefusal>),
     /// We refused the issued certificate and told the server so with certConf.
     #[error(
         "the issued certificate was refused ({reason}); certConf reported incorrectData to the server"

@@ -239,13 +239,13 @@ impl Enrollment {
     }
 
     fn refused(body: &'static str, status: &PkiStatusInfo, pvno: i64) -> ClientError {
-        ClientError::Refused(ServerRefusal {
+        ClientError::Refused(Box::new(ServerRefusal {
             body,
             status: status.clone(),
             error_code: None,
             details: None,
             pvno,
-        })
+        }))
     }
 
     fn on_cert_rep(
@@ -267,13 +267,13 @@ impl Enrollment {
                     self.cert_req_id = -1;
                     return self.poll(now);
                 }
-                return Err(ClientError::Refused(ServerRefusal {
+                return Err(ClientError::Refused(Box::new(ServerRefusal {
                     body: "error",
                     status: e.pki_status_info.clone(),
                     error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
                     details: e.error_details.as_ref().map(|d| d.join("; ")),
                     pvno: msg.header.pvno,
-                }));
+                })));
             }
             PkiBody::PollRep(reps) => {
                 let rep = reps
@@ -525,13 +525,13 @@ impl Transaction for Enrollment {
             Expect::PkiConf { enrolled, refused } => {
                 let rcv = self.session.check(response, now, &["pkiconf"])?;
                 if let PkiBody::Error(e) = &rcv.message().body {
-                    return Err(ClientError::Refused(ServerRefusal {
+                    return Err(ClientError::Refused(Box::new(ServerRefusal {
                         body: "error",
                         status: e.pki_status_info.clone(),
                         error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
                         details: e.error_details.as_ref().map(|d| d.join("; ")),
                         pvno: rcv.message().header.pvno,
-                    }));
+                    })));
                 }
                 match refused {
                     Some(reason) => Err(ClientError::CertificateRefused { reason }),

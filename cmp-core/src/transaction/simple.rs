@@ -40,13 +40,13 @@ struct Machine<R> {
 
 fn refusal_from_error(msg: &PkiMessage) -> Option<ClientError> {
     match &msg.body {
-        PkiBody::Error(e) => Some(ClientError::Refused(ServerRefusal {
+        PkiBody::Error(e) => Some(ClientError::Refused(Box::new(ServerRefusal {
             body: "error",
             status: e.pki_status_info.clone(),
             error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
             details: e.error_details.as_ref().map(|d| d.join("; ")),
             pvno: msg.header.pvno,
-        })),
+        }))),
         _ => None,
     }
 }
@@ -231,13 +231,13 @@ impl OneRound for RevokeRound {
         }
         match info.status.0 {
             0 | 1 | 4 | 5 => Ok(info.status),
-            _ => Err(ClientError::Refused(ServerRefusal {
+            _ => Err(ClientError::Refused(Box::new(ServerRefusal {
                 body: "rp",
                 status: info.clone(),
                 error_code: None,
                 details: None,
                 pvno: rcv.message().header.pvno,
-            })),
+            }))),
         }
     }
 }
