@@ -104,6 +104,12 @@ pub(crate) struct ClientArgs {
     #[arg(long, help_heading = "Trust")]
     pub(crate) unprotected_errors: bool,
 
+    /// 3GPP TS 33.310 first contact: for an ip only, when the signer does not chain to
+    /// --trusted, accept a self-signed root from the ip's extraCerts if it validates both the
+    /// signer and the new certificate; the root is written to --cacertsout to be pinned.
+    #[arg(long, help_heading = "Trust")]
+    pub(crate) bootstrap_trust_from_ip: bool,
+
     /// INTEROP QUIRK, weakens security: accept a signer without digitalSignature keyUsage.
     #[arg(long, help_heading = "Trust")]
     pub(crate) ignore_keyusage: bool,

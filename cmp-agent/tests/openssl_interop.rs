@@ -669,3 +669,46 @@ fn https_through_socat() {
         stderr(&o)
     );
 }
+
+#[test]
+fn first_contact_bootstraps_trust_from_the_ip_only_when_asked() {
+    let mock = openssl_mock(
+        MockProtection::Signature,
+        &["-rsp_extracerts", &pki("ca-cert.pem")],
+    );
+    let dir = tools::temp_dir("agent-3gpp");
+    let root = dir.join("operator-root.pem");
+    let root_s = root.display().to_string();
+    let base = [
+        "ir",
+        "--server",
+        &url(&mock),
+        "--cert",
+        &pki("vendor-cert.pem"),
+        "--key",
+        &pki("vendor-key.pem"),
+        "--newkey",
+        &pki("new-key.pem"),
+        "--subject",
+        SUBJECT,
+    ];
+    // Without the option (and without --trusted) the signed ip cannot be trusted.
+    let o = agent(&base);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: the response failed a check: the response is signed, but no trust anchors or server certificate are configured\n"
+    );
+    let mut with = base.to_vec();
+    with.extend(["--bootstrap-trust-from-ip", "--cacertsout", &root_s]);
+    let o = agent(&with);
+    ok(&o, "3GPP bootstrap", &mock);
+    assert_eq!(
+        std::fs::read_to_string(&root).expect("pinned root"),
+        std::fs::read_to_string(pki("ca-cert.pem")).expect("ca")
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("trust bootstrapped from the ip: root O=cmp-rs test PKI,CN=CMP Test CA")
+    );
+}

@@ -834,3 +834,47 @@ fn unsupported_version_is_retried_once_with_the_servers_pvno() {
     assert!(result.is_err());
     assert_eq!(bodies(&ca), ["ir"]);
 }
+
+#[test]
+fn trust_can_be_bootstrapped_from_the_ip_only_when_asked() {
+    let with_root = || {
+        ip_granted()
+            .signed_by(pki_key("server"), pki_cert("server"))
+            .tweak(|m| {
+                m.extra_certs
+                    .get_or_insert_with(Vec::new)
+                    .push(pki_cert("ca"))
+            })
+    };
+    let pkiconf_signed = || pkiconf().signed_by(pki_key("server"), pki_cert("server"));
+    // Off (the default): nothing to trust.
+    assert_eq!(
+        err(vec![script(move |_| with_root())], |_| {}),
+        "the response failed a check: the response is signed, but no trust anchors or server certificate are configured"
+    );
+    // On: the self-signed CA in extraCerts validates the signer and the new certificate.
+    let (result, ca, _) = enroll(
+        config(|c| c.trust.bootstrap_from_ip = true),
+        vec![
+            script(move |_| with_root()),
+            script(move |_| pkiconf_signed()),
+        ],
+    );
+    let enrolled = result.expect("bootstrapped");
+    assert_eq!(
+        enrolled.bootstrap_root.expect("root").der(),
+        pki_cert("ca").der()
+    );
+    assert_eq!(bodies(&ca), ["ir", "certConf"]);
+    // On, but no root in extraCerts.
+    let e = err(
+        vec![script(|_| {
+            ip_granted().signed_by(pki_key("server"), pki_cert("server"))
+        })],
+        |c| c.trust.bootstrap_from_ip = true,
+    );
+    assert_eq!(
+        e,
+        "the response failed a check: the signer certificate O=cmp-rs test PKI,CN=CMP Test Server is not trusted: certificate path does not validate: no trust anchors are configured; no self-signed certificate in the ip's extraCerts validates it either"
+    );
+}

@@ -127,6 +127,11 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
             request::kind_name(kind)
         )));
     }
+    if c.bootstrap_trust_from_ip && args.cacertsout.is_none() {
+        return Err(AgentError::usage(
+            "--bootstrap-trust-from-ip needs --cacertsout FILE to pin the root it accepts",
+        ));
+    }
     let subject = args
         .subject
         .as_deref()
@@ -217,7 +222,19 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
         write_certs(p, &chain)?;
     }
     if let Some(p) = &args.cacertsout {
-        write_certs(p, &enrolled.ca_pubs)?;
+        match &enrolled.bootstrap_root {
+            Some(root) => {
+                write_certs(p, std::slice::from_ref(root))?;
+                if !c.quiet {
+                    println!(
+                        "trust bootstrapped from the ip: root {} written to {}",
+                        format_name(root.subject()),
+                        p.display()
+                    );
+                }
+            }
+            None => write_certs(p, &enrolled.ca_pubs)?,
+        }
     }
     if let Some(p) = &args.extracertsout {
         write_certs(p, &enrolled.extra_certs)?;

@@ -258,6 +258,7 @@ pub(crate) async fn setup(args: &ClientArgs, subject: Option<&Name>) -> Result<S
         unprotected_errors: args.unprotected_errors,
         ignore_keyusage: args.ignore_keyusage,
         mac_limits: Default::default(),
+        bootstrap_from_ip: args.bootstrap_trust_from_ip,
     };
     Ok(Setup {
         config,

@@ -67,6 +67,12 @@ pub struct ResponseTrust {
     pub ignore_keyusage: bool,
     /// Accepted iteration counts of MAC-protected responses.
     pub mac_limits: MacLimits,
+    /// 3GPP TS 33.310 first contact (as OpenSSL's
+    /// `OSSL_CMP_OPT_PERMIT_TA_IN_EXTRACERTS_FOR_IR`): for an ip only, when the signer does not
+    /// chain to `trusted`, a self-signed certificate in the ip's extraCerts may serve as trust
+    /// anchor, provided it validates both the signer and the new certificate. The result names
+    /// that root so the caller can pin it. Off by default.
+    pub bootstrap_from_ip: bool,
 }
 
 /// Everything a transaction needs besides the request itself.

@@ -88,6 +88,9 @@ pub struct Enrolled {
     pub confirmed: bool,
     /// accepted or grantedWithMods.
     pub status: PkiStatus,
+    /// The root certificate trust was bootstrapped from (`bootstrap_from_ip`), to be pinned
+    /// as trust anchor by the caller.
+    pub bootstrap_root: Option<CmpCertificate>,
 }
 
 /// The hash certConf uses for `cert` (RFC 9810 §5.3.18, RFC 9481): the hash of its signature
@@ -364,6 +367,7 @@ impl Enrollment {
             implicitly_confirmed: false,
             confirmed: true,
             status,
+            bootstrap_root: self.session.bootstrap_root.clone(),
         };
         // Is it ours? Does it chain where we were told it must?
         let ours = match (&self.request.public_key, &self.request.csr) {
@@ -382,7 +386,22 @@ impl Enrollment {
             .is_some_and(|k| k != cert.subject_public_key_info())
         {
             refusal = Some("its public key is not ours".to_owned());
-        } else if !self.config().out_trusted.is_empty() {
+        } else if let Some(root) = &enrolled.bootstrap_root {
+            let mut inter = enrolled.extra_certs.clone();
+            inter.extend(enrolled.ca_pubs.iter().cloned());
+            if let Err(e) = self.config().paths.verify_path(
+                &cert,
+                &inter,
+                std::slice::from_ref(root),
+                now,
+                &PathPolicy::default(),
+            ) {
+                refusal = Some(format!(
+                    "it does not chain to the root taken from the ip's extraCerts: {e}"
+                ));
+            }
+        }
+        if refusal.is_none() && !self.config().out_trusted.is_empty() {
             let mut inter = enrolled.extra_certs.clone();
             inter.extend(enrolled.ca_pubs.iter().cloned());
             if let Err(e) = self.config().paths.verify_path(

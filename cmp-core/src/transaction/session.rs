@@ -90,6 +90,8 @@ pub(crate) struct Session {
     /// Whether polling began (the response then may answer the first request's nonce).
     pub(crate) polling: bool,
     pub(crate) unsigned: Option<Unsigned>,
+    /// The root taken from an ip's extraCerts under `bootstrap_from_ip`.
+    pub(crate) bootstrap_root: Option<CmpCertificate>,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -113,6 +115,7 @@ impl Session {
             peer_nonce: None,
             polling: false,
             unsigned: None,
+            bootstrap_root: None,
         })
     }
 
@@ -265,7 +268,11 @@ impl Session {
         }
     }
 
-    fn check_protection(&self, rcv: &ReceivedMessage, now: SystemTime) -> Result<(), ClientError> {
+    fn check_protection(
+        &mut self,
+        rcv: &ReceivedMessage,
+        now: SystemTime,
+    ) -> Result<(), ClientError> {
         let msg = rcv.message();
         let trust = &self.config.trust;
         let Some(alg_id) = &msg.header.protection_alg else {
@@ -283,23 +290,27 @@ impl Session {
                 return verify_signature(rcv, pinned, primitives)
                     .map_err(|e| ResponseError::Protection(e).into());
             }
-            if trust.trusted.is_empty() {
+            let bootstrap = trust.bootstrap_from_ip && matches!(msg.body, PkiBody::Ip(_));
+            let anchors: Vec<CmpCertificate> = trust
+                .trusted
+                .iter()
+                .chain(&self.bootstrap_root)
+                .cloned()
+                .collect();
+            if anchors.is_empty() && !bootstrap {
                 return Err(ResponseError::NoTrust.into());
             }
             let extra = msg.extra_certs.as_deref().unwrap_or_default();
-            let signer = find_signer(
-                msg,
-                extra.iter().chain(&trust.untrusted).chain(&trust.trusted),
-            )
-            .ok_or_else(|| ResponseError::NoSigner {
-                sender: format_general_name(&msg.header.sender),
-            })?;
+            let signer = find_signer(msg, extra.iter().chain(&trust.untrusted).chain(&anchors))
+                .ok_or_else(|| ResponseError::NoSigner {
+                    sender: format_general_name(&msg.header.sender),
+                })?;
             let subject = format_name(signer.subject());
             if !trust.ignore_keyusage && signer.allows_digital_signature() == Some(false) {
                 return Err(ResponseError::SignerKeyUsage(subject).into());
             }
             verify_signature(rcv, signer, primitives).map_err(ResponseError::Protection)?;
-            if trust.trusted.iter().any(|t| t.der() == signer.der()) {
+            if anchors.iter().any(|t| t.der() == signer.der()) {
                 return Ok(());
             }
             let intermediates: Vec<CmpCertificate> = extra
@@ -308,20 +319,47 @@ impl Session {
                 .filter(|c| c.der() != signer.der())
                 .cloned()
                 .collect();
-            self.config
-                .paths
-                .verify_path(
-                    signer,
-                    &intermediates,
-                    &trust.trusted,
-                    now,
-                    &PathPolicy::default(),
-                )
-                .map_err(|e| ResponseError::UntrustedSigner {
+            let policy = PathPolicy::default();
+            let chained = if anchors.is_empty() {
+                Err(crate::CryptoError::Path(
+                    "no trust anchors are configured".into(),
+                ))
+            } else {
+                self.config
+                    .paths
+                    .verify_path(signer, &intermediates, &anchors, now, &policy)
+            };
+            let reason = match chained {
+                Ok(()) => return Ok(()),
+                Err(e) => e.to_string(),
+            };
+            if bootstrap && self.bootstrap_root.is_none() {
+                let root = extra.iter().find(|c| {
+                    c.der() != signer.der()
+                        && c.is_self_issued()
+                        && self
+                            .config
+                            .paths
+                            .verify_path(
+                                signer,
+                                &intermediates,
+                                std::slice::from_ref(*c),
+                                now,
+                                &policy,
+                            )
+                            .is_ok()
+                });
+                if let Some(root) = root {
+                    self.bootstrap_root = Some(root.clone());
+                    return Ok(());
+                }
+                return Err(ResponseError::UntrustedSigner {
                     subject,
-                    reason: e.to_string(),
-                })?;
-            return Ok(());
+                    reason: format!("{reason}; no self-signed certificate in the ip's extraCerts validates it either"),
+                }
+                .into());
+            }
+            return Err(ResponseError::UntrustedSigner { subject, reason }.into());
         }
         let Credentials::Mac { secret, .. } = &self.config.credentials else {
             return Err(ResponseError::NoSecret.into());
