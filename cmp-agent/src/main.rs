@@ -24,6 +24,7 @@ mod exit;
 mod input;
 mod inspect;
 mod secret;
+mod store;
 
 use std::process::ExitCode;
 

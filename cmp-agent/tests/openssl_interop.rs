@@ -712,3 +712,105 @@ fn first_contact_bootstraps_trust_from_the_ip_only_when_asked() {
             .contains("trust bootstrapped from the ip: root O=cmp-rs test PKI,CN=CMP Test CA")
     );
 }
+
+/// Serves an in-memory CA script over HTTP on its own runtime thread.
+fn scripted_ca(scripts: Vec<cmp_tests::mock_ca::Script>) -> u16 {
+    use cmp_core::transport::{PeerInfo, Responder};
+    use std::sync::Arc;
+    #[derive(Debug)]
+    struct Ca(cmp_tests::mock_ca::MockCa);
+    #[async_trait::async_trait]
+    impl Responder for Ca {
+        async fn respond(&self, request: Vec<u8>, _peer: &PeerInfo) -> Vec<u8> {
+            self.0.answer(&request)
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr").port())
+                .expect("send");
+            let server = cmp_transport_http::HttpServer::builder()
+                .build()
+                .expect("server");
+            let _ = server
+                .serve(
+                    listener,
+                    Arc::new(Ca(cmp_tests::mock_ca::MockCa::new(scripts))),
+                    std::future::pending(),
+                )
+                .await;
+        });
+    });
+    rx.recv().expect("port")
+}
+
+#[test]
+fn a_certificate_whose_confirmation_fails_is_kept_unconfirmed() {
+    use cmp_core::asn1::{
+        CertOrEncCert, CertRepMessage, CertResponse, CertifiedKeyPair, ErrorMsgContent, FailureBit,
+        PkiBody, PkiStatusInfo,
+    };
+    use cmp_tests::mock_ca::{Answer, new_cert};
+    let ip = || {
+        Answer::body(PkiBody::Ip(CertRepMessage {
+            ca_pubs: None,
+            response: vec![CertResponse {
+                cert_req_id: rasn::types::Integer::from(0),
+                status: PkiStatusInfo::accepted(),
+                certified_key_pair: Some(CertifiedKeyPair {
+                    cert_or_enc_cert: CertOrEncCert::Certificate(new_cert()),
+                    private_key: None,
+                    publication_info: None,
+                }),
+                rsp_info: None,
+            }],
+        }))
+    };
+    let port = scripted_ca(vec![
+        Box::new(move |_| ip()),
+        Box::new(|_| {
+            Answer::body(PkiBody::Error(ErrorMsgContent {
+                pki_status_info: PkiStatusInfo::rejection([FailureBit::SystemFailure], None),
+                error_code: None,
+                error_details: None,
+            }))
+        }),
+    ]);
+    let dir = tools::temp_dir("agent-unconfirmed");
+    let out = dir.join("device.pem");
+    let out_s = out.display().to_string();
+    let o = agent(&[
+        "ir",
+        "--server",
+        &format!("http://127.0.0.1:{port}/"),
+        "--secret",
+        "pass:cmp-test-secret-1234",
+        "--ref",
+        "client-ref-1234",
+        "--newkey",
+        &pki("new-key.pem"),
+        "--subject",
+        SUBJECT,
+        "--certout",
+        &out_s,
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "cmp-agent: server rejected the request: rejection (systemFailure) (error message) (the issued certificate was kept, unconfirmed, in {out_s}.unconfirmed)\n"
+        )
+    );
+    assert!(!out.exists(), "--certout only on success");
+    assert!(dir.join("device.pem.unconfirmed").exists());
+    assert!(!dir.join("device.pem.staged").exists());
+}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::asn1::FailureBit;
 use crate::crypto::PrivateKey;
 use crate::error::ClientError;
+use crate::storage::Storage;
 use crate::transaction::{SignPurpose, Step, Transaction, TransactionConfig};
 use crate::transport::Transport;
 
@@ -64,6 +65,7 @@ pub struct Driver<'a> {
     sleep: &'a dyn Sleep,
     total_timeout: Option<Duration>,
     on_message: Option<MessageHook<'a>>,
+    storage: Option<(&'a dyn Storage, String)>,
 }
 
 impl<'a> Driver<'a> {
@@ -74,7 +76,15 @@ impl<'a> Driver<'a> {
             sleep,
             total_timeout: None,
             on_message: None,
+            storage: None,
         }
+    }
+
+    /// Keeps issued certificates in `storage` under `name`: staged before certConf is sent,
+    /// committed when the transaction succeeds, marked unconfirmed when it fails after staging.
+    pub fn storage(mut self, storage: &'a dyn Storage, name: &str) -> Self {
+        self.storage = Some((storage, name.to_owned()));
+        self
     }
 
     /// Bounds the whole transaction, polling waits included.
@@ -133,13 +143,36 @@ impl<'a> Driver<'a> {
 
     /// Drives `tx` to its end.
     ///
-    /// Cancellation-safe in the sense that dropping the future leaves nothing half-done
-    /// inside the driver: a transaction's durable effects (keys, certificates) are the
-    /// caller's, written from the result.
+    /// With [`Driver::storage`], the new certificate is staged before certConf is sent,
+    /// committed on success and marked unconfirmed on a failure after staging.
+    ///
+    /// Cancellation-safe: dropping the future never leaves a half-written file (storage
+    /// writes are atomic); at worst a staged certificate remains, which
+    /// [`Storage::load`](crate::storage::Storage::load) reports as not yet confirmed.
     pub async fn run<T: Transaction>(
         &mut self,
         tx: &mut T,
         keys: Keys<'_>,
+    ) -> Result<T::Output, ClientError> {
+        let mut staged = false;
+        let result = self.run_inner(tx, keys, &mut staged).await;
+        if staged {
+            if let Some((store, name)) = &self.storage {
+                match &result {
+                    Ok(_) => store.commit(name).await?,
+                    Err(e) => store.mark_unconfirmed(name, &e.to_string()).await?,
+                }
+            }
+        }
+        result
+    }
+
+    /// The transaction loop; sets `staged` once a certificate was staged.
+    async fn run_inner<T: Transaction>(
+        &mut self,
+        tx: &mut T,
+        keys: Keys<'_>,
+        staged: &mut bool,
     ) -> Result<T::Output, ClientError> {
         let start = Instant::now();
         let deadline = self.total_timeout.map(|t| start + t);
@@ -174,6 +207,13 @@ impl<'a> Driver<'a> {
                         f(Direction::Received, &response);
                     }
                     tx.on_response(&response, SystemTime::now())?
+                }
+                Step::Stage { certificate, chain } => {
+                    if let Some((store, name)) = &self.storage {
+                        store.stage(name, &certificate, &chain).await?;
+                    }
+                    *staged = true;
+                    tx.on_staged(SystemTime::now())?
                 }
                 Step::Wait(wait) => {
                     if let Some(d) = deadline {

@@ -89,6 +89,12 @@ impl From<Error> for ClientError {
     }
 }
 
+impl From<crate::storage::StorageError> for ClientError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        ClientError::Local(e.to_string())
+    }
+}
+
 impl From<CryptoError> for ClientError {
     fn from(e: CryptoError) -> Self {
         ClientError::Local(e.to_string())

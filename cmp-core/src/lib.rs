@@ -33,6 +33,7 @@ pub mod der;
 pub mod error;
 pub mod names;
 pub mod protection;
+pub mod storage;
 pub mod transaction;
 pub mod transport;
 

@@ -878,3 +878,170 @@ fn trust_can_be_bootstrapped_from_the_ip_only_when_asked() {
         "the response failed a check: the signer certificate O=cmp-rs test PKI,CN=CMP Test Server is not trusted: certificate path does not validate: no trust anchors are configured; no self-signed certificate in the ip's extraCerts validates it either"
     );
 }
+
+mod storage {
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    use cmp_core::asn1::CmpCertificate;
+    use cmp_core::storage::{Storage, StorageError, StoredCertificate};
+    use cmp_core::transport::{Transport, TransportError};
+
+    use super::*;
+
+    /// Records stage/commit/unconfirmed and the messages sent, in one order.
+    #[derive(Debug, Default)]
+    pub(super) struct Events(pub(super) Mutex<Vec<String>>);
+
+    #[derive(Debug)]
+    pub(super) struct MemoryStore<'a>(pub(super) &'a Events);
+
+    #[async_trait::async_trait]
+    impl Storage for MemoryStore<'_> {
+        async fn stage(
+            &self,
+            name: &str,
+            _c: &CmpCertificate,
+            _chain: &[CmpCertificate],
+        ) -> Result<(), StorageError> {
+            self.0.0.lock().expect("lock").push(format!("stage {name}"));
+            Ok(())
+        }
+        async fn commit(&self, name: &str) -> Result<(), StorageError> {
+            self.0
+                .0
+                .lock()
+                .expect("lock")
+                .push(format!("commit {name}"));
+            Ok(())
+        }
+        async fn mark_unconfirmed(&self, name: &str, reason: &str) -> Result<(), StorageError> {
+            self.0
+                .0
+                .lock()
+                .expect("lock")
+                .push(format!("unconfirmed {name}: {reason}"));
+            Ok(())
+        }
+        async fn load(&self, _name: &str) -> Result<Option<StoredCertificate>, StorageError> {
+            Ok(None)
+        }
+    }
+
+    #[derive(Debug)]
+    pub(super) struct Logged<'a>(pub(super) &'a MockCa, pub(super) &'a Events);
+
+    #[async_trait::async_trait]
+    impl Transport for Logged<'_> {
+        async fn exchange(
+            &self,
+            request: &[u8],
+            deadline: Option<Instant>,
+        ) -> Result<Vec<u8>, TransportError> {
+            let body = ReceivedMessage::decode(request)
+                .expect("decode")
+                .message()
+                .body
+                .name();
+            self.1.0.lock().expect("lock").push(format!("send {body}"));
+            self.0.exchange(request, deadline).await
+        }
+    }
+
+    pub(super) fn run(
+        cfg: Arc<TransactionConfig>,
+        scripts: Scripts,
+    ) -> (Result<Enrolled, ClientError>, Vec<String>) {
+        let key = new_key();
+        let ca = MockCa::new(scripts);
+        let events = Events::default();
+        let store = MemoryStore(&events);
+        let transport = Logged(&ca, &events);
+        let sleep = RecordingSleep::default();
+        let result = {
+            let mut tx = Enrollment::new(cfg, request(&key)).expect("tx");
+            let mut driver = Driver::new(&transport, &sleep).storage(&store, "device");
+            block_on(driver.run(
+                &mut tx,
+                Keys {
+                    protection: None,
+                    new_key: Some(&key),
+                },
+            ))
+        };
+        let ev = events.0.lock().expect("lock").clone();
+        (result, ev)
+    }
+}
+
+#[test]
+fn the_certificate_is_staged_before_certconf_and_committed_after_pkiconf() {
+    let (result, events) = storage::run(
+        config(|_| {}),
+        vec![script(|_| ip_granted()), script(|_| pkiconf())],
+    );
+    result.expect("enrolled");
+    assert_eq!(
+        events,
+        ["send ir", "stage device", "send certConf", "commit device"]
+    );
+}
+
+#[test]
+fn implicit_confirmation_commits_at_once() {
+    let granted = || {
+        let mut a = ip_granted();
+        a.implicit_confirm = true;
+        a
+    };
+    let (result, events) = storage::run(
+        config(|c| c.implicit_confirm = true),
+        vec![script(move |_| granted())],
+    );
+    result.expect("enrolled");
+    assert_eq!(events, ["send ir", "stage device", "commit device"]);
+}
+
+#[test]
+fn a_failed_confirmation_keeps_the_certificate_marked_unconfirmed() {
+    let (result, events) = storage::run(
+        config(|_| {}),
+        vec![
+            script(|_| ip_granted()),
+            script(|_| {
+                Answer::body(PkiBody::Error(ErrorMsgContent {
+                    pki_status_info: PkiStatusInfo::rejection([FailureBit::SystemFailure], None),
+                    error_code: None,
+                    error_details: None,
+                }))
+            }),
+        ],
+    );
+    result.expect_err("pkiconf refused");
+    assert_eq!(
+        events,
+        [
+            "send ir",
+            "stage device",
+            "send certConf",
+            "unconfirmed device: server rejected the request: rejection (systemFailure) (error message)"
+        ]
+    );
+    // A certificate we refuse is never staged.
+    let other = CmpCertificate::from_der(&fixtures::read("pki/vendor-cert.der")).expect("cert");
+    let (result, events) = storage::run(
+        config(|_| {}),
+        vec![
+            script(move |_| {
+                Answer::body(PkiBody::Ip(rep(
+                    0,
+                    PkiStatusInfo::accepted(),
+                    Some(other.clone()),
+                )))
+            }),
+            script(|_| pkiconf()),
+        ],
+    );
+    result.expect_err("refused");
+    assert_eq!(events, ["send ir", "send certConf"]);
+}

@@ -1,6 +1,6 @@
 //! The one-shot client commands: `ir`, `cr`, `kur`, `p10cr`, `ccr`, `rr`, `genm`.
 
-mod output;
+pub(crate) mod output;
 mod request;
 mod setup;
 
@@ -28,6 +28,11 @@ pub(crate) struct AgentError {
 }
 
 impl AgentError {
+    /// The sentence.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A usage error or unreadable input (exit 2).
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         AgentError {
@@ -79,6 +84,7 @@ async fn drive<T, F>(
     config: &cmp_core::transaction::TransactionConfig,
     make: F,
     keys: Keys<'_>,
+    certout: Option<&std::path::Path>,
 ) -> Result<T::Output, AgentError>
 where
     T: cmp_core::transaction::Transaction,
@@ -98,17 +104,21 @@ where
         .map(Mutex::new);
     let sleep = TokioSleep;
     let total = (args.total_timeout > 0).then(|| Duration::from_secs(args.total_timeout));
-    let mut driver = Driver::new(transport, &sleep)
-        .total_timeout(total)
-        .on_message(|dir, der| {
-            let log = match dir {
-                Direction::Sent => &reqlog,
-                Direction::Received => &rsplog,
-            };
-            if let Some(l) = log {
-                l.lock().unwrap_or_else(|p| p.into_inner()).save(der);
-            }
-        });
+    let store = crate::store::CertFileStore;
+    let name = certout.map(|p| p.display().to_string());
+    let mut driver = Driver::new(transport, &sleep);
+    if let Some(n) = &name {
+        driver = driver.storage(&store, n);
+    }
+    let mut driver = driver.total_timeout(total).on_message(|dir, der| {
+        let log = match dir {
+            Direction::Sent => &reqlog,
+            Direction::Received => &rsplog,
+        };
+        if let Some(l) = log {
+            l.lock().unwrap_or_else(|p| p.into_inner()).save(der);
+        }
+    });
     Ok(driver
         .run_with_retries(config, make, keys, RetryPolicy::default())
         .await?)
@@ -201,17 +211,28 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
         protection: s.protection_key.as_deref(),
         new_key: new_key.as_deref(),
     };
+    // --certout is staged before certConf and renamed into place on confirmation (see
+    // crate::store); after a failed confirmation it is kept as FILE.unconfirmed.
     let enrolled = drive(
         c,
         s.transport.as_ref(),
         &config,
         |cfg| Enrollment::new(cfg, req.clone()),
         keys,
+        args.certout.as_deref(),
     )
-    .await?;
-    if let Some(p) = &args.certout {
-        write_certs(p, std::slice::from_ref(&enrolled.certificate))?;
-    }
+    .await
+    .map_err(|e| match &args.certout {
+        Some(p) if crate::store::CertFileStore::unconfirmed_path(p).exists() => AgentError {
+            code: e.code,
+            message: format!(
+                "{} (the issued certificate was kept, unconfirmed, in {})",
+                e.message,
+                crate::store::CertFileStore::unconfirmed_path(p).display()
+            ),
+        },
+        _ => e,
+    })?;
     let chain: Vec<_> = enrolled
         .extra_certs
         .iter()
@@ -304,6 +325,7 @@ async fn revoke_async(args: &RevokeArgs) -> Result<(), AgentError> {
         &s.config,
         |cfg| Revocation::new(cfg, cert.clone(), reason),
         keys,
+        None,
     )
     .await?;
     if !args.client.quiet {
@@ -351,6 +373,7 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
         &s.config,
         |cfg| GeneralMessage::new(cfg, vec![itav.clone()]),
         keys,
+        None,
     )
     .await?;
     for itav in &itavs {

@@ -130,7 +130,18 @@ enum State {
     Await(Expect),
     /// Between pollRep and the next pollReq.
     PollWait,
+    /// The certificate is being staged; then finish or confirm.
+    Staging(Box<AfterStaging>),
     Done,
+}
+
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per transaction, boxed in State
+enum AfterStaging {
+    /// Implicitly confirmed or confirmation disabled: done.
+    Finish(Enrolled),
+    /// Send certConf.
+    Confirm { body: PkiBody, enrolled: Enrolled },
 }
 
 #[derive(Clone, Debug)]
@@ -414,24 +425,31 @@ impl Enrollment {
                 refusal = Some(format!("it does not chain to the out-trusted anchors: {e}"));
             }
         }
+        let (hash, hash_alg) = cert_hash(&cert, self.config().primitives.as_ref())?;
         if refusal.is_none() {
             let granted = msg.header.has_implicit_confirm();
-            if self.config().implicit_confirm && granted {
-                self.state = State::Done;
-                return Ok(Step::Done(Enrolled {
+            let after = if self.config().implicit_confirm && granted {
+                AfterStaging::Finish(Enrolled {
                     implicitly_confirmed: true,
                     ..enrolled
-                }));
-            }
-            if self.config().disable_confirm {
-                self.state = State::Done;
-                return Ok(Step::Done(Enrolled {
+                })
+            } else if self.config().disable_confirm {
+                AfterStaging::Finish(Enrolled {
                     confirmed: false,
                     ..enrolled
-                }));
-            }
+                })
+            } else {
+                AfterStaging::Confirm {
+                    body: PkiBody::CertConf(cert_conf(hash, id, None, hash_alg)),
+                    enrolled,
+                }
+            };
+            self.state = State::Staging(Box::new(after));
+            return Ok(Step::Stage {
+                certificate: cert,
+                chain: msg.extra_certs.clone().unwrap_or_default(),
+            });
         }
-        let (hash, hash_alg) = cert_hash(&cert, self.config().primitives.as_ref())?;
         let status_info = refusal
             .as_ref()
             .map(|why| PkiStatusInfo::rejection([FailureBit::IncorrectData], Some(why)));
@@ -564,6 +582,27 @@ impl Transaction for Enrollment {
         match self.state {
             State::PollWait => self.poll(now),
             _ => Err(ClientError::Local("no wait was asked for".into())),
+        }
+    }
+
+    fn on_staged(&mut self, now: SystemTime) -> Result<Step<Enrolled>, ClientError> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Staging(after) => match *after {
+                AfterStaging::Finish(enrolled) => Ok(Step::Done(enrolled)),
+                AfterStaging::Confirm { body, enrolled } => self.send(
+                    body,
+                    now,
+                    Expect::PkiConf {
+                        enrolled: Box::new(enrolled),
+                        refused: None,
+                    },
+                    false,
+                ),
+            },
+            other => {
+                self.state = other;
+                Err(ClientError::Local("nothing was staged".into()))
+            }
         }
     }
 }

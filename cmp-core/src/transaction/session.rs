@@ -20,6 +20,7 @@ use crate::protection::{
 /// What a transaction asks of its driver next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
+#[allow(clippy::large_enum_variant)] // short-lived, one at a time
 pub enum Step<T> {
     /// Sign `data` with the key for `purpose` and hand the signature to `on_signature`.
     Sign {
@@ -34,6 +35,15 @@ pub enum Step<T> {
     Send(Vec<u8>),
     /// Wait this long, then call `on_wait_elapsed` (polling).
     Wait(std::time::Duration),
+    /// Store this certificate durably as *staged* (before certConf is sent), then call
+    /// `on_staged`. The driver commits it when the transaction succeeds and marks it
+    /// unconfirmed when it fails afterwards.
+    Stage {
+        /// The new certificate.
+        certificate: CmpCertificate,
+        /// Its chain (extraCerts).
+        chain: Vec<CmpCertificate>,
+    },
     /// The transaction is over.
     Done(T),
 }
@@ -71,6 +81,12 @@ pub trait Transaction {
 
     /// Continues after the last [`Step::Wait`].
     fn on_wait_elapsed(&mut self, now: SystemTime) -> Result<Step<Self::Output>, ClientError>;
+
+    /// Continues after the last [`Step::Stage`].
+    fn on_staged(&mut self, now: SystemTime) -> Result<Step<Self::Output>, ClientError> {
+        let _ = now;
+        Err(ClientError::Local("nothing was staged".into()))
+    }
 }
 
 /// A request waiting for its protection signature.
