@@ -265,4 +265,9 @@ pub(crate) struct GenmArgs {
     /// Save the CA certificates of a caCerts answer (PEM).
     #[arg(long, value_name = "FILE")]
     pub(crate) cacertsout: Option<PathBuf>,
+
+    /// Save the new root of a verified rootCaKeyUpdate answer (PEM). The update is checked
+    /// against --oldwithold, or else the --trusted anchors.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) newwithnew: Option<PathBuf>,
 }

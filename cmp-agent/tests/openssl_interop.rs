@@ -814,3 +814,55 @@ fn a_certificate_whose_confirmation_fails_is_kept_unconfirmed() {
     assert!(dir.join("device.pem.unconfirmed").exists());
     assert!(!dir.join("device.pem.staged").exists());
 }
+
+#[test]
+fn genm_contents_from_a_scripted_ca() {
+    use cmp_core::asn1::{InfoTypeAndValue, InfoValue, PkiBody, RootCaKeyUpdateContent};
+    use cmp_tests::mock_ca::{Answer, ca_cert, new_cert};
+    let genp = |v: InfoValue| {
+        let itav = InfoTypeAndValue::from_value(&v).expect("itav");
+        move |_: &cmp_core::asn1::PkiMessage| Answer::body(PkiBody::Genp(vec![itav.clone()]))
+    };
+    let port = scripted_ca(vec![
+        Box::new(genp(InfoValue::CaCerts(Some(vec![ca_cert(), new_cert()])))),
+        Box::new(genp(InfoValue::RootCaKeyUpdate(Some(
+            RootCaKeyUpdateContent {
+                new_with_new: new_cert(),
+                new_with_old: None,
+                old_with_new: None,
+            },
+        )))),
+    ]);
+    let dir = tools::temp_dir("agent-genm");
+    let cacerts = dir.join("ca.pem");
+    let base = [
+        "genm",
+        "--server",
+        &format!("http://127.0.0.1:{port}/"),
+        "--secret",
+        "pass:cmp-test-secret-1234",
+        "--ref",
+        "client-ref-1234",
+    ];
+    let mut args = base.to_vec();
+    let cacerts_s = cacerts.display().to_string();
+    args.extend(["--infotype", "caCerts", "--cacertsout", &cacerts_s]);
+    let o = agent(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&cacerts)
+            .expect("cacerts")
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        2
+    );
+    let mut args = base.to_vec();
+    let old = pki("ca-cert.pem");
+    args.extend(["--infotype", "rootCaCert", "--oldwithold", &old]);
+    let o = agent(&args);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: the response failed a check: rootCaKeyUpdate does not verify: newWithNew (O=cmp-rs test PKI,CN=CMP Test Device) is not self-signed\n"
+    );
+}

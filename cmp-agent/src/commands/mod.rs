@@ -352,6 +352,12 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
                 args.infotype
             ))
         })?;
+    let old_root = args
+        .oldwithold
+        .as_deref()
+        .map(|p| setup::one_cert("--oldwithold", p))
+        .transpose()?;
+    let anchors = s.config.trust.trusted.clone();
     let itav = if *info_type == *oid::IT_ROOT_CA_CERT {
         let old = args
             .oldwithold
@@ -388,6 +394,25 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
                     for c in &certs {
                         println!("  {}", format_name(c.subject()));
                     }
+                }
+            }
+            Ok(InfoValue::RootCaKeyUpdate(Some(update))) => {
+                let primitives = cmp_crypto::default_provider().primitives;
+                let new_root = cmp_core::transaction::verify_root_ca_key_update(
+                    &update,
+                    old_root.as_ref(),
+                    &anchors,
+                    primitives.as_ref(),
+                )
+                .map_err(|e| AgentError::from(ClientError::Response(e)))?;
+                if let Some(p) = &args.newwithnew {
+                    write_certs(p, std::slice::from_ref(&new_root))?;
+                }
+                if !args.client.quiet {
+                    println!(
+                        "{name}: new root {} (verified)",
+                        format_name(new_root.subject())
+                    );
                 }
             }
             Ok(value) => {

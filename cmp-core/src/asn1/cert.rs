@@ -66,6 +66,33 @@ impl Encoded<Certificate> {
         )
     }
 
+    /// The DER of tbsCertificate, as received (what the issuer signed).
+    pub fn tbs_der(&self) -> Option<&[u8]> {
+        let top = crate::der::Reader::new(self.der(), 0).read().ok()?;
+        top.children().read().ok().map(|t| t.raw)
+    }
+
+    /// Whether `issuer`'s key made this certificate's signature.
+    pub fn is_signed_by(
+        &self,
+        issuer: &rasn_pkix::SubjectPublicKeyInfo,
+        primitives: &dyn crate::crypto::Primitives,
+    ) -> bool {
+        let Ok(alg) = crate::crypto::SignatureAlgorithm::from_algorithm_identifier(
+            self.signature_algorithm(),
+        ) else {
+            return false;
+        };
+        let Some(tbs) = self.tbs_der() else {
+            return false;
+        };
+        let sig = &self.value().signature_value;
+        sig.len() % 8 == 0
+            && primitives
+                .verify_signature(issuer, alg, tbs, sig.as_raw_slice())
+                .is_ok()
+    }
+
     /// Whether the certificate is self-signed by name (subject = issuer).
     pub fn is_self_issued(&self) -> bool {
         crate::names::names_equal(self.subject(), self.issuer())

@@ -10,10 +10,12 @@
 
 mod config;
 mod enroll;
+mod root_update;
 mod session;
 mod simple;
 
 pub use config::{Credentials, ResponseTrust, TransactionConfig};
 pub use enroll::{Enrolled, Enrollment, EnrollmentKind, EnrollmentRequest, PopoMethod, cert_hash};
+pub use root_update::verify_root_ca_key_update;
 pub use session::{SignPurpose, Step, Transaction};
 pub use simple::{GeneralMessage, Revocation};

@@ -1,0 +1,65 @@
+//! Checking a `rootCaKeyUpdate` answer (RFC 9483 §4.3.2) before its new root is believed.
+
+use crate::asn1::{CmpCertificate, RootCaKeyUpdateContent};
+use crate::crypto::Primitives;
+use crate::error::ResponseError;
+use crate::names::{format_name, names_equal};
+
+/// Verifies a root CA key update and returns the new root (newWithNew).
+///
+/// newWithNew must be self-signed; newWithOld must certify the same key and verify with the
+/// old root's key — the old root being `old_root` (`oldWithOld`, the one asked about) or else
+/// one of `anchors`; oldWithNew, when present, must certify the old root's key and verify with
+/// the new key.
+pub fn verify_root_ca_key_update(
+    update: &RootCaKeyUpdateContent,
+    old_root: Option<&CmpCertificate>,
+    anchors: &[CmpCertificate],
+    primitives: &dyn Primitives,
+) -> Result<CmpCertificate, ResponseError> {
+    let bad =
+        |why: String| ResponseError::Content(format!("rootCaKeyUpdate does not verify: {why}"));
+    let new = &update.new_with_new;
+    if !new.is_signed_by(new.subject_public_key_info(), primitives)
+        || !names_equal(new.subject(), new.issuer())
+    {
+        return Err(bad(format!(
+            "newWithNew ({}) is not self-signed",
+            format_name(new.subject())
+        )));
+    }
+    let new_with_old = update.new_with_old.as_ref().ok_or_else(|| {
+        bad("newWithOld is missing, so the new root cannot be linked to the old one".into())
+    })?;
+    if new_with_old.subject_public_key_info() != new.subject_public_key_info() {
+        return Err(bad(
+            "newWithOld certifies a different key than newWithNew".into()
+        ));
+    }
+    let candidates: Vec<&CmpCertificate> = match old_root {
+        Some(r) => vec![r],
+        None => anchors.iter().collect(),
+    };
+    let old = candidates
+        .into_iter()
+        .find(|old| new_with_old.is_signed_by(old.subject_public_key_info(), primitives))
+        .ok_or_else(|| {
+            bad(match old_root {
+                Some(r) => format!(
+                    "newWithOld is not signed by the old root {}",
+                    format_name(r.subject())
+                ),
+                None => "newWithOld is not signed by any trust anchor".into(),
+            })
+        })?;
+    if let Some(old_with_new) = &update.old_with_new {
+        if old_with_new.subject_public_key_info() != old.subject_public_key_info()
+            || !old_with_new.is_signed_by(new.subject_public_key_info(), primitives)
+        {
+            return Err(bad(
+                "oldWithNew does not certify the old root's key with the new key".into(),
+            ));
+        }
+    }
+    Ok(new.clone())
+}
