@@ -130,6 +130,10 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub(crate) tls_key: Option<PathBuf>,
 
+    /// Password of an encrypted --tls-key.
+    #[arg(long, value_name = "SRC", help_heading = "TLS")]
+    pub(crate) tls_keypass: Option<SecretSource>,
+
     /// Check the TLS server certificate against this name instead of the URL host.
     #[arg(long, value_name = "NAME", help_heading = "TLS")]
     pub(crate) tls_host: Option<String>,

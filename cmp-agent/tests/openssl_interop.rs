@@ -715,6 +715,12 @@ fn first_contact_bootstraps_trust_from_the_ip_only_when_asked() {
 
 /// Serves an in-memory CA script over HTTP on its own runtime thread.
 fn scripted_ca(scripts: Vec<cmp_tests::mock_ca::Script>) -> u16 {
+    scripted_ca_with(scripts, false)
+}
+
+/// As [`scripted_ca`]; with `tls`, over HTTPS requiring a client certificate from the TLS
+/// test CA.
+fn scripted_ca_with(scripts: Vec<cmp_tests::mock_ca::Script>, tls: bool) -> u16 {
     use cmp_core::transport::{PeerInfo, Responder};
     use std::sync::Arc;
     #[derive(Debug)]
@@ -738,9 +744,20 @@ fn scripted_ca(scripts: Vec<cmp_tests::mock_ca::Script>) -> u16 {
                 .expect("bind");
             tx.send(listener.local_addr().expect("addr").port())
                 .expect("send");
-            let server = cmp_transport_http::HttpServer::builder()
-                .build()
-                .expect("server");
+            let mut builder = cmp_transport_http::HttpServer::builder();
+            if tls {
+                let dir = fixtures::openssl_dir().join("../tls");
+                builder = builder.tls(cmp_transport_http::TlsServerSettings {
+                    chain: cmp_transport_http::read_pem_certificates(&dir.join("server.pem"))
+                        .expect("cert"),
+                    key: cmp_transport_http::read_pem_private_key(&dir.join("server-key.pem"))
+                        .expect("key"),
+                    client_trusted: cmp_transport_http::read_pem_certificates(&dir.join("ca.pem"))
+                        .expect("ca"),
+                    client_required: true,
+                });
+            }
+            let server = builder.build().expect("server");
             let _ = server
                 .serve(
                     listener,
@@ -864,5 +881,74 @@ fn genm_contents_from_a_scripted_ca() {
     assert_eq!(
         stderr(&o),
         "cmp-agent: the response failed a check: rootCaKeyUpdate does not verify: newWithNew (O=cmp-rs test PKI,CN=CMP Test Device) is not self-signed\n"
+    );
+}
+
+#[test]
+fn https_with_a_client_certificate_whose_key_is_encrypted() {
+    use cmp_core::asn1::{InfoTypeAndValue, InfoValue, PkiBody};
+    use cmp_tests::mock_ca::{Answer, ca_cert};
+    let itav =
+        InfoTypeAndValue::from_value(&InfoValue::CaCerts(Some(vec![ca_cert()]))).expect("itav");
+    let port = scripted_ca_with(
+        vec![Box::new(move |_| {
+            Answer::body(PkiBody::Genp(vec![itav.clone()]))
+        })],
+        true,
+    );
+    let tls = |f: &str| {
+        fixtures::openssl_dir()
+            .join("../tls")
+            .join(f)
+            .display()
+            .to_string()
+    };
+    let dir = tools::temp_dir("agent-tlskey");
+    let enc = dir.join("client-enc.pem").display().to_string();
+    let o = Command::new("openssl")
+        .args([
+            "pkcs8",
+            "-topk8",
+            "-in",
+            &tls("client-key.pem"),
+            "-passout",
+            "pass:s3cret",
+            "-out",
+            &enc,
+        ])
+        .output()
+        .expect("openssl");
+    assert!(o.status.success());
+    let url = format!("https://127.0.0.1:{port}/");
+    let base = [
+        "genm",
+        "--server",
+        &url,
+        "--secret",
+        "pass:cmp-test-secret-1234",
+        "--ref",
+        "client-ref-1234",
+        "--tls-trusted",
+        &tls("ca.pem"),
+        "--tls-host",
+        "localhost",
+        "--tls-cert",
+        &tls("client.pem"),
+        "--tls-key",
+        &enc,
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--tls-keypass", "pass:s3cret"]);
+    let o = agent(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("caCerts: 1 certificate(s)"));
+    // Without the password the key cannot be read.
+    let o = agent(&base);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("the key is encrypted (ENCRYPTED PRIVATE KEY) and no password was given"),
+        "{}",
+        stderr(&o)
     );
 }

@@ -109,6 +109,25 @@ pub(crate) fn generate_key(alg: &str) -> Result<Arc<dyn PrivateKey>, AgentError>
         .map_err(|e| AgentError::local(format!("key generation failed: {e}")))
 }
 
+/// The TLS client key: PEM as rustls reads it, or (with a password, or in any encoding the
+/// software backend reads) decoded to PKCS#8.
+fn tls_key(
+    path: &std::path::Path,
+    pass: Option<&SecretSource>,
+) -> Result<rustls_pki_types::PrivateKeyDer<'static>, AgentError> {
+    if pass.is_none() {
+        if let Ok(k) = read_pem_private_key(path) {
+            return Ok(k);
+        }
+    }
+    let password = secret("--tls-keypass", pass)?;
+    let key = cmp_crypto::software::read_key_file(path, password.as_ref().map(|p| p.as_slice()))
+        .map_err(|e| AgentError::usage(format!("--tls-key: {e}")))?;
+    let der = cmp_core::crypto::PrivateKey::to_pkcs8_der(&key)
+        .ok_or_else(|| AgentError::usage("--tls-key: the key cannot be exported"))?;
+    Ok(rustls_pki_types::PrivateKeyDer::Pkcs8(der.to_vec().into()))
+}
+
 fn transport(args: &ClientArgs) -> Result<Box<dyn Transport>, AgentError> {
     let url = args.server.as_str();
     let timeout = Duration::from_secs(args.msg_timeout.max(1));
@@ -140,8 +159,7 @@ fn transport(args: &ClientArgs) -> Result<Box<dyn Transport>, AgentError> {
             s.identity = Some(ClientIdentity::Pem {
                 chain: read_pem_certificates(cert)
                     .map_err(|e| AgentError::usage(format!("--tls-cert: {e}")))?,
-                key: read_pem_private_key(key)
-                    .map_err(|e| AgentError::usage(format!("--tls-key: {e}")))?,
+                key: tls_key(key, args.tls_keypass.as_ref())?,
             });
         }
         Ok(s)
