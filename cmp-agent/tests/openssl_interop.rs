@@ -952,3 +952,136 @@ fn https_with_a_client_certificate_whose_key_is_encrypted() {
         stderr(&o)
     );
 }
+
+#[test]
+fn keys_in_a_pkcs11_token() {
+    // A fresh SoftHSM2 token (SOFTHSM2_CONF is passed to the child processes only), with the
+    // test keys imported: the agent signs the POP and the protection inside the token.
+    let module = [
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .unwrap_or_else(|| panic!("SoftHSM2 is needed: apt-get install -y softhsm2"));
+    let dir = tools::temp_dir("agent-pkcs11");
+    std::fs::create_dir_all(dir.join("tokens")).expect("dir");
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            dir.join("tokens").display()
+        ),
+    )
+    .expect("conf");
+    let pin = dir.join("pin");
+    std::fs::write(&pin, "1234\n").expect("pin");
+    let hsm = |args: &[&str]| {
+        let o = Command::new("softhsm2-util")
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect("softhsm2-util");
+        assert!(
+            o.status.success(),
+            "softhsm2-util {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    hsm(&[
+        "--init-token",
+        "--free",
+        "--label",
+        "agent",
+        "--so-pin",
+        "0000",
+        "--pin",
+        "1234",
+    ]);
+    hsm(&[
+        "--import",
+        &pki("new-key.pem"),
+        "--token",
+        "agent",
+        "--label",
+        "device",
+        "--id",
+        "01",
+        "--pin",
+        "1234",
+    ]);
+    hsm(&[
+        "--import",
+        &pki("vendor-key.pem"),
+        "--token",
+        "agent",
+        "--label",
+        "vendor",
+        "--id",
+        "02",
+        "--pin",
+        "1234",
+    ]);
+    let uri = |object: &str| {
+        format!(
+            "pkcs11:token=agent;object={object}?module-path={module}&pin-source=file:{}",
+            pin.display()
+        )
+    };
+
+    let mock = openssl_mock(MockProtection::Signature, &[]);
+    let out = dir.join("cert.pem").display().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+        .args([
+            "ir",
+            "--server",
+            &url(&mock),
+            "--cert",
+            &pki("vendor-cert.pem"),
+            "--key",
+            &uri("vendor"),
+            "--trusted",
+            &pki("ca-cert.pem"),
+            "--newkey",
+            &uri("device"),
+            "--subject",
+            SUBJECT,
+            "--certout",
+            &out,
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("agent");
+    ok(&o, "ir with token keys", &mock);
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("cert"),
+        std::fs::read_to_string(pki("new-cert.pem")).expect("pem")
+    );
+    // A wrong PIN is a local failure (exit 1) that says so.
+    std::fs::write(&pin, "9999\n").expect("pin");
+    let o = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+        .args([
+            "ir",
+            "--server",
+            &url(&mock),
+            "--cert",
+            &pki("vendor-cert.pem"),
+            "--key",
+            &uri("vendor"),
+            "--trusted",
+            &pki("ca-cert.pem"),
+            "--newkey",
+            &uri("device"),
+            "--subject",
+            SUBJECT,
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("agent");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: --key: pkcs11 backend: login to token \"agent\": the PIN is incorrect (CKR_PIN_INCORRECT)\n"
+    );
+}
