@@ -270,6 +270,18 @@ pub(crate) struct GenmArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) cacertsout: Option<PathBuf>,
 
+    /// crlStatusList: the certificate whose CRL is wanted (its issuer names the CRL).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) crlcert: Option<PathBuf>,
+
+    /// crlStatusList: the CRL we have (its thisUpdate tells the CA what is new).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) oldcrl: Option<PathBuf>,
+
+    /// Save the CRLs of a crls answer (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) crlout: Option<PathBuf>,
+
     /// Save the new root of a verified rootCaKeyUpdate answer (PEM). The update is checked
     /// against --oldwithold, or else the --trusted anchors.
     #[arg(long, value_name = "FILE")]

@@ -1085,3 +1085,75 @@ fn keys_in_a_pkcs11_token() {
         "cmp-agent: --key: pkcs11 backend: login to token \"agent\": the PIN is incorrect (CKR_PIN_INCORRECT)\n"
     );
 }
+
+#[test]
+fn genm_crl_status_list_and_verbose_output() {
+    use cmp_core::asn1::{InfoTypeAndValue, InfoValue, PkiBody};
+    use cmp_tests::mock_ca::Answer;
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<InfoValue>>> = Arc::default();
+    let seen2 = Arc::clone(&seen);
+    let crls =
+        InfoTypeAndValue::from_value(&InfoValue::Crls(Some(vec![cmp_tests::samples::crl()])))
+            .expect("itav");
+    let port = scripted_ca(vec![Box::new(move |req: &cmp_core::asn1::PkiMessage| {
+        if let PkiBody::Genm(itavs) = &req.body {
+            seen2
+                .lock()
+                .expect("lock")
+                .extend(itavs.iter().map(|i| i.value().expect("typed")));
+        }
+        Answer::body(PkiBody::Genp(vec![crls.clone()]))
+    })]);
+    let dir = tools::temp_dir("agent-crl");
+    let crlout = dir.join("crl.pem").display().to_string();
+    let o = agent(&[
+        "genm",
+        "--server",
+        &format!("http://127.0.0.1:{port}/"),
+        "--secret",
+        "pass:cmp-test-secret-1234",
+        "--ref",
+        "client-ref-1234",
+        "--infotype",
+        "crlStatusList",
+        "--crlcert",
+        &pki("new-cert.pem"),
+        "--crlout",
+        &crlout,
+        "-v",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.starts_with("cmp-agent: sent genm ("), "{e}");
+    assert!(e.contains("cmp-agent: received genp ("), "{e}");
+    let asked = seen.lock().expect("lock").clone();
+    let [InfoValue::CrlStatusList(list)] = asked.as_slice() else {
+        panic!("{asked:?}")
+    };
+    let cmp_core::asn1::CrlSource::Issuer(names) = &list[0].source else {
+        panic!("issuer source")
+    };
+    assert_eq!(
+        names[0],
+        rasn_pkix::GeneralName::DirectoryName(cmp_tests::mock_ca::ca_cert().subject().clone())
+    );
+    let written = std::fs::read_to_string(&crlout).expect("crl written");
+    assert!(written.starts_with("-----BEGIN X509 CRL-----"));
+    let o = agent(&[
+        "genm",
+        "--server",
+        &format!("http://127.0.0.1:{port}/"),
+        "--secret",
+        "pass:x",
+        "--ref",
+        "r",
+        "--infotype",
+        "crlStatusList",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: --infotype crlStatusList needs --crlcert FILE (whose issuer's CRL is wanted)\n"
+    );
+}

@@ -160,7 +160,8 @@ fn encrypted_value() -> EncryptedKey {
     })
 }
 
-fn crl() -> CertificateList {
+/// A CRL of the test CA (signature bits are filler).
+pub fn crl() -> CertificateList {
     let ca = cert("ca-cert");
     CertificateList {
         tbs_cert_list: TbsCertList {

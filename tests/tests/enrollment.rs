@@ -1045,3 +1045,117 @@ fn a_failed_confirmation_keeps_the_certificate_marked_unconfirmed() {
     result.expect_err("refused");
     assert_eq!(events, ["send ir", "send certConf"]);
 }
+
+#[test]
+fn certconf_uses_hashalg_and_pvno_3_when_the_signature_names_no_hash() {
+    // A certificate for our key signed by an Ed448 CA: no hash is implied that we know of.
+    let dir = cmp_tests::tools::temp_dir("ed448");
+    let p = |f: &str| dir.join(f).display().to_string();
+    let fx = |f: &str| {
+        fixtures::openssl_dir()
+            .join("pki")
+            .join(f)
+            .display()
+            .to_string()
+    };
+    let ossl = |args: &[&str]| {
+        let o = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    ossl(&["genpkey", "-algorithm", "ED448", "-out", &p("ca.key")]);
+    ossl(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        &p("ca.key"),
+        "-subj",
+        "/CN=Ed448 CA",
+        "-days",
+        "2",
+        "-out",
+        &p("ca.pem"),
+    ]);
+    ossl(&[
+        "x509",
+        "-req",
+        "-in",
+        &fx("new.csr.pem"),
+        "-CA",
+        &p("ca.pem"),
+        "-CAkey",
+        &p("ca.key"),
+        "-set_serial",
+        "9",
+        "-days",
+        "2",
+        "-outform",
+        "DER",
+        "-out",
+        &p("cert.der"),
+    ]);
+    let cert = CmpCertificate::from_der(&std::fs::read(p("cert.der")).expect("der")).expect("cert");
+    let (result, ca, _) = enroll(
+        config(|_| {}),
+        vec![
+            script(move |_| {
+                Answer::body(PkiBody::Ip(rep(
+                    0,
+                    PkiStatusInfo::accepted(),
+                    Some(cert.clone()),
+                )))
+            }),
+            script(|_| pkiconf()),
+        ],
+    );
+    result.expect("enrolled");
+    let reqs = ca.requests.lock().expect("lock").clone();
+    let PkiBody::CertConf(conf) = &reqs[1].body else {
+        panic!("certConf")
+    };
+    assert_eq!(reqs[0].header.pvno, 2);
+    assert_eq!(reqs[1].header.pvno, 3);
+    let alg = conf[0].hash_alg.as_ref().expect("hashAlg");
+    assert_eq!(&*alg.algorithm, cmp_core::asn1::oid::SHA256);
+}
+
+#[test]
+fn ccr_gets_a_ccp() {
+    let (result, ca, _) = {
+        let key = new_key();
+        let ca = MockCa::new(vec![
+            script(|_| {
+                Answer::body(PkiBody::Ccp(rep(
+                    0,
+                    PkiStatusInfo::accepted(),
+                    Some(new_cert()),
+                )))
+            }),
+            script(|_| pkiconf()),
+        ]);
+        let sleep = RecordingSleep::default();
+        let mut req = request(&key);
+        req.kind = EnrollmentKind::Ccr;
+        let result = {
+            let mut tx = Enrollment::new(config(|_| {}), req).expect("tx");
+            let mut driver = Driver::new(&ca, &sleep);
+            block_on(driver.run(
+                &mut tx,
+                Keys {
+                    protection: None,
+                    new_key: Some(&key),
+                },
+            ))
+        };
+        (result, ca, ())
+    };
+    result.expect("cross-certified");
+    assert_eq!(bodies(&ca), ["ccr", "certConf"]);
+}

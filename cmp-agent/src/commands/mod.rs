@@ -111,6 +111,15 @@ where
         driver = driver.storage(&store, n);
     }
     let mut driver = driver.total_timeout(total).on_message(|dir, der| {
+        if args.verbose {
+            let body = cmp_core::asn1::ReceivedMessage::decode(der)
+                .map_or("undecodable", |m| m.message().body.name());
+            let verb = match dir {
+                Direction::Sent => "sent",
+                Direction::Received => "received",
+            };
+            eprintln!("cmp-agent: {verb} {body} ({} bytes)", der.len());
+        }
         let log = match dir {
             Direction::Sent => &reqlog,
             Direction::Received => &rsplog,
@@ -366,6 +375,9 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
             .transpose()?;
         InfoTypeAndValue::from_value(&InfoValue::RootCaCert(old))
             .map_err(|e| AgentError::local(e.to_string()))?
+    } else if *info_type == *oid::IT_CRL_STATUS_LIST {
+        InfoTypeAndValue::from_value(&InfoValue::CrlStatusList(vec![crl_status(args)?]))
+            .map_err(|e| AgentError::local(e.to_string()))?
     } else {
         InfoTypeAndValue::request(&info_type)
     };
@@ -394,6 +406,20 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
                     for c in &certs {
                         println!("  {}", format_name(c.subject()));
                     }
+                }
+            }
+            Ok(InfoValue::Crls(Some(crls))) => {
+                if let Some(p) = &args.crlout {
+                    let mut text = String::new();
+                    for crl in &crls {
+                        let der =
+                            rasn::der::encode(crl).map_err(|e| AgentError::local(e.to_string()))?;
+                        text.push_str(&output::pem("X509 CRL", &der));
+                    }
+                    output::write_atomically(p, text.as_bytes(), 0o644)?;
+                }
+                if !args.client.quiet {
+                    println!("{name}: {} CRL(s)", crls.len());
                 }
             }
             Ok(InfoValue::RootCaKeyUpdate(Some(update))) => {
@@ -444,4 +470,37 @@ fn describe(value: &InfoValue) -> String {
         InfoValue::Other(_, v) => format!("{} bytes", v.as_ref().map_or(0, |a| a.as_bytes().len())),
         other => format!("{other:?}"),
     }
+}
+
+/// The CRLStatus of a crlStatusList request: the CRL of `--crlcert`'s issuer, with the
+/// thisUpdate of `--oldcrl` if we have one.
+fn crl_status(args: &GenmArgs) -> Result<cmp_core::asn1::CrlStatus, AgentError> {
+    let cert = args
+        .crlcert
+        .as_deref()
+        .ok_or_else(|| {
+            AgentError::usage(
+                "--infotype crlStatusList needs --crlcert FILE (whose issuer's CRL is wanted)",
+            )
+        })
+        .and_then(|p| setup::one_cert("--crlcert", p))?;
+    let this_update = match &args.oldcrl {
+        None => None,
+        Some(p) => {
+            let data = std::fs::read(p)
+                .map_err(|e| AgentError::usage(format!("--oldcrl {}: {e}", p.display())))?;
+            let der = crate::input::to_der(&data)
+                .map_err(|e| AgentError::usage(format!("--oldcrl {}: {e}", p.display())))?;
+            let crl: rasn_pkix::CertificateList = rasn::der::decode(&der).map_err(|e| {
+                AgentError::usage(format!("--oldcrl {}: not a CRL: {e}", p.display()))
+            })?;
+            Some(crl.tbs_cert_list.this_update)
+        }
+    };
+    Ok(cmp_core::asn1::CrlStatus {
+        source: cmp_core::asn1::CrlSource::Issuer(vec![rasn_pkix::GeneralName::DirectoryName(
+            cert.issuer().clone(),
+        )]),
+        this_update,
+    })
 }

@@ -229,7 +229,13 @@ impl Enrollment {
         expect: Expect,
         implicit: bool,
     ) -> Result<Step<Enrolled>, ClientError> {
-        let header = self.session.header(now, implicit)?;
+        let mut header = self.session.header(now, implicit)?;
+        // certConf's hashAlg exists only in cmp2021 (RFC 9810 §5.3.18): pvno 3 then.
+        if let PkiBody::CertConf(c) = &body {
+            if c.iter().any(|s| s.hash_alg.is_some()) {
+                header.pvno = crate::asn1::PVNO_CMP2021;
+            }
+        }
         let step = self.session.protect(PkiMessage::new(header, body))?;
         self.state = match &step {
             Step::Sign { .. } => State::Outgoing(expect),
