@@ -1157,3 +1157,45 @@ fn genm_crl_status_list_and_verbose_output() {
         "cmp-agent: --infotype crlStatusList needs --crlcert FILE (whose issuer's CRL is wanted)\n"
     );
 }
+
+#[test]
+fn genm_cert_req_template() {
+    use cmp_core::asn1::{
+        AttributeTypeAndValue, CertReqTemplateContent, CertTemplate, ControlValue,
+        InfoTypeAndValue, InfoValue, PkiBody,
+    };
+    use cmp_tests::mock_ca::Answer;
+    let template = CertReqTemplateContent {
+        cert_template: CertTemplate {
+            subject: Some(cmp_core::names::parse_name("O=Example").expect("dn")),
+            ..CertTemplate::default()
+        },
+        key_spec: Some(vec![
+            AttributeTypeAndValue::from_control(&ControlValue::RsaKeyLen(
+                rasn::types::Integer::from(3072),
+            ))
+            .expect("control"),
+        ]),
+    };
+    let itav =
+        InfoTypeAndValue::from_value(&InfoValue::CertReqTemplate(Some(template))).expect("itav");
+    let port = scripted_ca(vec![Box::new(move |_| {
+        Answer::body(PkiBody::Genp(vec![itav.clone()]))
+    })]);
+    let o = agent(&[
+        "genm",
+        "--server",
+        &format!("http://127.0.0.1:{port}/"),
+        "--secret",
+        "pass:cmp-test-secret-1234",
+        "--ref",
+        "client-ref-1234",
+        "--infotype",
+        "certReqTemplate",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "certReqTemplate: subject O=Example, RSA key of 3072 bits\n"
+    );
+}

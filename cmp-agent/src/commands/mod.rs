@@ -467,6 +467,31 @@ fn describe(value: &InfoValue) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         InfoValue::Crls(Some(crls)) => format!("{} CRL(s)", crls.len()),
+        InfoValue::CertReqTemplate(Some(t)) => {
+            let subject = t.cert_template.subject.as_ref().map_or_else(
+                || "any subject".to_owned(),
+                |n| format!("subject {}", format_name(n)),
+            );
+            let keys: Vec<String> = t
+                .key_spec
+                .iter()
+                .flatten()
+                .map(|c| match c.control_value() {
+                    Ok(cmp_core::asn1::ControlValue::AlgId(a)) => {
+                        format!("key {}", oid::display(&a.algorithm))
+                    }
+                    Ok(cmp_core::asn1::ControlValue::RsaKeyLen(n)) => {
+                        format!("RSA key of {n} bits")
+                    }
+                    _ => oid::display(&c.r#type),
+                })
+                .collect();
+            if keys.is_empty() {
+                subject
+            } else {
+                format!("{subject}, {}", keys.join(", "))
+            }
+        }
         InfoValue::Other(_, v) => format!("{} bytes", v.as_ref().map_or(0, |a| a.as_bytes().len())),
         other => format!("{other:?}"),
     }
