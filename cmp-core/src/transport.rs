@@ -129,3 +129,57 @@ pub trait Responder: Send + Sync + fmt::Debug {
     /// The response to `request`.
     async fn respond(&self, request: Vec<u8>, peer: &PeerInfo) -> Vec<u8>;
 }
+
+/// Splits the authority of a server URL (`host`, `host:port`, `[v6]`, `[v6]:port`) into host
+/// (IPv6 without brackets) and port, `default_port` when none is given. Errors are sentences
+/// about `url`.
+pub fn split_authority(
+    url: &str,
+    authority: &str,
+    default_port: u16,
+) -> Result<(String, u16), TransportError> {
+    let bad = |reason: &str| TransportError::InvalidUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if authority.contains('@') {
+        return Err(bad("user information in the URL is not supported"));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| bad("unclosed [ in the host"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if after.is_empty() => None,
+            None => return Err(bad("unexpected text after the IPv6 address")),
+        };
+        (h, port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    let port = match port {
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad("the port is not a number from 1 to 65535"))?,
+        None => default_port,
+    };
+    Ok((host.to_owned(), port))
+}
+
+/// `host:port`, with brackets around an IPv6 address.
+pub fn join_authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}

@@ -33,41 +33,11 @@ impl ServerUrl {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        if authority.contains('@') {
-            return Err(bad("user information in the URL is not supported"));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6
-                .split_once(']')
-                .ok_or_else(|| bad("unclosed [ in the host"))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => Some(p),
-                None if after.is_empty() => None,
-                None => return Err(bad("unexpected text after the IPv6 address")),
-            };
-            (h, port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let port = match port {
-            Some(p) => p
-                .parse()
-                .map_err(|_| bad("the port is not a number from 1 to 65535"))?,
-            None if tls => 443,
-            None => 80,
-        };
-        if port == 0 {
-            return Err(bad("the port is not a number from 1 to 65535"));
-        }
+        let (host, port) =
+            cmp_core::transport::split_authority(url, authority, if tls { 443 } else { 80 })?;
         Ok(ServerUrl {
             tls,
-            host: host.to_owned(),
+            host,
             port,
             path: path.to_owned(),
         })
@@ -75,11 +45,7 @@ impl ServerUrl {
 
     /// `host:port`, with brackets around an IPv6 address.
     pub fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        cmp_core::transport::join_authority(&self.host, self.port)
     }
 
     /// The URL again.

@@ -34,42 +34,13 @@ impl TcpUrl {
         if authority.contains('/') {
             return Err(bad("a TCP server URL has no path"));
         }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6
-                .split_once(']')
-                .ok_or_else(|| bad("unclosed [ in the host"))?;
-            (h, after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let port = match port {
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| bad("the port is not a number from 1 to 65535"))?,
-            None => DEFAULT_PORT,
-        };
-        Ok(TcpUrl {
-            tls,
-            host: host.to_owned(),
-            port,
-        })
+        let (host, port) = cmp_core::transport::split_authority(url, authority, DEFAULT_PORT)?;
+        Ok(TcpUrl { tls, host, port })
     }
 
     /// `host:port` (brackets around IPv6).
     pub fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        cmp_core::transport::join_authority(&self.host, self.port)
     }
 }
 
