@@ -3,16 +3,17 @@
 //! The command-line end entity of the CMP toolkit: the program a device, a script or an
 //! operator runs to talk CMP (RFC 9810) to a CA or RA.
 //!
-//! Today it offers one subcommand:
+//! Subcommands:
 //!
-//! * `inspect` decodes PKIMessages saved as DER, PEM or base64 and prints them for a person
-//!   (`--format text`) or for a program (`--format json`, one JSON object per line).
+//! * `ir`, `cr`, `kur`, `ccr`, `p10cr`: enroll (first certificate, another one, key update,
+//!   cross-certification, PKCS#10), with openssl-style options;
+//! * `rr`: revoke; `genm`: ask the CA (caCerts, rootCaCert, certReqTemplate, crlStatusList, …);
+//! * `inspect`: decode PKIMessages saved as DER, PEM or base64 and print them for a person
+//!   (`--format text`) or a program (`--format json`), optionally checking their protection.
 //!
-//! Enrollment (`ir`, `cr`, `kur`, `p10cr`), revocation (`rr`) and general messages (`genm`)
-//! will be added as further subcommands, each in its own module.
-//!
-//! Exit codes: 0 when everything went well, 2 for malformed input or a usage error, 4 when a
-//! protection check asked for failed; see [`exit`].
+//! Exit codes: 0 success, 1 local failure, 2 malformed input or usage error, 3 transport
+//! failure or timeout, 4 a response (or message) failed our checks, 5 the server refused; see
+//! [`exit`].
 #![forbid(unsafe_code)]
 
 mod certs;
