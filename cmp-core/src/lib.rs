@@ -1,11 +1,17 @@
 //! # cmp-core
 //!
-//! The heart of the CMP toolkit: the wire model of the Certificate Management Protocol
-//! (CMP, RFC 9810) and the Certificate Request Message Format (CRMF, RFC 4211), and — as the
-//! project grows — message protection and the IO-free protocol state machines, plus the
-//! traits every plugin implements (transport, crypto backend, storage).
+//! The heart of the CMP toolkit:
 //!
-//! This crate does no IO: bytes and time go in, bytes and decisions come out.
+//! - [`asn1`]: the wire model of the Certificate Management Protocol (CMP, RFC 9810) and the
+//!   Certificate Request Message Format (CRMF, RFC 4211), with [`builder`] and [`names`];
+//! - [`protection`]: PBM, PBMAC1 and signature protection;
+//! - [`transaction`]: the client transactions as sans-IO state machines, and [`client`], the
+//!   async driver that runs them;
+//! - the traits every plugin implements: [`transport`] (`Transport`, `Responder`),
+//!   [`crypto`] (`CryptoProvider`), [`storage`] (`Storage`).
+//!
+//! The protocol code does no IO: bytes and time go in, bytes and decisions come out; the
+//! driver moves the bytes over a transport and sleeps with the application's timer.
 //!
 //! ```
 //! use cmp_core::asn1::{PkiBody, PkiMessage, ReceivedMessage};
