@@ -33,4 +33,5 @@ features=(--features cmp-crypto/pkcs11,cmp-crypto/aws-lc)
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${features[@]}"
 cargo test --workspace "${features[@]}"

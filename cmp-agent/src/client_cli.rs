@@ -10,7 +10,7 @@ use crate::secret::SecretSource;
 /// Options every client command shares.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ClientArgs {
-    /// The CA or RA: http://host[:port]/path, https://…, tcp://host[:port] or tcps://….
+    /// The CA or RA: http://host:port/path, https://…, tcp://host:port or tcps://… (the ports are optional).
     #[arg(long, value_name = "URL", help_heading = "Server")]
     pub(crate) server: String,
 

@@ -148,7 +148,7 @@ impl<'a> Driver<'a> {
     ///
     /// Cancellation-safe: dropping the future never leaves a half-written file (storage
     /// writes are atomic); at worst a staged certificate remains, which
-    /// [`Storage::load`](crate::storage::Storage::load) reports as not yet confirmed.
+    /// [`Storage::load`] reports as not yet confirmed.
     pub async fn run<T: Transaction>(
         &mut self,
         tx: &mut T,
