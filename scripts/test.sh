@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 apt_missing=()
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
-command -v python3 >/dev/null 2>&1 || apt_missing+=(python3 python3-pip)
+command -v python3 >/dev/null 2>&1 || apt_missing+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || apt_missing+=(python3-pip)
 command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
 [ -d /etc/ssl/certs ] && [ -n "$(ls -A /etc/ssl/certs 2>/dev/null)" ] || apt_missing+=(ca-certificates)
