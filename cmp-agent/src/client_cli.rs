@@ -171,8 +171,9 @@ pub(crate) struct EnrollArgs {
     #[arg(long, value_name = "SRC", help_heading = "Request")]
     pub(crate) newkeypass: Option<SecretSource>,
 
-    /// Where to save a generated key (PEM, mode 0600), written before the request is sent.
-    #[arg(long, value_name = "FILE", help_heading = "Request")]
+    /// Where to keep a generated key, before the request is sent: a PEM file (mode 0600), or
+    /// pkcs11:URI with object=LABEL to generate the key inside that token.
+    #[arg(long, value_name = "FILE|URI", help_heading = "Request")]
     pub(crate) newkeyout: Option<PathBuf>,
 
     /// The subject to ask for (kur: taken from the old certificate if not given).

@@ -1058,6 +1058,68 @@ fn keys_in_a_pkcs11_token() {
         std::fs::read_to_string(&out).expect("cert"),
         std::fs::read_to_string(pki("new-cert.pem")).expect("pem")
     );
+    // gen:ALG with a pkcs11: --newkeyout generates the key inside the token, under the
+    // URI's label, before the request leaves. The mock's fixed certificate is not for it, so
+    // the agent refuses it; the key stays in the token and is found again by its label.
+    let agent_with = |newkey: &str, newkeyout: Option<&str>| {
+        let mut args = vec![
+            "ir",
+            "--server",
+            &url(&mock),
+            "--cert",
+            &pki("vendor-cert.pem"),
+            "--trusted",
+            &pki("ca-cert.pem"),
+            "--subject",
+            SUBJECT,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend([
+            "--key".into(),
+            uri("vendor"),
+            "--newkey".into(),
+            newkey.into(),
+        ]);
+        if let Some(out) = newkeyout {
+            args.extend(["--newkeyout".into(), out.into()]);
+        }
+        Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+            .args(&args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect("agent")
+    };
+    let refused = "cmp-agent: the issued certificate was refused (its public key is not ours); certConf reported incorrectData to the server\n";
+    let o = agent_with("gen:ec:P-256", Some(&uri("fresh")));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(stderr(&o), refused);
+    let o = agent_with(&uri("fresh"), None);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "the key is in the token: {}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o), refused);
+    // A label is never taken twice, and the URI must name one.
+    let o = agent_with("gen:ec:P-256", Some(&uri("fresh")));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: --newkeyout: pkcs11 backend: token \"agent\" already holds a key labelled \"fresh\"; choose another label or remove that key first\n"
+    );
+    let o = agent_with(
+        "gen:ec:P-256",
+        Some(&uri("x").replace("object=x", "id=%07")),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: --newkeyout pkcs11:URI needs object=LABEL to name the new key\n"
+    );
+
     // A wrong PIN is a local failure (exit 1) that says so.
     std::fs::write(&pin, "9999\n").expect("pin");
     let o = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))

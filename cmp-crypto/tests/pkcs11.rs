@@ -178,6 +178,29 @@ fn found_again(hsm: &SoftHsm) {
         .expect("the loaded handle signs with the same key");
     // A key can never be exported.
     assert!(key.to_pkcs8_der().is_none());
+
+    // A key generated under a chosen label is found by that label, and the label is never
+    // taken twice.
+    let keys = Pkcs11Keys::open(&token_uri(hsm)).expect("open token");
+    let named = block_on(keys.generate_labelled(KeySpec::EcP256, "device-2027")).expect("generate");
+    let uri = named.locator().expect("uri");
+    assert!(
+        uri.starts_with("pkcs11:token=cmp-test;object=device-2027;id="),
+        "{uri}"
+    );
+    let loaded = block_on(cmp_core::crypto::KeyProvider::load(
+        &keys,
+        &KeyLocator::Uri("pkcs11:token=cmp-test;object=device-2027".into()),
+    ))
+    .expect("load by label");
+    assert_eq!(loaded.public_key(), named.public_key());
+    let Err(err) = block_on(keys.generate_labelled(KeySpec::EcP256, "device-2027")) else {
+        panic!("a label already taken must be refused");
+    };
+    assert_eq!(
+        err.to_string(),
+        "pkcs11 backend: token \"cmp-test\" already holds a key labelled \"device-2027\"; choose another label or remove that key first"
+    );
 }
 
 #[test]

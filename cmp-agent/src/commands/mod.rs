@@ -163,13 +163,19 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
         Some(spec) if spec.starts_with("gen:") => {
             let out = args.newkeyout.as_deref().ok_or_else(|| {
                 AgentError::usage(
-                    "--newkey gen:… needs --newkeyout FILE to keep the new private key",
+                    "--newkey gen:… needs --newkeyout FILE|pkcs11:URI to keep the new private key",
                 )
             })?;
-            let key = setup::generate_key(&spec[4..])?;
-            cmp_crypto::software::write_key_file(out, key.as_ref())
-                .map_err(|e| AgentError::local(format!("cannot save the new key: {e}")))?;
-            Some(key)
+            match out.to_str().filter(|o| o.starts_with("pkcs11:")) {
+                // Generated inside the token, under the URI's object label.
+                Some(uri) => Some(setup::generate_token_key(&spec[4..], uri).await?),
+                None => {
+                    let key = setup::generate_key(&spec[4..])?;
+                    cmp_crypto::software::write_key_file(out, key.as_ref())
+                        .map_err(|e| AgentError::local(format!("cannot save the new key: {e}")))?;
+                    Some(key)
+                }
+            }
         }
         Some(spec) => Some(setup::load_key("--newkey", spec, args.newkeypass.as_ref()).await?),
     };

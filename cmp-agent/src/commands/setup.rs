@@ -99,6 +99,27 @@ pub(crate) async fn load_key(
     Ok(Arc::new(key))
 }
 
+/// Generates a key for `gen:ALG` inside the token of `uri`, labelled with its `object`.
+pub(crate) async fn generate_token_key(
+    alg: &str,
+    uri: &str,
+) -> Result<Arc<dyn PrivateKey>, AgentError> {
+    let spec: KeySpec = alg
+        .parse()
+        .map_err(|e| AgentError::usage(format!("--newkey gen:{alg}: {e}")))?;
+    let parsed: cmp_crypto::pkcs11::Pkcs11Uri = uri
+        .parse()
+        .map_err(|e| AgentError::usage(format!("--newkeyout: {e}")))?;
+    let label = parsed.object.ok_or_else(|| {
+        AgentError::usage("--newkeyout pkcs11:URI needs object=LABEL to name the new key")
+    })?;
+    let keys = cmp_crypto::pkcs11::Pkcs11Keys::open(uri)
+        .map_err(|e| AgentError::local(format!("--newkeyout: {e}")))?;
+    keys.generate_labelled(spec, &label)
+        .await
+        .map_err(|e| AgentError::local(format!("--newkeyout: {e}")))
+}
+
 /// Generates a software key for `gen:ALG`.
 pub(crate) fn generate_key(alg: &str) -> Result<Arc<dyn PrivateKey>, AgentError> {
     let spec: KeySpec = alg

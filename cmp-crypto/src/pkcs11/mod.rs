@@ -198,6 +198,33 @@ impl Pkcs11Keys {
         })
     }
 
+    /// Generates a key pair inside the token under `label` (its `CKA_LABEL`, the `object=` of
+    /// its URI) with a random `CKA_ID`. Refuses when the token already holds a private key with
+    /// that label. [`KeyProvider::generate`] picks a random label instead.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), cmp_core::CryptoError> {
+    /// use cmp_core::crypto::{KeySpec, PrivateKey};
+    /// let keys = cmp_crypto::pkcs11::Pkcs11Keys::open(
+    ///     "pkcs11:token=dev?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/dev.pin",
+    /// )?;
+    /// let key = keys.generate_labelled(KeySpec::EcP256, "device-2027").await?;
+    /// println!("{}", key.locator().unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    pub async fn generate_labelled(
+        &self,
+        spec: KeySpec,
+        label: &str,
+    ) -> Result<Arc<dyn PrivateKey>, CryptoError> {
+        let this = self.clone();
+        let label = label.to_owned();
+        let key = blocking::run(move || this.generate_blocking(spec, Some(&label)))
+            .await
+            .ok_or_else(|| backend("the token thread stopped"))??;
+        Ok(Arc::new(key))
+    }
+
     fn uri_for(&self, label: &str, id: &[u8]) -> Pkcs11Uri {
         Pkcs11Uri {
             token: Some(self.token.label.clone()),
@@ -208,10 +235,35 @@ impl Pkcs11Keys {
         }
     }
 
-    fn generate_blocking(&self, spec: KeySpec) -> Result<Pkcs11Key, CryptoError> {
+    fn generate_blocking(
+        &self,
+        spec: KeySpec,
+        label: Option<&str>,
+    ) -> Result<Pkcs11Key, CryptoError> {
         let mut id = [0u8; 16];
         SoftwarePrimitives.fill_random(&mut id)?;
-        let label = format!("cmp-{}", hex_lower(&id[..6]));
+        let label = match label {
+            Some(l) => {
+                // Never shadow a key already in the token: a later load by label would be
+                // ambiguous, and the old key may still back a certificate in use.
+                let existing = self
+                    .token
+                    .session()
+                    .find_objects(&[
+                        Attribute::Class(ObjectClass::PRIVATE_KEY),
+                        Attribute::Label(l.as_bytes().to_vec()),
+                    ])
+                    .map_err(ck(&format!("looking for keys labelled {l:?}")))?;
+                if !existing.is_empty() {
+                    return Err(backend(format!(
+                        "token {:?} already holds a key labelled {l:?}; choose another label or remove that key first",
+                        self.token.label
+                    )));
+                }
+                l.to_owned()
+            }
+            None => format!("cmp-{}", hex_lower(&id[..6])),
+        };
         let common_pub = vec![
             Attribute::Token(true),
             Attribute::Private(false),
@@ -487,7 +539,7 @@ impl KeyProvider for Pkcs11Keys {
 
     async fn generate(&self, spec: KeySpec) -> Result<Arc<dyn PrivateKey>, CryptoError> {
         let this = self.clone();
-        let key = blocking::run(move || this.generate_blocking(spec))
+        let key = blocking::run(move || this.generate_blocking(spec, None))
             .await
             .ok_or_else(|| backend("the token thread stopped"))??;
         Ok(Arc::new(key))
