@@ -1122,25 +1122,7 @@ fn keys_in_a_pkcs11_token() {
 
     // A wrong PIN is a local failure (exit 1) that says so.
     std::fs::write(&pin, "9999\n").expect("pin");
-    let o = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
-        .args([
-            "ir",
-            "--server",
-            &url(&mock),
-            "--cert",
-            &pki("vendor-cert.pem"),
-            "--key",
-            &uri("vendor"),
-            "--trusted",
-            &pki("ca-cert.pem"),
-            "--newkey",
-            &uri("device"),
-            "--subject",
-            SUBJECT,
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .expect("agent");
+    let o = agent_with(&uri("device"), None);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
