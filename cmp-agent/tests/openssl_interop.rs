@@ -525,6 +525,34 @@ fn tcp_front(mock_port: u16, tls: bool) -> u16 {
             self.0.exchange(&request, None).await.unwrap_or_default()
         }
     }
+    serve_in_background(move |listener| async move {
+        let relay = Relay(
+            cmp_transport_http::HttpTransport::builder(&format!(
+                "http://127.0.0.1:{mock_port}/pkix/"
+            ))
+            .no_proxy()
+            .build()
+            .expect("http"),
+        );
+        let mut builder = cmp_transport_tcp::TcpServer::builder();
+        if tls {
+            let settings = tls_server_settings(false);
+            builder = builder.tls(Arc::new(settings.server_config().expect("tls config")));
+        }
+        let _ = builder
+            .build()
+            .serve(listener, Arc::new(relay), std::future::pending())
+            .await;
+    })
+}
+
+/// Runs `serve` on a listener bound to a free loopback port, on a thread with its own runtime;
+/// returns the port once it is bound.
+fn serve_in_background<F, Fut>(serve: F) -> u16
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -538,34 +566,26 @@ fn tcp_front(mock_port: u16, tls: bool) -> u16 {
                 .expect("bind");
             tx.send(listener.local_addr().expect("addr").port())
                 .expect("send");
-            let relay = Relay(
-                cmp_transport_http::HttpTransport::builder(&format!(
-                    "http://127.0.0.1:{mock_port}/pkix/"
-                ))
-                .no_proxy()
-                .build()
-                .expect("http"),
-            );
-            let mut builder = cmp_transport_tcp::TcpServer::builder();
-            if tls {
-                let dir = fixtures::openssl_dir().join("../tls");
-                let settings = cmp_transport_http::TlsServerSettings {
-                    chain: cmp_transport_http::read_pem_certificates(&dir.join("server.pem"))
-                        .expect("cert"),
-                    key: cmp_transport_http::read_pem_private_key(&dir.join("server-key.pem"))
-                        .expect("key"),
-                    client_trusted: vec![],
-                    client_required: false,
-                };
-                builder = builder.tls(Arc::new(settings.server_config().expect("tls config")));
-            }
-            let _ = builder
-                .build()
-                .serve(listener, Arc::new(relay), std::future::pending())
-                .await;
+            serve(listener).await;
         });
     });
     rx.recv().expect("port")
+}
+
+/// The TLS test server identity (`tests/fixtures/tls`); with `client_required`, clients must
+/// present a certificate from the TLS test CA.
+fn tls_server_settings(client_required: bool) -> cmp_transport_http::TlsServerSettings {
+    let dir = fixtures::openssl_dir().join("../tls");
+    cmp_transport_http::TlsServerSettings {
+        chain: cmp_transport_http::read_pem_certificates(&dir.join("server.pem")).expect("cert"),
+        key: cmp_transport_http::read_pem_private_key(&dir.join("server-key.pem")).expect("key"),
+        client_trusted: if client_required {
+            cmp_transport_http::read_pem_certificates(&dir.join("ca.pem")).expect("ca")
+        } else {
+            Vec::new()
+        },
+        client_required,
+    }
 }
 
 #[test]
@@ -731,43 +751,20 @@ fn scripted_ca_with(scripts: Vec<cmp_tests::mock_ca::Script>, tls: bool) -> u16 
             self.0.answer(&request)
         }
     }
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr").port())
-                .expect("send");
-            let mut builder = cmp_transport_http::HttpServer::builder();
-            if tls {
-                let dir = fixtures::openssl_dir().join("../tls");
-                builder = builder.tls(cmp_transport_http::TlsServerSettings {
-                    chain: cmp_transport_http::read_pem_certificates(&dir.join("server.pem"))
-                        .expect("cert"),
-                    key: cmp_transport_http::read_pem_private_key(&dir.join("server-key.pem"))
-                        .expect("key"),
-                    client_trusted: cmp_transport_http::read_pem_certificates(&dir.join("ca.pem"))
-                        .expect("ca"),
-                    client_required: true,
-                });
-            }
-            let server = builder.build().expect("server");
-            let _ = server
-                .serve(
-                    listener,
-                    Arc::new(Ca(cmp_tests::mock_ca::MockCa::new(scripts))),
-                    std::future::pending(),
-                )
-                .await;
-        });
-    });
-    rx.recv().expect("port")
+    serve_in_background(move |listener| async move {
+        let mut builder = cmp_transport_http::HttpServer::builder();
+        if tls {
+            builder = builder.tls(tls_server_settings(true));
+        }
+        let server = builder.build().expect("server");
+        let _ = server
+            .serve(
+                listener,
+                Arc::new(Ca(cmp_tests::mock_ca::MockCa::new(scripts))),
+                std::future::pending(),
+            )
+            .await;
+    })
 }
 
 #[test]
