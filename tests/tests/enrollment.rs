@@ -323,15 +323,12 @@ fn each_check_fails_with_its_own_error() {
     // protection: signed, but we trust nothing
     assert_eq!(
         err(
-            vec![
-                script(|_| {
-                    ip_granted().tweak(|m| {
-                        m.header.protection_alg =
-                            Some(SignatureAlgorithm::EcdsaSha256.algorithm_identifier());
-                    })
+            vec![with_dummy_signature(script(|_| {
+                ip_granted().tweak(|m| {
+                    m.header.protection_alg =
+                        Some(SignatureAlgorithm::EcdsaSha256.algorithm_identifier());
                 })
-                .into_signed()
-            ],
+            }))],
             |_| {}
         ),
         "the response failed a check: the response is signed, but no trust anchors or server certificate are configured"
@@ -408,29 +405,23 @@ fn each_check_fails_with_its_own_error() {
     );
 }
 
-trait IntoSigned {
-    fn into_signed(self) -> Self;
-}
-
-impl IntoSigned for cmp_tests::mock_ca::Script {
-    /// Leaves the answer unprotected by MAC, so the tweak's protectionAlg stays; adds some
-    /// protection bits.
-    fn into_signed(mut self) -> Self {
-        Box::new(move |m| {
-            let a = self(m);
-            let tweak = a.tweak;
-            Answer {
-                protect: false,
-                tweak: Some(Box::new(move |msg: &mut PkiMessage| {
-                    if let Some(t) = tweak {
-                        t(msg);
-                    }
-                    msg.protection = Some(rasn::types::BitString::from_slice(&[0u8; 64]));
-                })),
-                ..a
-            }
-        })
-    }
+/// `script`'s answers without the CA's MAC, so the protectionAlg its tweak sets stays, and
+/// with 64 zero bytes as protection.
+fn with_dummy_signature(mut script: cmp_tests::mock_ca::Script) -> cmp_tests::mock_ca::Script {
+    Box::new(move |m| {
+        let a = script(m);
+        let tweak = a.tweak;
+        Answer {
+            protect: false,
+            tweak: Some(Box::new(move |msg: &mut PkiMessage| {
+                if let Some(t) = tweak {
+                    t(msg);
+                }
+                msg.protection = Some(rasn::types::BitString::from_slice(&[0u8; 64]));
+            })),
+            ..a
+        }
+    })
 }
 
 #[test]
@@ -686,56 +677,46 @@ fn signed_responses_must_come_from_a_trusted_signer() {
     // A signature that does not verify (the message changed after signing).
     assert_eq!(
         err(
-            vec![
-                script(move |m| {
-                    let a = signed("server")(m);
-                    Answer { tweak: None, ..a }
-                })
-                .tampered_after_signing()
-            ],
+            vec![signed_over_another_body(script(move |m| {
+                let a = signed("server")(m);
+                Answer { tweak: None, ..a }
+            }))],
             trusting("ca")
         ),
         "the response failed a check: invalid protection: the signature does not verify with the key of O=cmp-rs test PKI,CN=CMP Test Server"
     );
 }
 
-trait TamperedAfterSigning {
-    fn tampered_after_signing(self) -> Self;
-}
-
-impl TamperedAfterSigning for cmp_tests::mock_ca::Script {
-    /// Flips a bit of the protection of whatever the script answers.
-    fn tampered_after_signing(mut self) -> Self {
-        Box::new(move |m| {
-            let a = self(m);
-            // Re-sign nothing; instead corrupt the signature via a tweak applied after signing
-            // is impossible here, so sign a different body: the header claims pkiconf was
-            // signed while the body is the ip.
-            let key = a.signer.as_ref().map(|(k, _)| Arc::clone(k));
-            let cert = a.signer.as_ref().map(|(_, c)| c.clone());
-            Answer {
-                signer: None,
-                protect: false,
-                tweak: Some(Box::new(move |msg: &mut PkiMessage| {
-                    let (Some(key), Some(cert)) = (key, cert) else {
-                        return;
-                    };
-                    msg.header.sender = GeneralName::DirectoryName(cert.subject().clone());
-                    msg.header.sender_kid = cert.subject_key_identifier().map(Into::into);
-                    msg.extra_certs = Some(vec![cert]);
-                    let body = std::mem::replace(&mut msg.body, PkiBody::Pkiconf(()));
-                    cmp_tests::run::block_on(cmp_core::protection::protect_with_key(
-                        msg,
-                        key.as_ref(),
-                        SignatureAlgorithm::EcdsaSha256,
-                    ))
-                    .expect("sign");
-                    msg.body = body;
-                })),
-                ..a
-            }
-        })
-    }
+/// `script`'s answers signed by their signer over a pkiconf body, then sent with the real
+/// body: a valid signature by a trusted key that does not cover the message (as if it was
+/// altered after signing).
+fn signed_over_another_body(mut script: cmp_tests::mock_ca::Script) -> cmp_tests::mock_ca::Script {
+    Box::new(move |m| {
+        let a = script(m);
+        let key = a.signer.as_ref().map(|(k, _)| Arc::clone(k));
+        let cert = a.signer.as_ref().map(|(_, c)| c.clone());
+        Answer {
+            signer: None,
+            protect: false,
+            tweak: Some(Box::new(move |msg: &mut PkiMessage| {
+                let (Some(key), Some(cert)) = (key, cert) else {
+                    return;
+                };
+                msg.header.sender = GeneralName::DirectoryName(cert.subject().clone());
+                msg.header.sender_kid = cert.subject_key_identifier().map(Into::into);
+                msg.extra_certs = Some(vec![cert]);
+                let body = std::mem::replace(&mut msg.body, PkiBody::Pkiconf(()));
+                cmp_tests::run::block_on(cmp_core::protection::protect_with_key(
+                    msg,
+                    key.as_ref(),
+                    SignatureAlgorithm::EcdsaSha256,
+                ))
+                .expect("sign");
+                msg.body = body;
+            })),
+            ..a
+        }
+    })
 }
 
 fn refusal(bit: FailureBit, pvno: i64) -> cmp_tests::mock_ca::Script {
