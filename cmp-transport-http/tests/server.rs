@@ -35,6 +35,7 @@ fn tls_dir() -> PathBuf {
 }
 
 struct Running {
+    addr: std::net::SocketAddr,
     url: String,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -55,6 +56,7 @@ async fn start(server: HttpServer, scheme: &str) -> Running {
             .await
     });
     Running {
+        addr,
         url: format!("{scheme}://{addr}/pkix/"),
         stop: Some(tx),
         task,
@@ -93,13 +95,7 @@ async fn our_client_and_server_talk_http() {
     assert!(peers[0].addr.is_some_and(|a| a.ip().is_loopback()));
 }
 
-async fn raw(url: &str, request: &[u8]) -> String {
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .expect("addr")
-        .to_owned();
+async fn raw(addr: std::net::SocketAddr, request: &[u8]) -> String {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(request).await.expect("write");
     let mut out = Vec::new();
@@ -119,17 +115,17 @@ async fn requests_that_are_not_cmp_get_the_right_status() {
     )
     .await;
     let get = raw(
-        &s.url,
+        s.addr,
         b"GET /pkix/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert!(get.starts_with("HTTP/1.1 405"), "{get}");
     assert!(get.to_ascii_lowercase().contains("allow: post"), "{get}");
-    let path = raw(&s.url, b"POST /other HTTP/1.1\r\nHost: x\r\nContent-Type: application/pkixcmp\r\nContent-Length: 2\r\nConnection: close\r\n\r\n\x30\x00").await;
+    let path = raw(s.addr, b"POST /other HTTP/1.1\r\nHost: x\r\nContent-Type: application/pkixcmp\r\nContent-Length: 2\r\nConnection: close\r\n\r\n\x30\x00").await;
     assert!(path.starts_with("HTTP/1.1 404"), "{path}");
-    let ctype = raw(&s.url, b"POST /pkix/ HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi").await;
+    let ctype = raw(s.addr, b"POST /pkix/ HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi").await;
     assert!(ctype.starts_with("HTTP/1.1 415"), "{ctype}");
-    let big = raw(&s.url, b"POST /pkix/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/pkixcmp\r\nContent-Length: 4000000000\r\nConnection: close\r\n\r\n").await;
+    let big = raw(s.addr, b"POST /pkix/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/pkixcmp\r\nContent-Length: 4000000000\r\nConnection: close\r\n\r\n").await;
     assert!(big.starts_with("HTTP/1.1 413"), "{big}");
     let mut chunked = b"POST /pkix/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/pkixcmp\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
     for _ in 0..10 {
@@ -138,7 +134,7 @@ async fn requests_that_are_not_cmp_get_the_right_status() {
         chunked.extend_from_slice(b"\r\n");
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
-    let streamed = raw(&s.url, &chunked).await;
+    let streamed = raw(s.addr, &chunked).await;
     assert!(streamed.starts_with("HTTP/1.1 413"), "{streamed}");
 }
 
@@ -152,14 +148,7 @@ async fn a_client_sending_headers_one_byte_per_second_is_cut_off() {
         "http",
     )
     .await;
-    let addr = s
-        .url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .expect("addr")
-        .to_owned();
-    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    let mut conn = TcpStream::connect(s.addr).await.expect("connect");
     let start = Instant::now();
     let head = b"POST /pkix/ HTTP/1.1\r\nHost: slow\r\n";
     let mut closed = false;
@@ -199,14 +188,7 @@ async fn a_body_that_trickles_gets_408() {
         "http",
     )
     .await;
-    let addr = s
-        .url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .expect("addr")
-        .to_owned();
-    let mut conn = TcpStream::connect(addr).await.expect("connect");
+    let mut conn = TcpStream::connect(s.addr).await.expect("connect");
     conn.write_all(b"POST /pkix/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/pkixcmp\r\nContent-Length: 100\r\n\r\n\x30")
         .await
         .expect("write");
