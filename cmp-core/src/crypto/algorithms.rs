@@ -422,6 +422,22 @@ impl KeySpec {
     pub fn allows(self, alg: SignatureAlgorithm) -> bool {
         self.family() == alg.key_family()
     }
+
+    /// [`KeySpec::allows`] as a result, with the error every backend reports
+    /// ([`key_mismatch`]).
+    pub fn check_allows(self, alg: SignatureAlgorithm) -> Result<(), CryptoError> {
+        if self.allows(alg) {
+            Ok(())
+        } else {
+            Err(key_mismatch(alg, self))
+        }
+    }
+}
+
+/// The [`CryptoError::KeyMismatch`] for a signature algorithm a key of `spec` cannot make or
+/// check; backends use it where a match over (key, algorithm) falls through.
+pub fn key_mismatch(alg: SignatureAlgorithm, spec: KeySpec) -> CryptoError {
+    CryptoError::KeyMismatch(format!("a {spec} key cannot make or check {alg}"))
 }
 
 /// Bit length of the modulus of a DER `RSAPublicKey`.

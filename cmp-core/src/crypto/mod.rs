@@ -6,7 +6,9 @@
 mod algorithms;
 mod provider;
 
-pub use algorithms::{DigestAlgorithm, KeyFamily, KeySpec, RsassaPssParams, SignatureAlgorithm};
+pub use algorithms::{
+    DigestAlgorithm, KeyFamily, KeySpec, RsassaPssParams, SignatureAlgorithm, key_mismatch,
+};
 pub use provider::{
     CertPathVerifier, CryptoProvider, KeyLocator, KeyProvider, PathPolicy, Primitives, PrivateKey,
 };

@@ -18,7 +18,7 @@ use cmp_core::crypto::{
 use rasn_pkix::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
-use super::primitives::{digest_algorithm, mismatch};
+use super::primitives::digest_algorithm;
 use super::{NAME, backend};
 
 const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
@@ -264,9 +264,7 @@ impl PrivateKey for AwsLcKey {
     }
 
     async fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        if !self.spec.allows(alg) {
-            return Err(mismatch(alg, self.spec));
-        }
+        self.spec.check_allows(alg)?;
         match &self.inner {
             Inner::Ecdsa(k) => sign_ecdsa(k, self.spec, alg, message),
             Inner::Ed25519(k) => Ok(k

@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 use aws_lc_rs::{digest, hmac, pbkdf2, rand};
 use cmp_core::CryptoError;
-use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm};
+use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm, key_mismatch};
 use rasn_pkix::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
@@ -44,12 +44,6 @@ fn hmac_algorithm(alg: DigestAlgorithm) -> Result<hmac::Algorithm, CryptoError> 
             )));
         }
     })
-}
-
-/// The error for a signature algorithm a key cannot make or check (same wording as the
-/// software backend).
-pub(super) fn mismatch(alg: SignatureAlgorithm, spec: KeySpec) -> CryptoError {
-    CryptoError::KeyMismatch(format!("a {spec} key cannot make or check {alg}"))
 }
 
 /// PBKDF2 (RFC 8018 §5.2) over AWS-LC's HMAC, for the PRFs aws-lc-rs has no PBKDF2 for.
@@ -138,9 +132,7 @@ impl Primitives for AwsLcPrimitives {
     ) -> Result<(), CryptoError> {
         use SignatureAlgorithm::*;
         let spec = KeySpec::of_public_key(spki)?;
-        if !spec.allows(alg) {
-            return Err(mismatch(alg, spec));
-        }
+        spec.check_allows(alg)?;
         let verifier: &'static dyn VerificationAlgorithm = match (spec, alg) {
             (KeySpec::EcP256, EcdsaSha256) => &sig::ECDSA_P256_SHA256_ASN1,
             (KeySpec::EcP256, EcdsaSha384) => &sig::ECDSA_P256_SHA384_ASN1,
@@ -163,10 +155,10 @@ impl Primitives for AwsLcPrimitives {
                     RsaPssSha256 => &sig::RSA_PSS_2048_8192_SHA256,
                     RsaPssSha384 => &sig::RSA_PSS_2048_8192_SHA384,
                     RsaPssSha512 => &sig::RSA_PSS_2048_8192_SHA512,
-                    other => return Err(mismatch(other, spec)),
+                    other => return Err(key_mismatch(other, spec)),
                 }
             }
-            (spec, alg) => return Err(mismatch(alg, spec)),
+            (spec, alg) => return Err(key_mismatch(alg, spec)),
         };
         // The SEC1 point, the RSAPublicKey or the raw Ed25519 key.
         let key = ParsedPublicKey::new(verifier, spki.subject_public_key.as_raw_slice()).map_err(

@@ -654,12 +654,7 @@ impl PrivateKey for Pkcs11Key {
     }
 
     async fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        if !self.spec.allows(alg) {
-            return Err(CryptoError::KeyMismatch(format!(
-                "a {} key cannot make or check {alg}",
-                self.spec
-            )));
-        }
+        self.spec.check_allows(alg)?;
         let token = Arc::clone(&self.token);
         let handle = self.handle;
         let message = message.to_vec();

@@ -14,7 +14,7 @@ use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use rasn_pkix::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
-use super::primitives::{SoftwarePrimitives, unsupported};
+use super::primitives::SoftwarePrimitives;
 use super::spki;
 
 enum Inner {
@@ -282,9 +282,7 @@ impl PrivateKey for SoftwareKey {
     }
 
     async fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        if !self.spec.allows(alg) {
-            return Err(unsupported(alg, self.spec));
-        }
+        self.spec.check_allows(alg)?;
         match &self.inner {
             Inner::P256(k) => {
                 let sig: p256::ecdsa::DerSignature = k

@@ -1,7 +1,7 @@
 //! Hashing, HMAC, PBKDF2, randomness and signature verification in pure Rust.
 
 use cmp_core::CryptoError;
-use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm};
+use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm, key_mismatch};
 use ecdsa::signature::Verifier;
 use ecdsa::signature::hazmat::PrehashVerifier;
 use hmac::{KeyInit, Mac};
@@ -31,10 +31,6 @@ fn hmac_bytes<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
-}
-
-pub(crate) fn unsupported(alg: SignatureAlgorithm, spec: KeySpec) -> CryptoError {
-    CryptoError::KeyMismatch(format!("a {spec} key cannot make or check {alg}"))
 }
 
 impl Primitives for SoftwarePrimitives {
@@ -96,9 +92,7 @@ impl Primitives for SoftwarePrimitives {
         signature: &[u8],
     ) -> Result<(), CryptoError> {
         let spec = KeySpec::of_public_key(spki)?;
-        if !spec.allows(alg) {
-            return Err(unsupported(alg, spec));
-        }
+        spec.check_allows(alg)?;
         let point = spki.subject_public_key.as_raw_slice();
         let bad = |_| CryptoError::BadSignature;
         match spec {
@@ -126,7 +120,7 @@ impl Primitives for SoftwarePrimitives {
                 key.verify_strict(message, &sig).map_err(bad)
             }
             KeySpec::Rsa(_) => verify_rsa(point, alg, message, signature),
-            other => Err(unsupported(alg, other)),
+            other => Err(key_mismatch(alg, other)),
         }
     }
 }
