@@ -22,12 +22,19 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "URL", help_heading = "Server")]
     pub(crate) proxy: Option<String>,
 
-    /// Hosts reached without the proxy (comma-separated).
+    /// Hosts reached without the proxy (comma-separated, `*` for all); added to no_proxy from
+    /// the environment.
     #[arg(long, value_name = "LIST", help_heading = "Server")]
     pub(crate) no_proxy: Option<String>,
 
-    /// Timeout of one message exchange in seconds.
-    #[arg(long, value_name = "S", default_value_t = 120, help_heading = "Server")]
+    /// Timeout of one message exchange in seconds (at least 1).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 120,
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Server"
+    )]
     pub(crate) msg_timeout: u64,
 
     /// Timeout of the whole transaction, polling included, in seconds (0: none).

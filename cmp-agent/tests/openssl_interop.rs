@@ -415,6 +415,57 @@ fn a_wrong_secret_and_an_unreachable_server() {
 }
 
 #[test]
+fn proxy_from_the_environment_and_no_proxy() {
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let dead_proxy = cmp_tests::openssl_mock::free_port();
+    let ir = |extra: &[&str]| {
+        let mut args = vec!["ir".to_owned()];
+        args.extend(pbm(&mock));
+        args.extend(
+            [
+                "--newkey",
+                &pki("new-key.pem"),
+                "--subject",
+                SUBJECT,
+                "--msg-timeout",
+                "5",
+            ]
+            .iter()
+            .chain(extra)
+            .map(|s| (*s).to_owned()),
+        );
+        Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+            .args(&args)
+            .env("http_proxy", format!("http://127.0.0.1:{dead_proxy}"))
+            .env_remove("HTTP_PROXY")
+            .env_remove("no_proxy")
+            .env_remove("NO_PROXY")
+            .output()
+            .expect("agent")
+    };
+    // http_proxy is used by default...
+    let o = ir(&[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "cmp-agent: cannot connect to 127.0.0.1:{dead_proxy}: "
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // ...and --no-proxy LIST (without --proxy) exempts the hosts it names.
+    ok(
+        &ir(&["--no-proxy", "ca.example,127.0.0.1"]),
+        "ir with --no-proxy",
+        &mock,
+    );
+    ok(&ir(&["--no-proxy", "*"]), "ir with --no-proxy *", &mock);
+    let other = ir(&["--no-proxy", "ca.example"]);
+    assert_eq!(other.status.code(), Some(3), "{}", stderr(&other));
+    assert_eq!(stderr(&other), stderr(&o), "still through the proxy");
+}
+
+#[test]
 fn cr_with_an_rsa_key() {
     // A certificate for a fresh RSA key, issued by the test CA, for the mock to return.
     let dir = tools::temp_dir("agent-rsa");

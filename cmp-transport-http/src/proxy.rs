@@ -49,6 +49,13 @@ impl ProxySettings {
         Ok(settings.applies_to(server).then_some(settings))
     }
 
+    /// Adds hosts to reach directly (`no_proxy` syntax, comma-separated): how a
+    /// `--no-proxy` list extends the environment's.
+    pub fn with_no_proxy(mut self, list: &str) -> Self {
+        self.no_proxy.extend(split_list(list));
+        self
+    }
+
     /// Whether requests to `server` go through the proxy.
     pub fn applies_to(&self, server: &ServerUrl) -> bool {
         let host = server.host.to_ascii_lowercase();

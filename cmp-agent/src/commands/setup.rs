@@ -13,8 +13,8 @@ use cmp_core::protection::MacSettings;
 use cmp_core::transaction::{Credentials, ResponseTrust, TransactionConfig};
 use cmp_core::transport::Transport;
 use cmp_transport_http::{
-    ClientIdentity, HttpTransport, ProxySettings, TlsClientSettings, read_pem_certificates,
-    read_pem_private_key,
+    ClientIdentity, HttpTransport, ProxySettings, ServerUrl, TlsClientSettings,
+    read_pem_certificates, read_pem_private_key,
 };
 use cmp_transport_tcp::TcpTransport;
 use rasn_pkix::{GeneralName, Name};
@@ -151,7 +151,7 @@ fn tls_key(
 
 fn transport(args: &ClientArgs) -> Result<Box<dyn Transport>, AgentError> {
     let url = args.server.as_str();
-    let timeout = Duration::from_secs(args.msg_timeout.max(1));
+    let timeout = Duration::from_secs(args.msg_timeout);
     let tls = || -> Result<TlsClientSettings, AgentError> {
         if args.tls_trusted.is_none() && !args.tls_system_roots {
             return Err(AgentError::usage(format!(
@@ -205,8 +205,22 @@ fn transport(args: &ClientArgs) -> Result<Box<dyn Transport>, AgentError> {
         (Some(p), no) => {
             b.proxy(ProxySettings::new(p, no.as_deref().unwrap_or("")).map_err(transport_error)?)
         }
-        (None, Some(no)) if no == "*" => b.no_proxy(),
-        _ => b,
+        // The environment's proxy, with --no-proxy added to its no_proxy list.
+        (None, Some(no)) => {
+            let server = ServerUrl::parse(url).map_err(transport_error)?;
+            match ProxySettings::from_env(&server).map_err(transport_error)? {
+                Some(env) => {
+                    let env = env.with_no_proxy(no);
+                    if env.applies_to(&server) {
+                        b.proxy(env)
+                    } else {
+                        b.no_proxy()
+                    }
+                }
+                None => b.no_proxy(),
+            }
+        }
+        (None, None) => b,
     };
     Ok(Box::new(b.build().map_err(transport_error)?))
 }
