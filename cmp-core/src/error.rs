@@ -118,6 +118,32 @@ pub struct ServerRefusal {
 }
 
 impl ServerRefusal {
+    /// The refusal an error message (`error` body) carries.
+    pub(crate) fn from_error_msg(e: &crate::asn1::ErrorMsgContent, pvno: i64) -> Self {
+        ServerRefusal {
+            body: "error",
+            status: e.pki_status_info.clone(),
+            error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
+            details: e.error_details.as_ref().map(|d| d.join("; ")),
+            pvno,
+        }
+    }
+
+    /// The refusal a status of a `body` (`ip`, `rp`, …) carries.
+    pub(crate) fn from_status(
+        body: &'static str,
+        status: &crate::asn1::PkiStatusInfo,
+        pvno: i64,
+    ) -> Self {
+        ServerRefusal {
+            body,
+            status: status.clone(),
+            error_code: None,
+            details: None,
+            pvno,
+        }
+    }
+
     /// Whether failInfo names `bit`.
     pub fn has(&self, bit: crate::asn1::FailureBit) -> bool {
         self.status

@@ -258,16 +258,6 @@ impl Enrollment {
         self.send(PkiBody::PollReq(poll_req(id)), now, Expect::CertRep, false)
     }
 
-    fn refused(body: &'static str, status: &PkiStatusInfo, pvno: i64) -> ClientError {
-        ClientError::Refused(Box::new(ServerRefusal {
-            body,
-            status: status.clone(),
-            error_code: None,
-            details: None,
-            pvno,
-        }))
-    }
-
     fn on_cert_rep(
         &mut self,
         rcv: &ReceivedMessage,
@@ -287,13 +277,9 @@ impl Enrollment {
                     self.cert_req_id = -1;
                     return self.poll(now);
                 }
-                return Err(ClientError::Refused(Box::new(ServerRefusal {
-                    body: "error",
-                    status: e.pki_status_info.clone(),
-                    error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
-                    details: e.error_details.as_ref().map(|d| d.join("; ")),
-                    pvno: msg.header.pvno,
-                })));
+                return Err(ClientError::Refused(Box::new(
+                    ServerRefusal::from_error_msg(e, msg.header.pvno),
+                )));
             }
             PkiBody::PollRep(reps) => {
                 let rep = reps
@@ -351,11 +337,11 @@ impl Enrollment {
             return self.poll(now);
         }
         if !status.is_granted() {
-            return Err(Self::refused(
+            return Err(ClientError::Refused(Box::new(ServerRefusal::from_status(
                 msg.body.name(),
                 &resp.status,
                 msg.header.pvno,
-            ));
+            ))));
         }
         let cert = match resp
             .certified_key_pair
@@ -568,13 +554,9 @@ impl Transaction for Enrollment {
             Expect::PkiConf { enrolled, refused } => {
                 let rcv = self.session.check(response, now, &["pkiconf"])?;
                 if let PkiBody::Error(e) = &rcv.message().body {
-                    return Err(ClientError::Refused(Box::new(ServerRefusal {
-                        body: "error",
-                        status: e.pki_status_info.clone(),
-                        error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
-                        details: e.error_details.as_ref().map(|d| d.join("; ")),
-                        pvno: rcv.message().header.pvno,
-                    })));
+                    return Err(ClientError::Refused(Box::new(
+                        ServerRefusal::from_error_msg(e, rcv.message().header.pvno),
+                    )));
                 }
                 match refused {
                     Some(reason) => Err(ClientError::CertificateRefused { reason }),

@@ -38,19 +38,6 @@ struct Machine<R> {
     polls: u32,
 }
 
-fn refusal_from_error(msg: &PkiMessage) -> Option<ClientError> {
-    match &msg.body {
-        PkiBody::Error(e) => Some(ClientError::Refused(Box::new(ServerRefusal {
-            body: "error",
-            status: e.pki_status_info.clone(),
-            error_code: e.error_code.as_ref().and_then(|c| i64::try_from(c).ok()),
-            details: e.error_details.as_ref().map(|d| d.join("; ")),
-            pvno: msg.header.pvno,
-        }))),
-        _ => None,
-    }
-}
-
 impl<R: OneRound> Machine<R> {
     fn send(&mut self, body: PkiBody, now: SystemTime) -> Result<Step<R::Output>, ClientError> {
         let header = self.session.header(now, false)?;
@@ -123,8 +110,10 @@ impl<R: OneRound> Machine<R> {
                 return self.poll(now);
             }
         }
-        if let Some(refused) = refusal_from_error(msg) {
-            return Err(refused);
+        if let PkiBody::Error(e) = &msg.body {
+            return Err(ClientError::Refused(Box::new(
+                ServerRefusal::from_error_msg(e, msg.header.pvno),
+            )));
         }
         if let PkiBody::PollRep(reps) = &msg.body {
             let rep = reps
@@ -231,13 +220,11 @@ impl OneRound for RevokeRound {
         }
         match info.status.0 {
             0 | 1 | 4 | 5 => Ok(info.status),
-            _ => Err(ClientError::Refused(Box::new(ServerRefusal {
-                body: "rp",
-                status: info.clone(),
-                error_code: None,
-                details: None,
-                pvno: rcv.message().header.pvno,
-            }))),
+            _ => Err(ClientError::Refused(Box::new(ServerRefusal::from_status(
+                "rp",
+                info,
+                rcv.message().header.pvno,
+            )))),
         }
     }
 }
