@@ -12,7 +12,10 @@ use crate::commands::output::{pem, write_atomically};
 
 /// Certificates as PEM files named by path.
 #[derive(Debug, Default)]
-pub(crate) struct CertFileStore;
+pub(crate) struct CertFileStore {
+    /// Where this run kept a certificate it could not confirm, if it did.
+    kept_unconfirmed: std::sync::Mutex<Option<PathBuf>>,
+}
 
 fn with_suffix(name: &str, suffix: &str) -> PathBuf {
     PathBuf::from(format!("{name}{suffix}"))
@@ -23,9 +26,13 @@ fn err(e: impl std::fmt::Display) -> StorageError {
 }
 
 impl CertFileStore {
-    /// Where an unconfirmed certificate for `name` is kept.
-    pub(crate) fn unconfirmed_path(name: &Path) -> PathBuf {
-        with_suffix(&name.display().to_string(), ".unconfirmed")
+    /// Where this run kept an unconfirmed certificate (`FILE.unconfirmed`), if it did; a file
+    /// left there by an earlier run does not count.
+    pub(crate) fn kept_unconfirmed(&self) -> Option<PathBuf> {
+        self.kept_unconfirmed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -74,7 +81,12 @@ impl Storage for CertFileStore {
         )
         .map_err(|e| err(e.message()))?;
         std::fs::rename(with_suffix(name, ".staged"), &kept)
-            .map_err(|e| err(format!("cannot keep {}: {e}", kept.display())))
+            .map_err(|e| err(format!("cannot keep {}: {e}", kept.display())))?;
+        *self
+            .kept_unconfirmed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(kept);
+        Ok(())
     }
 
     async fn load(&self, name: &str) -> Result<Option<StoredCertificate>, StorageError> {
@@ -130,8 +142,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
         let name = dir.join("device.pem").display().to_string();
-        let s = CertFileStore;
+        let s = CertFileStore::default();
         block_on(s.stage(&name, &cert(), &[])).expect("stage");
+        assert_eq!(s.kept_unconfirmed(), None);
         assert!(
             !Path::new(&name).exists(),
             "nothing at the final name before confirmation"
@@ -152,6 +165,10 @@ mod tests {
         block_on(s.stage(&other, &cert(), &[])).expect("stage");
         block_on(s.mark_unconfirmed(&other, "pkiConf never came")).expect("mark");
         assert!(!Path::new(&other).exists());
+        assert_eq!(
+            s.kept_unconfirmed(),
+            Some(PathBuf::from(format!("{other}.unconfirmed")))
+        );
         let loaded = block_on(s.load(&other)).expect("load").expect("kept");
         assert_eq!(loaded.unconfirmed.as_deref(), Some("pkiConf never came"));
         let _ = std::fs::remove_dir_all(dir);

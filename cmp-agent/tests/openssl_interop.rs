@@ -392,6 +392,11 @@ fn a_wrong_secret_and_an_unreachable_server() {
         stderr(&o),
         "cmp-agent: the response failed a check: invalid protection: the MAC does not verify (wrong shared secret, or the message was altered)\n"
     );
+    // An unreachable server; a certificate left unconfirmed by an earlier run is not
+    // claimed as this run's.
+    let dir = tools::temp_dir("agent-unreachable");
+    let (out, out_s) = certout(&dir, "cert.pem");
+    std::fs::write(format!("{out_s}.unconfirmed"), "earlier run").expect("leftover");
     let port = cmp_tests::openssl_mock::free_port();
     let o = agent(&[
         "ir",
@@ -405,13 +410,18 @@ fn a_wrong_secret_and_an_unreachable_server() {
         &pki("new-key.pem"),
         "--subject",
         SUBJECT,
+        "--certout",
+        &out_s,
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let text = stderr(&o);
     assert!(
-        stderr(&o).starts_with(&format!("cmp-agent: cannot connect to 127.0.0.1:{port}: ")),
-        "{}",
-        stderr(&o)
+        text.starts_with(&format!("cmp-agent: cannot connect to 127.0.0.1:{port}: "))
+            && text.ends_with(")\n")
+            && !text.contains("unconfirmed"),
+        "{text}"
     );
+    assert!(!out.exists());
 }
 
 #[test]

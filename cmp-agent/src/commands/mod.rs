@@ -104,7 +104,7 @@ where
         .map(Mutex::new);
     let sleep = TokioSleep;
     let total = (args.total_timeout > 0).then(|| Duration::from_secs(args.total_timeout));
-    let store = crate::store::CertFileStore;
+    let store = crate::store::CertFileStore::default();
     let name = certout.map(|p| p.display().to_string());
     let mut driver = Driver::new(transport, &sleep);
     if let Some(n) = &name {
@@ -128,9 +128,23 @@ where
             l.lock().unwrap_or_else(|p| p.into_inner()).save(der);
         }
     });
-    Ok(driver
+    let result = driver
         .run_with_retries(config, make, keys, RetryPolicy::default())
-        .await?)
+        .await;
+    result.map_err(|e| {
+        let e = AgentError::from(e);
+        match store.kept_unconfirmed() {
+            Some(kept) => AgentError {
+                message: format!(
+                    "{} (the issued certificate was kept, unconfirmed, in {})",
+                    e.message,
+                    kept.display()
+                ),
+                ..e
+            },
+            None => e,
+        }
+    })
 }
 
 /// `ir`, `cr`, `kur`, `ccr`, `p10cr`.
@@ -236,18 +250,7 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
         keys,
         args.certout.as_deref(),
     )
-    .await
-    .map_err(|e| match &args.certout {
-        Some(p) if crate::store::CertFileStore::unconfirmed_path(p).exists() => AgentError {
-            code: e.code,
-            message: format!(
-                "{} (the issued certificate was kept, unconfirmed, in {})",
-                e.message,
-                crate::store::CertFileStore::unconfirmed_path(p).display()
-            ),
-        },
-        _ => e,
-    })?;
+    .await?;
     let chain: Vec<_> = enrolled
         .extra_certs
         .iter()
