@@ -160,7 +160,15 @@ impl<'a> Driver<'a> {
             if let Some((store, name)) = &self.storage {
                 match &result {
                     Ok(_) => store.commit(name).await?,
-                    Err(e) => store.mark_unconfirmed(name, &e.to_string()).await?,
+                    Err(e) => {
+                        // Keep the transaction's own failure in view: it is why the
+                        // certificate had to be marked unconfirmed.
+                        if let Err(storage) = store.mark_unconfirmed(name, &e.to_string()).await {
+                            return Err(ClientError::Local(format!(
+                                "{storage}; the transaction had failed: {e}"
+                            )));
+                        }
+                    }
                 }
             }
         }

@@ -874,8 +874,9 @@ mod storage {
     #[derive(Debug, Default)]
     pub(super) struct Events(pub(super) Mutex<Vec<String>>);
 
+    /// The second field makes `mark_unconfirmed` fail.
     #[derive(Debug)]
-    pub(super) struct MemoryStore<'a>(pub(super) &'a Events);
+    pub(super) struct MemoryStore<'a>(pub(super) &'a Events, pub(super) bool);
 
     #[async_trait::async_trait]
     impl Storage for MemoryStore<'_> {
@@ -897,6 +898,9 @@ mod storage {
             Ok(())
         }
         async fn mark_unconfirmed(&self, name: &str, reason: &str) -> Result<(), StorageError> {
+            if self.1 {
+                return Err(StorageError("disk full".into()));
+            }
             self.0
                 .0
                 .lock()
@@ -933,10 +937,19 @@ mod storage {
         cfg: Arc<TransactionConfig>,
         scripts: Scripts,
     ) -> (Result<Enrolled, ClientError>, Vec<String>) {
+        run_with(cfg, scripts, false)
+    }
+
+    /// [`run`], with a store whose `mark_unconfirmed` fails if `mark_fails`.
+    pub(super) fn run_with(
+        cfg: Arc<TransactionConfig>,
+        scripts: Scripts,
+        mark_fails: bool,
+    ) -> (Result<Enrolled, ClientError>, Vec<String>) {
         let key = new_key();
         let ca = MockCa::new(scripts);
         let events = Events::default();
-        let store = MemoryStore(&events);
+        let store = MemoryStore(&events, mark_fails);
         let transport = Logged(&ca, &events);
         let sleep = RecordingSleep::default();
         let result = {
@@ -1025,6 +1038,33 @@ fn a_failed_confirmation_keeps_the_certificate_marked_unconfirmed() {
     );
     result.expect_err("refused");
     assert_eq!(events, ["send ir", "send certConf"]);
+}
+
+#[test]
+fn a_storage_failure_after_a_failed_confirmation_still_names_the_transaction_failure() {
+    let (result, events) = storage::run_with(
+        config(|_| {}),
+        vec![
+            script(|_| ip_granted()),
+            script(|_| {
+                Answer::body(PkiBody::Error(ErrorMsgContent {
+                    pki_status_info: PkiStatusInfo::rejection([FailureBit::SystemFailure], None),
+                    error_code: None,
+                    error_details: None,
+                }))
+            }),
+        ],
+        true,
+    );
+    let e = result.expect_err("pkiconf refused");
+    assert_eq!(
+        e,
+        ClientError::Local(
+            "storage: disk full; the transaction had failed: server rejected the request: rejection (systemFailure) (error message)"
+                .into()
+        )
+    );
+    assert_eq!(events, ["send ir", "stage device", "send certConf"]);
 }
 
 #[test]
