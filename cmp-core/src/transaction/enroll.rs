@@ -312,17 +312,22 @@ impl Enrollment {
                 .into());
             }
         };
-        let id = i64::try_from(&resp.cert_req_id).unwrap_or(i64::MIN);
-        // p10cr: servers answer -1 (RFC 9483) or 0.
-        let id_ok =
-            id == self.cert_req_id || (self.request.kind == EnrollmentKind::P10cr && id == 0);
-        if !(id_ok || self.session.polling && id == 0) {
-            return Err(ResponseError::Content(format!(
-                "certReqId {id} does not match ours ({})",
-                self.cert_req_id
-            ))
-            .into());
-        }
+        // p10cr: servers answer -1 (RFC 9483) or 0. An id that does not fit i64 matches
+        // nothing; the message shows it as received.
+        let id_ok = |id: i64| {
+            id == self.cert_req_id
+                || (self.request.kind == EnrollmentKind::P10cr && id == 0)
+                || self.session.polling && id == 0
+        };
+        let id = i64::try_from(&resp.cert_req_id)
+            .ok()
+            .filter(|&id| id_ok(id))
+            .ok_or_else(|| {
+                ResponseError::Content(format!(
+                    "certReqId {} does not match ours ({})",
+                    resp.cert_req_id, self.cert_req_id
+                ))
+            })?;
         let status = resp.status.status;
         if status == PkiStatus::WAITING {
             if self.session.polling {
