@@ -196,13 +196,17 @@ impl<'a> Driver<'a> {
             step = match step {
                 Step::Done(out) => return Ok(out),
                 Step::Sign { purpose, alg, data } => {
-                    let key = match purpose {
-                        SignPurpose::Protection => keys.protection,
-                        SignPurpose::ProofOfPossession => keys.new_key,
-                    }
-                    .ok_or_else(|| {
-                        ClientError::Local(format!("no key was given for {purpose:?}"))
-                    })?;
+                    let (key, missing) = match purpose {
+                        SignPurpose::Protection => (
+                            keys.protection,
+                            "no protection key was given to sign the request",
+                        ),
+                        SignPurpose::ProofOfPossession => (
+                            keys.new_key,
+                            "no new key was given for the proof of possession",
+                        ),
+                    };
+                    let key = key.ok_or_else(|| ClientError::Local(missing.into()))?;
                     let signature = key.sign(alg, &data).await?;
                     tx.on_signature(signature, SystemTime::now())?
                 }
