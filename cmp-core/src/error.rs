@@ -211,11 +211,13 @@ pub enum ResponseError {
     NoTrust,
     /// No certificate matches the sender and senderKID.
     #[error(
-        "no certificate in extraCerts, untrusted or trusted matches the sender {sender:?} and senderKID"
+        "no certificate in extraCerts, untrusted or trusted matches the sender {sender:?} and senderKID {sender_kid}"
     )]
     NoSigner {
         /// The response's sender.
         sender: String,
+        /// The response's senderKID (hex, or `absent`).
+        sender_kid: String,
     },
     /// The signer's keyUsage forbids signing.
     #[error("the signer certificate {0} does not allow digitalSignature (keyUsage)")]

@@ -655,7 +655,7 @@ fn signed_responses_must_come_from_a_trusted_signer() {
                 .tweak(|m| m.header.sender_kid = Some(vec![1, 2, 3].into())))],
             trusting("ca")
         ),
-        "the response failed a check: no certificate in extraCerts, untrusted or trusted matches the sender \"O=cmp-rs test PKI,CN=CMP Test Server\" and senderKID"
+        "the response failed a check: no certificate in extraCerts, untrusted or trusted matches the sender \"O=cmp-rs test PKI,CN=CMP Test Server\" and senderKID 010203"
     );
     // A signer whose keyUsage forbids signing (the CA certificate: keyCertSign, cRLSign).
     assert_eq!(

@@ -320,6 +320,11 @@ impl Session {
             let signer = find_signer(msg, extra.iter().chain(&trust.untrusted).chain(&anchors))
                 .ok_or_else(|| ResponseError::NoSigner {
                     sender: format_general_name(&msg.header.sender),
+                    sender_kid: msg
+                        .header
+                        .sender_kid
+                        .as_ref()
+                        .map_or_else(|| "absent".into(), |k| hex(k)),
                 })?;
             let subject = format_name(signer.subject());
             if !trust.ignore_keyusage && signer.allows_digital_signature() == Some(false) {
