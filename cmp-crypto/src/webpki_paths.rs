@@ -45,7 +45,10 @@ impl ExtendedKeyUsageValidator for EkuPolicy {
 fn oid_content(oid: &rasn::types::ObjectIdentifier) -> Result<Vec<u8>, CryptoError> {
     let der = rasn::der::encode(oid)
         .map_err(|e| CryptoError::Path(format!("cannot encode the required EKU: {e}")))?;
-    Ok(der.get(2..).unwrap_or_default().to_vec())
+    let tlv = cmp_core::der::Reader::new(&der, 0)
+        .read()
+        .map_err(|e| CryptoError::Path(format!("cannot encode the required EKU: {e}")))?;
+    Ok(tlv.value.to_vec())
 }
 
 impl CertPathVerifier for WebPkiPaths {

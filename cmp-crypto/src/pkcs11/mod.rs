@@ -436,31 +436,6 @@ fn unwrap_octet_string(data: &[u8]) -> &[u8] {
     }
 }
 
-/// A DER INTEGER from big-endian unsigned bytes.
-fn der_uint(bytes: &[u8]) -> Vec<u8> {
-    let zeros = bytes.iter().take_while(|b| **b == 0).count();
-    let mut v = bytes[zeros.min(bytes.len().saturating_sub(1))..].to_vec();
-    if v.first().is_some_and(|b| b & 0x80 != 0) || v.is_empty() {
-        v.insert(0, 0);
-    }
-    der_tlv(0x02, &v)
-}
-
-fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = value.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(value);
-    out
-}
-
 fn public_key_info(
     session: &Session,
     public: ObjectHandle,
@@ -486,14 +461,16 @@ fn public_key_info(
     let missing = || backend("the token did not return the public key");
     let spki = match spec {
         KeySpec::Rsa(_) => {
-            let mut seq = der_uint(&modulus.ok_or_else(missing)?);
-            seq.extend(der_uint(&exponent.ok_or_else(missing)?));
+            let mut seq = cmp_core::der::unsigned_integer(&modulus.ok_or_else(missing)?);
+            seq.extend(cmp_core::der::unsigned_integer(
+                &exponent.ok_or_else(missing)?,
+            ));
             SubjectPublicKeyInfo {
                 algorithm: AlgorithmIdentifier {
                     algorithm: oid::RSA_ENCRYPTION.to_owned(),
                     parameters: Some(Any::new(vec![0x05, 0x00])),
                 },
-                subject_public_key: BitString::from_vec(der_tlv(0x30, &seq)),
+                subject_public_key: BitString::from_vec(cmp_core::der::tlv(0x30, &seq)),
             }
         }
         _ => {
@@ -586,9 +563,9 @@ fn ecdsa_der(raw: &[u8]) -> Result<Vec<u8>, CryptoError> {
         return Err(backend("the token returned a malformed ECDSA signature"));
     }
     let (r, s) = raw.split_at(raw.len() / 2);
-    let mut seq = der_uint(r);
-    seq.extend(der_uint(s));
-    Ok(der_tlv(0x30, &seq))
+    let mut seq = cmp_core::der::unsigned_integer(r);
+    seq.extend(cmp_core::der::unsigned_integer(s));
+    Ok(cmp_core::der::tlv(0x30, &seq))
 }
 
 fn sign_blocking(
