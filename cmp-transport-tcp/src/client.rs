@@ -289,16 +289,13 @@ impl Inner {
                     }
                     let wait = self.wait_for(check_after);
                     if Instant::now() + wait > deadline {
+                        let left = deadline.saturating_duration_since(Instant::now());
                         return Outcome::Done(
-                            Err(TransportError::Timeout {
-                                what: format!(
-                                    "waiting for {target}, which asks to poll again in {} s,",
-                                    wait.as_secs()
-                                ),
-                                millis: deadline
-                                    .saturating_duration_since(Instant::now())
-                                    .as_millis() as u64,
-                            }),
+                            Err(TransportError::Protocol(format!(
+                                "{target} asks to poll again in {} s, past the deadline ({:.1} s left); gave up without waiting",
+                                wait.as_secs(),
+                                left.as_secs_f64()
+                            ))),
                             false,
                         );
                     }
@@ -392,7 +389,15 @@ impl Transport for TcpTransport {
         match tokio::time::timeout(limit, self.inner.exchange(request, until)).await {
             Ok(r) => r,
             Err(_) => Err(TransportError::Timeout {
-                what: format!("the exchange with tcp://{}", self.inner.target()),
+                what: format!(
+                    "the exchange with {}://{}",
+                    if self.inner.tls.is_some() {
+                        "tcps"
+                    } else {
+                        "tcp"
+                    },
+                    self.inner.target()
+                ),
                 millis: limit.as_millis() as u64,
             }),
         }
