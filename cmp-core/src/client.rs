@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use std::sync::Arc;
 
-use crate::asn1::FailureBit;
+use crate::asn1::{FailureBit, PVNO_CMP2000, PVNO_CMP2021};
 use crate::crypto::PrivateKey;
 use crate::error::ClientError;
 use crate::storage::Storage;
@@ -131,7 +131,7 @@ impl<'a> Driver<'a> {
             } else if refusal.has(FailureBit::UnsupportedVersion)
                 && !version_retried
                 && refusal.pvno != config.pvno
-                && (refusal.pvno == 2 || refusal.pvno == 3)
+                && (refusal.pvno == PVNO_CMP2000 || refusal.pvno == PVNO_CMP2021)
             {
                 version_retried = true;
                 config.pvno = refusal.pvno;

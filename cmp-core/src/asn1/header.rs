@@ -88,11 +88,7 @@ pub fn is_null_dn(name: &GeneralName) -> bool {
 impl PkiHeader {
     /// Whether generalInfo carries an `implicitConfirm` entry.
     pub fn has_implicit_confirm(&self) -> bool {
-        self.general_info.as_ref().is_some_and(|infos| {
-            infos
-                .iter()
-                .any(|i| i.info_type == super::oid::IT_IMPLICIT_CONFIRM)
-        })
+        self.general_info(super::oid::IT_IMPLICIT_CONFIRM).is_some()
     }
 
     /// The generalInfo entry of the given type, if any.

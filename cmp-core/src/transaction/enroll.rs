@@ -209,7 +209,7 @@ impl Enrollment {
         }
         let mut msgs = cert_req_messages(template, r.controls.clone());
         if r.popo == PopoMethod::RaVerified {
-            msgs[0].popo = Some(ProofOfPossession::RaVerified(()));
+            msgs[0].popo = Some(crate::builder::popo_ra_verified());
         }
         Ok(match r.kind {
             EnrollmentKind::Ir => PkiBody::Ir(msgs),

@@ -3,7 +3,7 @@
 use crate::asn1::{CmpCertificate, RootCaKeyUpdateContent};
 use crate::crypto::Primitives;
 use crate::error::ResponseError;
-use crate::names::{format_name, names_equal};
+use crate::names::format_name;
 
 /// Verifies a root CA key update and returns the new root (newWithNew).
 ///
@@ -20,9 +20,7 @@ pub fn verify_root_ca_key_update(
     let bad =
         |why: String| ResponseError::Content(format!("rootCaKeyUpdate does not verify: {why}"));
     let new = &update.new_with_new;
-    if !new.is_signed_by(new.subject_public_key_info(), primitives)
-        || !names_equal(new.subject(), new.issuer())
-    {
+    if !new.is_signed_by(new.subject_public_key_info(), primitives) || !new.is_self_issued() {
         return Err(bad(format!(
             "newWithNew ({}) is not self-signed",
             format_name(new.subject())

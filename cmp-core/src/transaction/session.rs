@@ -8,7 +8,9 @@ use rasn::types::{BitString, GeneralizedTime};
 use rasn_pkix::GeneralName;
 
 use super::config::{Credentials, TransactionConfig};
-use crate::asn1::{CmpCertificate, PkiBody, PkiHeader, PkiMessage, ReceivedMessage};
+use crate::asn1::{
+    CmpCertificate, PVNO_CMP2000, PVNO_CMP2021, PkiBody, PkiHeader, PkiMessage, ReceivedMessage,
+};
 use crate::builder::PkiHeaderBuilder;
 use crate::crypto::{PathPolicy, SignatureAlgorithm};
 use crate::error::{ClientError, ResponseError};
@@ -228,7 +230,7 @@ impl Session {
         let msg = rcv.message();
         self.check_sender(msg)?;
         self.check_protection(&rcv, now)?;
-        if msg.header.pvno != 2 && msg.header.pvno != 3 {
+        if msg.header.pvno != PVNO_CMP2000 && msg.header.pvno != PVNO_CMP2021 {
             return Err(ResponseError::Pvno(msg.header.pvno).into());
         }
         let body = msg.body.name();

@@ -218,8 +218,11 @@ impl OneRound for RevokeRound {
                 .into());
             }
         }
-        match info.status.0 {
-            0 | 1 | 4 | 5 => Ok(info.status),
+        match info.status {
+            PkiStatus::ACCEPTED
+            | PkiStatus::GRANTED_WITH_MODS
+            | PkiStatus::REVOCATION_WARNING
+            | PkiStatus::REVOCATION_NOTIFICATION => Ok(info.status),
             _ => Err(ClientError::Refused(Box::new(ServerRefusal::from_status(
                 "rp",
                 info,
