@@ -907,6 +907,13 @@ fn genm_contents_from_a_scripted_ca() {
                 old_with_new: None,
             },
         )))),
+        // caCerts whose value is an INTEGER, not a SEQUENCE OF certificates.
+        Box::new(|_: &cmp_core::asn1::PkiMessage| {
+            Answer::body(PkiBody::Genp(vec![InfoTypeAndValue {
+                info_type: cmp_core::asn1::oid::IT_CA_CERTS.to_owned(),
+                info_value: Some(rasn::types::Any::new(vec![0x02, 0x01, 0x05])),
+            }]))
+        }),
     ]);
     let dir = tools::temp_dir("agent-genm");
     let cacerts = dir.join("ca.pem");
@@ -939,6 +946,15 @@ fn genm_contents_from_a_scripted_ca() {
     assert_eq!(
         stderr(&o),
         "cmp-agent: the response failed a check: rootCaKeyUpdate does not verify: newWithNew (O=cmp-rs test PKI,CN=CMP Test Device) is not self-signed\n"
+    );
+    // A value that does not decode is a failed check, not a line on stdout.
+    let mut args = base.to_vec();
+    args.extend(["--infotype", "caCerts"]);
+    let o = agent(&args);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: the response failed a check: infoValue of caCerts: expected SEQUENCE, found INTEGER\n"
     );
 }
 

@@ -377,12 +377,7 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
         .transpose()?;
     let anchors = s.config.trust.trusted.clone();
     let itav = if *info_type == *oid::IT_ROOT_CA_CERT {
-        let old = args
-            .oldwithold
-            .as_deref()
-            .map(|p| setup::one_cert("--oldwithold", p))
-            .transpose()?;
-        InfoTypeAndValue::from_value(&InfoValue::RootCaCert(old))
+        InfoTypeAndValue::from_value(&InfoValue::RootCaCert(old_root.clone()))
             .map_err(|e| AgentError::local(e.to_string()))?
     } else if *info_type == *oid::IT_CRL_STATUS_LIST {
         InfoTypeAndValue::from_value(&InfoValue::CrlStatusList(vec![crl_status(args)?]))
@@ -455,27 +450,30 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
                     println!("{name}: {}", describe(&value));
                 }
             }
-            Err(e) => println!("{name}: undecodable value ({e})"),
+            Err(e) => {
+                return Err(AgentError {
+                    code: crate::exit::CHECK_FAILED,
+                    message: format!("the response failed a check: {e}"),
+                });
+            }
         }
     }
     Ok(())
 }
 
+/// One line for the values `genm` does not handle itself (caCerts, CRLs and root updates are
+/// written out and described where they are handled).
 fn describe(value: &InfoValue) -> String {
     match value {
         InfoValue::CaCerts(None)
         | InfoValue::RootCaKeyUpdate(None)
         | InfoValue::CertReqTemplate(None)
         | InfoValue::Crls(None) => "nothing returned".into(),
-        InfoValue::RootCaKeyUpdate(Some(u)) => {
-            format!("new root {}", format_name(u.new_with_new.subject()))
-        }
         InfoValue::SignKeyPairTypes(Some(algs)) => algs
             .iter()
             .map(|a| oid::display(&a.algorithm))
             .collect::<Vec<_>>()
             .join(", "),
-        InfoValue::Crls(Some(crls)) => format!("{} CRL(s)", crls.len()),
         InfoValue::CertReqTemplate(Some(t)) => {
             let subject = t.cert_template.subject.as_ref().map_or_else(
                 || "any subject".to_owned(),
