@@ -64,14 +64,9 @@ pub fn verify_signature_with_key(
     let (alg_id, protection) = protection_parts(msg)?;
     let alg = match ProtectionAlg::parse(alg_id, &MacLimits::default()) {
         Ok(ProtectionAlg::Signature(alg)) => alg,
-        Ok(_) => {
-            return Err(ProtectionError::WrongKind {
-                actual: "MAC",
-                expected: "only a certificate was given",
-            });
-        }
         // A MAC with odd parameters is still a MAC, not a signature.
-        Err(ProtectionError::IterationCount { .. } | ProtectionError::BadParameters { .. }) => {
+        Ok(_)
+        | Err(ProtectionError::IterationCount { .. } | ProtectionError::BadParameters { .. }) => {
             return Err(ProtectionError::WrongKind {
                 actual: "MAC",
                 expected: "only a certificate was given",
