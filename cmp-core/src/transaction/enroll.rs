@@ -10,9 +10,9 @@ use rasn_pkix::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 use super::config::TransactionConfig;
 use super::session::{Session, SignPurpose, Step, Transaction};
 use crate::asn1::{
-    CertOrEncCert, CertRepMessage, CertResponse, CertTemplate, CmpCertificate, Controls,
-    FailureBit, Pkcs10Request, PkiBody, PkiMessage, PkiStatus, PkiStatusInfo, PopoSigningKey,
-    ProofOfPossession, ReceivedMessage, oid,
+    CertOrEncCert, CertRepMessage, CertReqMessages, CertResponse, CertTemplate, CmpCertificate,
+    Controls, FailureBit, Pkcs10Request, PkiBody, PkiMessage, PkiStatus, PkiStatusInfo,
+    PopoSigningKey, ProofOfPossession, ReceivedMessage, oid,
 };
 use crate::builder::{cert_conf, cert_req_messages, poll_req};
 use crate::crypto::{DigestAlgorithm, PathPolicy, Primitives, SignatureAlgorithm};
@@ -196,13 +196,19 @@ impl Enrollment {
 
     fn first_body(&self) -> Result<PkiBody, ClientError> {
         let r = &self.request;
-        if r.kind == EnrollmentKind::P10cr {
-            let csr = r
-                .csr
-                .clone()
-                .ok_or_else(|| ClientError::Local("p10cr needs a CSR".into()))?;
-            return Ok(PkiBody::P10cr(csr));
-        }
+        let wrap: fn(CertReqMessages) -> PkiBody = match r.kind {
+            EnrollmentKind::Ir => PkiBody::Ir,
+            EnrollmentKind::Cr => PkiBody::Cr,
+            EnrollmentKind::Kur => PkiBody::Kur,
+            EnrollmentKind::Ccr => PkiBody::Ccr,
+            EnrollmentKind::P10cr => {
+                let csr = r
+                    .csr
+                    .clone()
+                    .ok_or_else(|| ClientError::Local("p10cr needs a CSR".into()))?;
+                return Ok(PkiBody::P10cr(csr));
+            }
+        };
         let mut template = r.template.clone();
         if let Some(k) = &r.public_key {
             template.public_key = Some(k.clone());
@@ -211,15 +217,7 @@ impl Enrollment {
         if r.popo == PopoMethod::RaVerified {
             msgs[0].popo = Some(crate::builder::popo_ra_verified());
         }
-        Ok(match r.kind {
-            EnrollmentKind::Ir => PkiBody::Ir(msgs),
-            EnrollmentKind::Cr => PkiBody::Cr(msgs),
-            EnrollmentKind::Kur => PkiBody::Kur(msgs),
-            EnrollmentKind::Ccr => PkiBody::Ccr(msgs),
-            EnrollmentKind::P10cr => {
-                return Err(ClientError::Local("p10cr has no CertReqMsg".into()));
-            }
-        })
+        Ok(wrap(msgs))
     }
 
     fn send(
@@ -296,7 +294,14 @@ impl Enrollment {
         let rep: &CertRepMessage = msg
             .body
             .cert_rep()
-            .ok_or_else(|| ResponseError::Content(format!("unexpected {}", msg.body.name())))?;
+            // Session::check admitted only the certificate response (error and pollRep are
+            // handled above).
+            .ok_or_else(|| {
+                ClientError::Local(format!(
+                    "internal error: a {} reached the certificate response handling",
+                    msg.body.name()
+                ))
+            })?;
         let resp: &CertResponse = match rep.response.as_slice() {
             [one] => one,
             [] => {

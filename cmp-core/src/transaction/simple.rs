@@ -195,7 +195,10 @@ impl OneRound for RevokeRound {
             status, rev_certs, ..
         }) = &rcv.message().body
         else {
-            return Err(ResponseError::Content("not an rp".into()).into());
+            // Session::check admitted only an rp here.
+            return Err(ClientError::Local(
+                "internal error: finish called without an rp".into(),
+            ));
         };
         let info = match status.as_slice() {
             [one] => one,
@@ -275,7 +278,10 @@ impl OneRound for GeneralRound {
     fn finish(&self, rcv: &ReceivedMessage) -> Result<Vec<InfoTypeAndValue>, ClientError> {
         match &rcv.message().body {
             PkiBody::Genp(itavs) => Ok(itavs.clone()),
-            _ => Err(ResponseError::Content("not a genp".into()).into()),
+            // Session::check admitted only a genp here.
+            _ => Err(ClientError::Local(
+                "internal error: finish called without a genp".into(),
+            )),
         }
     }
 }
