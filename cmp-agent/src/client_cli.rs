@@ -199,7 +199,8 @@ pub(crate) struct EnrollArgs {
     #[arg(long, value_name = "FILE", help_heading = "Request")]
     pub(crate) oldcert: Option<PathBuf>,
 
-    /// The PKCS#10 request (p10cr).
+    /// The PKCS#10 request (p10cr only; p10cr takes no --newkey, --subject, --sans, --days or
+    /// --oldcert).
     #[arg(long, value_name = "FILE", help_heading = "Request")]
     pub(crate) csr: Option<PathBuf>,
 

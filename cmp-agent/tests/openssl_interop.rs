@@ -229,6 +229,30 @@ fn cr_kur_p10cr_rr_and_genm() {
         "p10cr",
         &mock,
     );
+    // Options a command would ignore are refused (exit 2).
+    let o = sig(
+        "p10cr",
+        &["--csr", &pki("new.csr.pem"), "--subject", SUBJECT],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: --subject does not apply to p10cr: the key, subject and extensions come from --csr\n"
+    );
+    let o = sig(
+        "cr",
+        &[
+            "--newkey",
+            &pki("new-key.pem"),
+            "--csr",
+            &pki("new.csr.pem"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: --csr is for p10cr; cr builds its request from --newkey, --subject, --sans and --days\n"
+    );
     // kur and rr: the 3.0 mock accepts only its own -rsp_cert as the old certificate, signed
     // by that certificate's key.
     let as_new = |cmd: &str, extra: &[&str]| {

@@ -147,6 +147,34 @@ where
     })
 }
 
+/// Refuses request options the command would otherwise ignore: p10cr takes key, subject and
+/// extensions from the CSR; the other commands build their request from the options.
+fn check_options_apply(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), AgentError> {
+    let name = request::kind_name(kind);
+    if kind != EnrollmentKind::P10cr {
+        return match args.csr {
+            Some(_) => Err(AgentError::usage(format!(
+                "--csr is for p10cr; {name} builds its request from --newkey, --subject, --sans and --days"
+            ))),
+            None => Ok(()),
+        };
+    }
+    let given = [
+        ("--newkey", args.newkey.is_some()),
+        ("--newkeyout", args.newkeyout.is_some()),
+        ("--subject", args.subject.is_some()),
+        ("--sans", args.sans.is_some()),
+        ("--days", args.days.is_some()),
+        ("--oldcert", args.oldcert.is_some()),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((option, _)) => Err(AgentError::usage(format!(
+            "{option} does not apply to p10cr: the key, subject and extensions come from --csr"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `ir`, `cr`, `kur`, `ccr`, `p10cr`.
 pub(crate) fn enroll(kind: EnrollmentKind, args: &EnrollArgs) -> ExitCode {
     finish(runtime().and_then(|rt| rt.block_on(enroll_async(kind, args))))
@@ -154,6 +182,7 @@ pub(crate) fn enroll(kind: EnrollmentKind, args: &EnrollArgs) -> ExitCode {
 
 async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), AgentError> {
     let c = &args.client;
+    check_options_apply(kind, args)?;
     if args.popo == 1 && kind != EnrollmentKind::P10cr && args.newkey.is_none() {
         return Err(AgentError::usage(format!(
             "{} needs --newkey FILE|pkcs11:URI|gen:ALG",
