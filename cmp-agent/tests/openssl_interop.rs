@@ -384,7 +384,7 @@ fn unprotected_errors_only_with_the_quirk() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "cmp-agent: the response failed a check: the server sent an unprotected error message (accept it with unprotected-errors, which weakens security)\n"
+        "cmp-agent: the response failed a check: the server sent an unprotected error message (--unprotected-errors accepts it, which weakens security)\n"
     );
     let o = run(
         "ir",
@@ -415,6 +415,27 @@ fn a_wrong_secret_and_an_unreachable_server() {
     assert_eq!(
         stderr(&o),
         "cmp-agent: the response failed a check: invalid protection: the MAC does not verify (wrong shared secret, or the message was altered)\n"
+    );
+    // A MAC-protected answer when we gave no secret.
+    let o = agent(&[
+        "ir",
+        "--server",
+        &url(&mock),
+        "--cert",
+        &pki("vendor-cert.pem"),
+        "--key",
+        &pki("vendor-key.pem"),
+        "--trusted",
+        &pki("ca-cert.pem"),
+        "--newkey",
+        &pki("new-key.pem"),
+        "--subject",
+        SUBJECT,
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "cmp-agent: the response failed a check: the response is MAC-protected, but no shared secret is configured (give --secret)\n"
     );
     // An unreachable server; a certificate left unconfirmed by an earlier run is not
     // claimed as this run's.
@@ -802,7 +823,7 @@ fn first_contact_bootstraps_trust_from_the_ip_only_when_asked() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "cmp-agent: the response failed a check: the response is signed, but no trust anchors or server certificate are configured\n"
+        "cmp-agent: the response failed a check: the response is signed, but no trust anchors or server certificate are configured (give --trusted or --srvcert)\n"
     );
     let mut with = base.to_vec();
     with.extend(["--bootstrap-trust-from-ip", "--cacertsout", &root_s]);

@@ -51,10 +51,23 @@ impl AgentError {
 }
 
 impl From<ClientError> for AgentError {
+    /// The library's sentence, with the option that fixes it where there is one.
     fn from(e: ClientError) -> Self {
+        use cmp_core::ResponseError as R;
+        let hint = match &e {
+            ClientError::Response(R::NoTrust) => " (give --trusted or --srvcert)",
+            ClientError::Response(R::NoSecret) => " (give --secret)",
+            ClientError::Response(R::UnprotectedError) => {
+                return AgentError {
+                    code: e.exit_code(),
+                    message: "the response failed a check: the server sent an unprotected error message (--unprotected-errors accepts it, which weakens security)".into(),
+                };
+            }
+            _ => "",
+        };
         AgentError {
             code: e.exit_code(),
-            message: e.to_string(),
+            message: format!("{e}{hint}"),
         }
     }
 }
