@@ -535,7 +535,13 @@ mod tests {
         ] {
             assert_eq!(s.parse::<KeySpec>().expect(s).to_string(), s);
         }
-        assert!("rsa:1024".parse::<KeySpec>().is_err());
+        assert_eq!(
+            "rsa:1024"
+                .parse::<KeySpec>()
+                .expect_err("too small")
+                .to_string(),
+            "unsupported algorithm: key type \"rsa:1024\" (use ec:P-256, ec:P-384, rsa:2048, rsa:3072, rsa:4096 or ed25519)"
+        );
         assert_eq!(
             "dsa"
                 .parse::<DigestAlgorithm>()
