@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use cmp_core::crypto::{KeySpec, PrivateKey, SignatureAlgorithm};
+use cmp_core::crypto::{KeySpec, PrivateKey};
 use cmp_crypto::software::{SoftwareKey, read_key_file, write_key_file};
 
 fn temp_dir(label: &str) -> PathBuf {
@@ -147,6 +147,5 @@ fn key_files_are_written_atomically_with_mode_0600_and_read_back() {
     assert_eq!(names, vec![std::ffi::OsString::from("device.key")]);
     // openssl reads what we wrote.
     openssl(&["pkey", "-in", path.to_str().expect("utf8"), "-noout"]);
-    let _ = SignatureAlgorithm::Ed25519;
     let _ = std::fs::remove_dir_all(dir);
 }

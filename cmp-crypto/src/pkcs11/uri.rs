@@ -26,8 +26,25 @@ impl fmt::Debug for Pkcs11Uri {
     }
 }
 
+/// The error for `uri`, quoted without any `pin-value` (a PIN never reaches a log).
 fn invalid(uri: &str, why: impl fmt::Display) -> CryptoError {
-    CryptoError::InvalidKey(format!("PKCS#11 URI {uri:?}: {why}"))
+    let shown = match uri.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<&str> = query
+                .split('&')
+                .map(|a| {
+                    if a.starts_with("pin-value=") {
+                        "pin-value=…"
+                    } else {
+                        a
+                    }
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => uri.to_owned(),
+    };
+    CryptoError::InvalidKey(format!("PKCS#11 URI {shown:?}: {why}"))
 }
 
 fn percent_decode(uri: &str, s: &str) -> Result<Vec<u8>, CryptoError> {
@@ -85,7 +102,14 @@ impl std::str::FromStr for Pkcs11Uri {
                 "token" => out.token = Some(text(v)?),
                 "object" => out.object = Some(text(v)?),
                 "id" => out.id = Some(percent_decode(uri, v)?),
-                "type" if v == "private" || v == "public" || v == "cert" => {}
+                // The key pair is found by its private key whatever the type names.
+                "type" if matches!(v, "private" | "public" | "cert") => {}
+                "type" => {
+                    return Err(invalid(
+                        uri,
+                        format!("type={v}: this backend uses key pairs (type=private)"),
+                    ));
+                }
                 // Other standard attributes narrow the search; they are accepted and unused.
                 "manufacturer"
                 | "model"
@@ -95,8 +119,7 @@ impl std::str::FromStr for Pkcs11Uri {
                 | "library-version"
                 | "slot-description"
                 | "slot-manufacturer"
-                | "slot-id"
-                | "type" => {}
+                | "slot-id" => {}
                 other => return Err(invalid(uri, format!("unknown attribute {other:?}"))),
             }
         }
@@ -179,10 +202,16 @@ mod tests {
         let e = "pkcs11:token=a?pin-value=1234"
             .parse::<Pkcs11Uri>()
             .expect_err("clear PIN");
-        assert!(
-            e.to_string()
-                .contains("a PIN in clear (pin-value) is refused"),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            "invalid key: PKCS#11 URI \"pkcs11:token=a?pin-value=…\": a PIN in clear (pin-value) is refused: use pin-source=file:PATH, pin-source=env:VAR or the PKCS11_PIN environment variable"
+        );
+        let e = "pkcs11:token=a;type=secret-key"
+            .parse::<Pkcs11Uri>()
+            .expect_err("secret key");
+        assert_eq!(
+            e.to_string(),
+            "invalid key: PKCS#11 URI \"pkcs11:token=a;type=secret-key\": type=secret-key: this backend uses key pairs (type=private)"
         );
         let e = "pkcs11:tokn=a".parse::<Pkcs11Uri>().expect_err("typo");
         assert_eq!(
