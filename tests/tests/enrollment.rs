@@ -288,6 +288,19 @@ fn err(scripts: Scripts, tweak: impl FnOnce(&mut TransactionConfig)) -> String {
         .to_string()
 }
 
+/// [`err`] with default configuration, and the transactionID and senderNonce (hex) of the
+/// request the client sent.
+fn err_and_ids(scripts: Scripts) -> (String, String, String) {
+    let (result, ca, _) = enroll(config(|_| {}), scripts);
+    let reqs = ca.requests.lock().expect("lock").clone();
+    let header = &reqs[0].header;
+    (
+        result.expect_err("must fail").to_string(),
+        hex::encode(header.transaction_id.as_deref().expect("transactionID")),
+        hex::encode(header.sender_nonce.as_deref().expect("senderNonce")),
+    )
+}
+
 #[test]
 fn each_check_fails_with_its_own_error() {
     // sender
@@ -354,30 +367,33 @@ fn each_check_fails_with_its_own_error() {
         "the response failed a check: unexpected cp response, expected ip"
     );
     // transactionID
-    let e = err(
-        vec![script(|_| {
-            ip_granted().tweak(|m| m.header.transaction_id = Some(vec![9u8; 16].into()))
-        })],
-        |_| {},
+    let (e, tid, _) = err_and_ids(vec![script(|_| {
+        ip_granted().tweak(|m| m.header.transaction_id = Some(vec![9u8; 16].into()))
+    })]);
+    assert_eq!(
+        e,
+        format!(
+            "the response failed a check: transactionID 09090909090909090909090909090909 does not match ours ({tid})"
+        )
     );
-    assert!(e.starts_with("the response failed a check: transactionID 09090909090909090909090909090909 does not match ours ("), "{e}");
     // recipNonce
-    let e = err(
-        vec![script(|_| {
-            ip_granted().tweak(|m| m.header.recip_nonce = Some(vec![7u8; 16].into()))
-        })],
-        |_| {},
+    let (e, _, nonce) = err_and_ids(vec![script(|_| {
+        ip_granted().tweak(|m| m.header.recip_nonce = Some(vec![7u8; 16].into()))
+    })]);
+    assert_eq!(
+        e,
+        format!(
+            "the response failed a check: recipNonce 07070707070707070707070707070707 does not match our senderNonce ({nonce})"
+        )
     );
-    assert!(e.starts_with("the response failed a check: recipNonce 07070707070707070707070707070707 does not match our senderNonce ("), "{e}");
-    let e = err(
-        vec![script(|_| {
-            ip_granted().tweak(|m| m.header.recip_nonce = None)
-        })],
-        |_| {},
-    );
-    assert!(
-        e.starts_with("the response failed a check: recipNonce absent does not match"),
-        "{e}"
+    let (e, _, nonce) = err_and_ids(vec![script(|_| {
+        ip_granted().tweak(|m| m.header.recip_nonce = None)
+    })]);
+    assert_eq!(
+        e,
+        format!(
+            "the response failed a check: recipNonce absent does not match our senderNonce ({nonce})"
+        )
     );
     // certReqId
     assert_eq!(
@@ -769,11 +785,9 @@ fn transaction_id_in_use_is_retried_once_with_a_new_transaction() {
         refusal(FailureBit::TransactionIdInUse, 2),
         refusal(FailureBit::TransactionIdInUse, 2),
     ]);
-    assert!(
-        result
-            .expect_err("twice")
-            .to_string()
-            .contains("transactionIdInUse")
+    assert_eq!(
+        result.expect_err("twice").to_string(),
+        "server rejected the request: rejection (transactionIdInUse) (error message)"
     );
     assert_eq!(bodies(&ca), ["ir", "ir"]);
 }
@@ -796,6 +810,10 @@ fn system_unavailable_backs_off_and_gives_up_after_the_policy() {
     ]);
     let e = result.expect_err("gave up");
     assert_eq!(e.exit_code(), 5);
+    assert_eq!(
+        e.to_string(),
+        "server rejected the request: rejection (systemUnavail) (error message)"
+    );
     assert_eq!(waits.len(), 2);
 }
 
@@ -812,7 +830,10 @@ fn unsupported_version_is_retried_once_with_the_servers_pvno() {
     assert_eq!(reqs[1].header.pvno, 3);
     // The server naming our own version again: no retry.
     let (result, ca, _) = enroll_with_retries(vec![refusal(FailureBit::UnsupportedVersion, 2)]);
-    assert!(result.is_err());
+    assert_eq!(
+        result.expect_err("no retry").to_string(),
+        "server rejected the request: rejection (unsupportedVersion) (error message)"
+    );
     assert_eq!(bodies(&ca), ["ir"]);
 }
 
