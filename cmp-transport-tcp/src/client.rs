@@ -174,8 +174,9 @@ fn frame_error(target: &str, e: FrameError) -> TransportError {
 
 enum Outcome {
     Done(Result<Vec<u8>, TransportError>, bool),
-    /// The connection was closed before anything of the response arrived.
-    ClosedBeforeResponse,
+    /// The connection was closed (or failed: the I/O error) before anything of the response
+    /// arrived.
+    ClosedBeforeResponse(Option<String>),
 }
 
 impl Inner {
@@ -245,7 +246,7 @@ impl Inner {
             .await
         {
             return match e {
-                FrameError::Io(_) => Outcome::ClosedBeforeResponse,
+                FrameError::Io(e) => Outcome::ClosedBeforeResponse(Some(e)),
                 other => Outcome::Done(Err(frame_error(&target, other)), false),
             };
         }
@@ -253,7 +254,7 @@ impl Inner {
         let mut got_any = false;
         loop {
             let frame = match conn.next().await {
-                None if !got_any => return Outcome::ClosedBeforeResponse,
+                None if !got_any => return Outcome::ClosedBeforeResponse(None),
                 None => {
                     return Outcome::Done(
                         Err(TransportError::Protocol(format!(
@@ -262,7 +263,9 @@ impl Inner {
                         false,
                     );
                 }
-                Some(Err(FrameError::Io(_))) if !got_any => return Outcome::ClosedBeforeResponse,
+                Some(Err(FrameError::Io(e))) if !got_any => {
+                    return Outcome::ClosedBeforeResponse(Some(e));
+                }
                 Some(Err(e)) => return Outcome::Done(Err(frame_error(&target, e)), false),
                 Some(Ok(f)) => f,
             };
@@ -354,13 +357,14 @@ impl Inner {
                     return result;
                 }
                 // A kept connection the server had closed: once more on a new one.
-                Outcome::ClosedBeforeResponse if reused => {
+                Outcome::ClosedBeforeResponse(_) if reused => {
                     conn = self.connect().await?;
                     reused = false;
                 }
-                Outcome::ClosedBeforeResponse => {
+                Outcome::ClosedBeforeResponse(io) => {
+                    let why = io.map_or_else(String::new, |e| format!(" ({e})"));
                     return Err(TransportError::Protocol(format!(
-                        "{} closed the connection without answering",
+                        "{} closed the connection without answering{why}",
                         self.target()
                     )));
                 }

@@ -236,6 +236,20 @@ async fn server_side_failures_reach_the_client_as_clear_errors() {
         "framing error: the connection ended inside a frame"
     );
 
+    // Closed after reading the request, nothing answered (a fresh connection: no retry).
+    let url = raw_server(Vec::new()).await;
+    assert_eq!(
+        client(&url, Framing::V10)
+            .exchange(&[1], None)
+            .await
+            .expect_err("no answer")
+            .to_string(),
+        format!(
+            "{} closed the connection without answering",
+            url.trim_start_matches("tcp://")
+        )
+    );
+
     let url = raw_server(frame_bytes(
         Framing::V10,
         Frame {
