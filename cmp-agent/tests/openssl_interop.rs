@@ -789,10 +789,16 @@ fn https_through_socat() {
         ],
     );
     assert_eq!(o.status.code(), Some(3));
-    assert!(
-        stderr(&o).contains("the server certificate is not trusted"),
-        "{}",
-        stderr(&o)
+    let target = args[1]
+        .trim_start_matches("https://")
+        .split('/')
+        .next()
+        .expect("authority");
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "cmp-agent: TLS with {target} failed: the server certificate is not trusted (unknown issuer; check the TLS trust anchors) (TLS options: --tls-trusted, --tls-system-roots, --tls-host)\n"
+        )
     );
 }
 

@@ -506,11 +506,11 @@ fn describe_tls(e: &std::io::Error) -> String {
     match inner {
         Some(rustls::Error::InvalidCertificate(cert)) => match cert {
             rustls::CertificateError::UnknownIssuer => {
-                "the server certificate is not trusted (unknown issuer; check --tls-trusted)".into()
+                "the server certificate is not trusted (unknown issuer; check the TLS trust anchors)".into()
             }
             rustls::CertificateError::NotValidForName
             | rustls::CertificateError::NotValidForNameContext { .. } => {
-                "the server certificate is not valid for this host name (check the URL or --tls-host)".into()
+                "the server certificate is not valid for this host name (check the URL or the expected TLS name)".into()
             }
             rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => {
                 "the server certificate has expired".into()

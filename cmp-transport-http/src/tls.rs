@@ -112,7 +112,7 @@ impl TlsClientSettings {
         }
         if roots.is_empty() {
             return Err(TlsConfigError::Rustls(
-                "no trust anchors for the server certificate (give --tls-trusted)".into(),
+                "no trust anchors for the server certificate".into(),
             ));
         }
         let builder = rustls::ClientConfig::builder_with_provider(provider())

@@ -316,7 +316,7 @@ async fn https_server_checks_fail_with_a_message_that_says_so() {
     assert_eq!(
         err.to_string(),
         format!(
-            "TLS with {target} failed: the server certificate is not trusted (unknown issuer; check --tls-trusted)"
+            "TLS with {target} failed: the server certificate is not trusted (unknown issuer; check the TLS trust anchors)"
         )
     );
     let wrong_name = tls_client(&s.url, "ca.pem", false, Some("ca.example.org")).expect("client");
@@ -327,7 +327,7 @@ async fn https_server_checks_fail_with_a_message_that_says_so() {
     assert_eq!(
         err.to_string(),
         format!(
-            "TLS with {target} failed: the server certificate is not valid for this host name (check the URL or --tls-host)"
+            "TLS with {target} failed: the server certificate is not valid for this host name (check the URL or the expected TLS name)"
         )
     );
     // By name instead of IP works too (the certificate has DNS:localhost).

@@ -120,7 +120,7 @@ async fn https_through_a_tls_front_that_is_not_ours() {
     assert_eq!(
         err.to_string(),
         format!(
-            "TLS with {target} failed: the server certificate is not trusted (unknown issuer; check --tls-trusted)"
+            "TLS with {target} failed: the server certificate is not trusted (unknown issuer; check the TLS trust anchors)"
         )
     );
     let err = tls_client(&url, "ca.pem", Some("wrong.example"))
@@ -130,7 +130,7 @@ async fn https_through_a_tls_front_that_is_not_ours() {
     assert_eq!(
         err.to_string(),
         format!(
-            "TLS with {target} failed: the server certificate is not valid for this host name (check the URL or --tls-host)"
+            "TLS with {target} failed: the server certificate is not valid for this host name (check the URL or the expected TLS name)"
         )
     );
 }

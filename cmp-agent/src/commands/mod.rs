@@ -57,6 +57,9 @@ impl From<ClientError> for AgentError {
         let hint = match &e {
             ClientError::Response(R::NoTrust) => " (give --trusted or --srvcert)",
             ClientError::Response(R::NoSecret) => " (give --secret)",
+            ClientError::Transport(cmp_core::transport::TransportError::Tls { .. }) => {
+                " (TLS options: --tls-trusted, --tls-system-roots, --tls-host)"
+            }
             ClientError::Response(R::UnprotectedError) => {
                 return AgentError {
                     code: e.exit_code(),
