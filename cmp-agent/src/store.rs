@@ -120,21 +120,8 @@ impl Storage for CertFileStore {
 mod tests {
     use super::*;
 
-    fn cert() -> CmpCertificate {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures/openssl/pki/new-cert.der");
-        CmpCertificate::from_der(&std::fs::read(p).expect("cert")).expect("decode")
-    }
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        loop {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
+    use cmp_tests::mock_ca::new_cert as cert;
+    use cmp_tests::run::block_on;
 
     #[test]
     fn stage_commit_and_unconfirmed() {

@@ -4,13 +4,11 @@
 #[allow(dead_code)] // shared by several test files; each uses a part
 mod support;
 
-use std::future::Future;
-use std::task::{Context, Poll, Waker};
-
 use cmp_core::asn1::{CmpCertificate, PkiBody, PkiMessage};
 use cmp_core::builder::PkiHeaderBuilder;
 use cmp_core::crypto::SignatureAlgorithm;
 use cmp_core::protection::protect_with_key;
+use cmp_tests::run::block_on;
 use support::{TempDir, fixture, fixture_dir, run};
 
 fn pki(name: &str) -> String {
@@ -177,16 +175,6 @@ fn the_wrong_credential_for_the_protection_kind() {
         inspect_json(&[&sig]),
         (0, "unchecked".into(), String::new())
     );
-}
-
-fn block_on<F: Future>(fut: F) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
 }
 
 #[test]

@@ -340,11 +340,17 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
     Ok(())
 }
 
-fn read_csr(path: &std::path::Path) -> Result<Pkcs10Request, AgentError> {
+/// The DER of a PEM or DER file given as `option`; errors name the option and the file.
+fn read_der(option: &str, path: &std::path::Path) -> Result<Vec<u8>, AgentError> {
     let data = std::fs::read(path)
-        .map_err(|e| AgentError::usage(format!("--csr {}: {e}", path.display())))?;
-    let der = crate::input::to_der(&data)
-        .map_err(|e| AgentError::usage(format!("--csr {}: {e}", path.display())))?;
+        .map_err(|e| AgentError::usage(format!("{option} {}: {e}", path.display())))?;
+    crate::input::to_der(&data)
+        .map(|der| der.into_owned())
+        .map_err(|e| AgentError::usage(format!("{option} {}: {e}", path.display())))
+}
+
+fn read_csr(path: &std::path::Path) -> Result<Pkcs10Request, AgentError> {
+    let der = read_der("--csr", path)?;
     Pkcs10Request::from_der(&der).map_err(|e| {
         AgentError::usage(format!(
             "--csr {}: not a PKCS#10 request: {e}",
@@ -564,10 +570,7 @@ fn crl_status(args: &GenmArgs) -> Result<cmp_core::asn1::CrlStatus, AgentError> 
     let this_update = match &args.oldcrl {
         None => None,
         Some(p) => {
-            let data = std::fs::read(p)
-                .map_err(|e| AgentError::usage(format!("--oldcrl {}: {e}", p.display())))?;
-            let der = crate::input::to_der(&data)
-                .map_err(|e| AgentError::usage(format!("--oldcrl {}: {e}", p.display())))?;
+            let der = read_der("--oldcrl", p)?;
             let crl: rasn_pkix::CertificateList = rasn::der::decode(&der).map_err(|e| {
                 AgentError::usage(format!("--oldcrl {}: not a CRL: {e}", p.display()))
             })?;
