@@ -91,6 +91,11 @@ mod tests {
         assert!(!p.applies_to(&url("http://ca.internal/")));
         assert!(!p.applies_to(&url("https://x.example.org/")));
         assert!(p.applies_to(&url("http://ca.example.com/")));
-        assert!(ProxySettings::new("https://proxy/", "").is_err());
+        assert_eq!(
+            ProxySettings::new("https://proxy/", "")
+                .expect_err("https proxy")
+                .to_string(),
+            "invalid server URL \"https://proxy/\": only http:// proxies are supported (CONNECT is used for https servers)"
+        );
     }
 }

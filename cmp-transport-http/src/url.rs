@@ -87,8 +87,21 @@ mod tests {
             e.to_string(),
             "invalid server URL \"ftp://x/\": the scheme must be http:// or https://"
         );
-        assert!(ServerUrl::parse("http://h:99999/").is_err());
-        assert!(ServerUrl::parse("http://u:p@h/").is_err());
-        assert!(ServerUrl::parse("http:///x").is_err());
+        for (url, why) in [
+            (
+                "http://h:99999/",
+                "the port is not a number from 1 to 65535",
+            ),
+            (
+                "http://u:p@h/",
+                "user information in the URL is not supported",
+            ),
+            ("http:///x", "no host"),
+        ] {
+            assert_eq!(
+                ServerUrl::parse(url).expect_err(url).to_string(),
+                format!("invalid server URL {url:?}: {why}")
+            );
+        }
     }
 }

@@ -54,8 +54,15 @@ mod tests {
         assert_eq!((u.tls, u.port), (false, 829));
         let u = TcpUrl::parse("tcps://[::1]:1829/").expect("url");
         assert_eq!((u.tls, u.host.as_str(), u.port), (true, "::1", 1829));
-        assert!(TcpUrl::parse("http://x").is_err());
-        assert!(TcpUrl::parse("tcp://x/path").is_err());
-        assert!(TcpUrl::parse("tcp://x:0").is_err());
+        for (url, why) in [
+            ("http://x", "the scheme must be tcp:// or tcps://"),
+            ("tcp://x/path", "a TCP server URL has no path"),
+            ("tcp://x:0", "the port is not a number from 1 to 65535"),
+        ] {
+            assert_eq!(
+                TcpUrl::parse(url).expect_err(url).to_string(),
+                format!("invalid server URL {url:?}: {why}")
+            );
+        }
     }
 }
