@@ -236,6 +236,20 @@ fn polling_honours_check_after() {
     );
     // checkAfter honoured, an absurd one clamped.
     assert_eq!(waits, vec![Duration::from_secs(3), Duration::from_secs(60)]);
+    // A third poll is one too many for max_polls 2.
+    let (result, ca, _) = enroll(
+        config(|c| c.max_polls = 2),
+        vec![
+            script(move |_| waiting()),
+            script(poll_rep(3)),
+            script(poll_rep(3)),
+        ],
+    );
+    assert_eq!(
+        result.expect_err("too many polls").to_string(),
+        "the response failed a check: the server still asks to wait after 2 polls"
+    );
+    assert_eq!(bodies(&ca), ["ir", "pollReq", "pollReq"]);
 }
 
 #[test]

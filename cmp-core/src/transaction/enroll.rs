@@ -2,7 +2,7 @@
 //! polling.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use rasn::prelude::*;
 use rasn_pkix::{AlgorithmIdentifier, SubjectPublicKeyInfo};
@@ -161,7 +161,6 @@ pub struct Enrollment {
     session: Session,
     request: EnrollmentRequest,
     state: State,
-    polls: u32,
     cert_req_id: i64,
 }
 
@@ -180,7 +179,6 @@ impl Enrollment {
             session: Session::new(config)?,
             request,
             state: State::Start,
-            polls: 0,
             cert_req_id,
         })
     }
@@ -243,15 +241,7 @@ impl Enrollment {
     }
 
     fn poll(&mut self, now: SystemTime) -> Result<Step<Enrolled>, ClientError> {
-        self.polls += 1;
-        if self.polls > self.config().max_polls {
-            return Err(ResponseError::Content(format!(
-                "the server still asks to wait after {} polls",
-                self.config().max_polls
-            ))
-            .into());
-        }
-        self.session.polling = true;
+        self.session.count_poll()?;
         let id = self.cert_req_id;
         self.send(PkiBody::PollReq(poll_req(id)), now, Expect::CertRep, false)
     }
@@ -266,7 +256,7 @@ impl Enrollment {
             PkiBody::Error(e) => {
                 if e.pki_status_info.status == PkiStatus::WAITING {
                     // RFC 9483 §4.4 delayed delivery: poll for the answer.
-                    if self.session.polling {
+                    if self.session.polling() {
                         return Err(ResponseError::Content(
                             "a second 'waiting' status after polling began".into(),
                         )
@@ -280,12 +270,7 @@ impl Enrollment {
                 )));
             }
             PkiBody::PollRep(reps) => {
-                let rep = reps
-                    .first()
-                    .ok_or_else(|| ResponseError::Content("empty pollRep".into()))?;
-                let secs = i64::try_from(&rep.check_after).unwrap_or(i64::MAX).max(0);
-                let wait = Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX))
-                    .min(self.config().max_poll_wait);
+                let wait = self.session.poll_wait(reps)?;
                 self.state = State::PollWait;
                 return Ok(Step::Wait(wait));
             }
@@ -322,7 +307,7 @@ impl Enrollment {
         let id_ok = |id: i64| {
             id == self.cert_req_id
                 || (self.request.kind == EnrollmentKind::P10cr && id == 0)
-                || self.session.polling && id == 0
+                || self.session.polling() && id == 0
         };
         let id = i64::try_from(&resp.cert_req_id)
             .ok()
@@ -335,7 +320,7 @@ impl Enrollment {
             })?;
         let status = resp.status.status;
         if status == PkiStatus::WAITING {
-            if self.session.polling {
+            if self.session.polling() {
                 return Err(ResponseError::Content(
                     "a second 'waiting' status after polling began".into(),
                 )
@@ -555,7 +540,7 @@ impl Transaction for Enrollment {
         match expect {
             Expect::CertRep => {
                 let mut expected = vec![self.request.kind.response()];
-                if self.session.polling {
+                if self.session.polling() {
                     expected.push("pollRep");
                 }
                 let rcv = self.session.check(response, now, &expected)?;

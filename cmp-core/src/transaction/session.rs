@@ -2,14 +2,15 @@
 //! requests, and checking responses in the order OpenSSL's `ossl_cmp_msg_check_update` does.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rasn::types::{BitString, GeneralizedTime};
 use rasn_pkix::GeneralName;
 
 use super::config::{Credentials, TransactionConfig};
 use crate::asn1::{
-    CmpCertificate, PVNO_CMP2000, PVNO_CMP2021, PkiBody, PkiHeader, PkiMessage, ReceivedMessage,
+    CmpCertificate, PVNO_CMP2000, PVNO_CMP2021, PkiBody, PkiHeader, PkiMessage, PollRepContent,
+    ReceivedMessage,
 };
 use crate::builder::PkiHeaderBuilder;
 use crate::crypto::{PathPolicy, SignatureAlgorithm};
@@ -105,8 +106,8 @@ pub(crate) struct Session {
     first_nonce: Option<Vec<u8>>,
     last_nonce: Option<Vec<u8>>,
     peer_nonce: Option<Vec<u8>>,
-    /// Whether polling began (the response then may answer the first request's nonce).
-    pub(crate) polling: bool,
+    /// The polls sent so far.
+    polls: u32,
     pub(crate) unsigned: Option<Unsigned>,
     /// The root taken from an ip's extraCerts under `bootstrap_from_ip`.
     pub(crate) bootstrap_root: Option<CmpCertificate>,
@@ -122,6 +123,34 @@ fn generalized(now: SystemTime) -> Option<GeneralizedTime> {
 }
 
 impl Session {
+    /// Whether polling began (the response then may answer the first request's nonce).
+    pub(crate) fn polling(&self) -> bool {
+        self.polls > 0
+    }
+
+    /// Counts a poll about to be sent; fails once more than `max_polls` would be needed.
+    pub(crate) fn count_poll(&mut self) -> Result<(), ClientError> {
+        self.polls += 1;
+        if self.polls > self.config.max_polls {
+            return Err(ResponseError::Content(format!(
+                "the server still asks to wait after {} polls",
+                self.config.max_polls
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// How long a pollRep asks us to wait (its first checkAfter), at most `max_poll_wait`.
+    pub(crate) fn poll_wait(&self, reps: &PollRepContent) -> Result<Duration, ClientError> {
+        let rep = reps
+            .first()
+            .ok_or_else(|| ResponseError::Content("empty pollRep".into()))?;
+        let secs = i64::try_from(&rep.check_after).unwrap_or(i64::MAX).max(0);
+        Ok(Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX))
+            .min(self.config.max_poll_wait))
+    }
+
     pub(crate) fn new(config: Arc<TransactionConfig>) -> Result<Self, ClientError> {
         let mut tid = vec![0u8; 16];
         config.primitives.fill_random(&mut tid)?;
@@ -131,7 +160,7 @@ impl Session {
             first_nonce: None,
             last_nonce: None,
             peer_nonce: None,
-            polling: false,
+            polls: 0,
             unsigned: None,
             bootstrap_root: None,
         })
@@ -252,7 +281,7 @@ impl Session {
         let recip = msg.header.recip_nonce.as_deref();
         let ok = recip.is_some()
             && (recip == self.last_nonce.as_deref()
-                || (self.polling && recip == self.first_nonce.as_deref()));
+                || (self.polling() && recip == self.first_nonce.as_deref()));
         if !ok {
             return Err(ResponseError::RecipNonce {
                 expected: self.last_nonce.as_deref().map(hex).unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! RFC 9483 §4.4 delayed delivery (an error with status waiting, then polling).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::config::TransactionConfig;
 use super::session::{Session, Step, Transaction};
@@ -35,7 +35,6 @@ struct Machine<R> {
     session: Session,
     round: R,
     state: State,
-    polls: u32,
 }
 
 impl<R: OneRound> Machine<R> {
@@ -51,14 +50,7 @@ impl<R: OneRound> Machine<R> {
     }
 
     fn poll(&mut self, now: SystemTime) -> Result<Step<R::Output>, ClientError> {
-        self.polls += 1;
-        if self.polls > self.session.config.max_polls {
-            return Err(ResponseError::Content(
-                "the server still asks to wait after too many polls".into(),
-            )
-            .into());
-        }
-        self.session.polling = true;
+        self.session.count_poll()?;
         self.send(PkiBody::PollReq(poll_req(-1)), now)
     }
 
@@ -94,14 +86,14 @@ impl<R: OneRound> Machine<R> {
         }
         self.state = State::Done;
         let mut expected = vec![self.round.response_name()];
-        if self.session.polling {
+        if self.session.polling() {
             expected.push("pollRep");
         }
         let rcv = self.session.check(bytes, now, &expected)?;
         let msg = rcv.message();
         if let PkiBody::Error(e) = &msg.body {
             if e.pki_status_info.status == PkiStatus::WAITING {
-                if self.session.polling {
+                if self.session.polling() {
                     return Err(ResponseError::Content(
                         "a second 'waiting' status after polling began".into(),
                     )
@@ -116,12 +108,7 @@ impl<R: OneRound> Machine<R> {
             )));
         }
         if let PkiBody::PollRep(reps) = &msg.body {
-            let rep = reps
-                .first()
-                .ok_or_else(|| ResponseError::Content("empty pollRep".into()))?;
-            let secs = i64::try_from(&rep.check_after).unwrap_or(i64::MAX).max(0);
-            let wait = Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX))
-                .min(self.session.config.max_poll_wait);
+            let wait = self.session.poll_wait(reps)?;
             self.state = State::PollWait;
             return Ok(Step::Wait(wait));
         }
@@ -252,7 +239,6 @@ impl Revocation {
             session: Session::new(config)?,
             round: RevokeRound { cert, reason },
             state: State::Start,
-            polls: 0,
         }))
     }
 }
@@ -301,7 +287,6 @@ impl GeneralMessage {
             session: Session::new(config)?,
             round: GeneralRound { itavs },
             state: State::Start,
-            polls: 0,
         }))
     }
 }
