@@ -21,12 +21,6 @@ use zeroize::Zeroizing;
 use super::primitives::digest_algorithm;
 use super::{NAME, backend};
 
-const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
-const OID_P256: &str = "1.2.840.10045.3.1.7";
-const OID_P384: &str = "1.3.132.0.34";
-const OID_ED25519: &str = "1.3.101.112";
-const OID_RSA: &str = "1.2.840.113549.1.1.1";
-
 enum Inner {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
@@ -118,34 +112,19 @@ impl AwsLcKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
         let info = pkcs8::PrivateKeyInfoRef::try_from(der)
             .map_err(|e| CryptoError::InvalidKey(format!("not a PKCS#8 private key: {e}")))?;
-        let alg = info.algorithm.oid.to_string();
-        let inner = match alg.as_str() {
-            OID_EC_PUBLIC_KEY => {
-                let curve = info
-                    .algorithm
-                    .parameters_oid()
-                    .map(|o| o.to_string())
-                    .map_err(|_| CryptoError::InvalidKey("EC key without a named curve".into()))?;
-                let (signing, what) = match curve.as_str() {
-                    OID_P256 => (&sig::ECDSA_P256_SHA256_ASN1_SIGNING, "P-256"),
-                    OID_P384 => (&sig::ECDSA_P384_SHA384_ASN1_SIGNING, "P-384"),
-                    other => {
-                        return Err(CryptoError::UnsupportedAlgorithm(format!(
-                            "elliptic curve {other}"
-                        )));
-                    }
-                };
-                Inner::Ecdsa(EcdsaKeyPair::from_pkcs8(signing, der).map_err(rejected(what))?)
-            }
-            OID_ED25519 => {
+        use crate::software::Pkcs8Kind;
+        let ecdsa = |signing, what| {
+            EcdsaKeyPair::from_pkcs8(signing, der)
+                .map(Inner::Ecdsa)
+                .map_err(rejected(what))
+        };
+        let inner = match Pkcs8Kind::of(&info)? {
+            Pkcs8Kind::EcP256 => ecdsa(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, "P-256")?,
+            Pkcs8Kind::EcP384 => ecdsa(&sig::ECDSA_P384_SHA384_ASN1_SIGNING, "P-384")?,
+            Pkcs8Kind::Ed25519 => {
                 Inner::Ed25519(Ed25519KeyPair::from_pkcs8(der).map_err(rejected("Ed25519"))?)
             }
-            OID_RSA => Inner::Rsa(RsaKeyPair::from_pkcs8(der).map_err(rejected("RSA"))?),
-            other => {
-                return Err(CryptoError::UnsupportedAlgorithm(format!(
-                    "private key algorithm {other}"
-                )));
-            }
+            Pkcs8Kind::Rsa => Inner::Rsa(RsaKeyPair::from_pkcs8(der).map_err(rejected("RSA"))?),
         };
         Self::new(inner)
     }

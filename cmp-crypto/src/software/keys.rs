@@ -101,64 +101,41 @@ impl SoftwareKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
         let info = pkcs8::PrivateKeyInfoRef::try_from(der)
             .map_err(|e| invalid(format!("not a PKCS#8 private key: {e}")))?;
-        let alg = info.algorithm.oid.to_string();
-        let (inner, spki_der) = match alg.as_str() {
-            "1.2.840.10045.2.1" => {
-                let curve = info
-                    .algorithm
-                    .parameters_oid()
-                    .map(|o| o.to_string())
-                    .map_err(|_| invalid("EC key without a named curve"))?;
-                match curve.as_str() {
-                    "1.2.840.10045.3.1.7" => {
-                        let k = p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
-                        let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
-                        (Inner::P256(k), spki.to_vec())
-                    }
-                    "1.3.132.0.34" => {
-                        let k = p384::ecdsa::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
-                        let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
-                        (Inner::P384(k), spki.to_vec())
-                    }
-                    other => {
-                        return Err(CryptoError::UnsupportedAlgorithm(format!(
-                            "elliptic curve {other}"
-                        )));
-                    }
-                }
+        let (inner, spki_der) = match Pkcs8Kind::of(&info)? {
+            Pkcs8Kind::EcP256 => {
+                let k = p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
+                let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
+                (Inner::P256(k), spki.to_vec())
             }
-            "1.3.101.112" => {
+            Pkcs8Kind::EcP384 => {
+                let k = p384::ecdsa::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
+                let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
+                (Inner::P384(k), spki.to_vec())
+            }
+            Pkcs8Kind::Ed25519 => {
                 let k = ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
                 let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
-                // Keep the v1 form: OpenSSL 3.0 cannot read a v2 (OneAsymmetricKey) Ed25519 key.
-                let v1 = ed25519_pkcs8_v1(&k.to_bytes());
-                let public_key = spki::from_der(spki.as_bytes())?;
-                return Ok(SoftwareKey {
-                    inner: Inner::Ed25519(k),
-                    spec: KeySpec::Ed25519,
-                    public_key,
-                    pkcs8: v1,
-                });
+                (Inner::Ed25519(k), spki.to_vec())
             }
-            "1.2.840.113549.1.1.1" => {
+            Pkcs8Kind::Rsa => {
                 let k = ring::rsa::KeyPair::from_pkcs8(der)
                     .map_err(|e| invalid(format!("RSA key rejected: {e}")))?;
                 let spki = rsa_spki(k.public().as_ref())?;
                 (Inner::Rsa(k), spki)
             }
-            other => {
-                return Err(CryptoError::UnsupportedAlgorithm(format!(
-                    "private key algorithm {other}"
-                )));
-            }
         };
         let public_key = spki::from_der(&spki_der)?;
         let spec = KeySpec::of_public_key(&public_key)?;
+        let pkcs8 = match &inner {
+            // Keep the v1 form: OpenSSL 3.0 cannot read a v2 (OneAsymmetricKey) Ed25519 key.
+            Inner::Ed25519(k) => ed25519_pkcs8_v1(&k.to_bytes()),
+            _ => Zeroizing::new(der.to_vec()),
+        };
         Ok(SoftwareKey {
             inner,
             spec,
             public_key,
-            pkcs8: Zeroizing::new(der.to_vec()),
+            pkcs8,
         })
     }
 
@@ -166,6 +143,43 @@ impl SoftwareKey {
     /// KEY`) or PKCS#1 (`RSA PRIVATE KEY`).
     pub fn from_encoded(data: &[u8], password: Option<&[u8]>) -> Result<Self, CryptoError> {
         Self::from_pkcs8_der(&decode_private_key(data, password)?)
+    }
+}
+
+/// What a PKCS#8 private key is, from its algorithm (and curve): shared by the backends that
+/// read PKCS#8, so they accept and refuse the same keys with the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pkcs8Kind {
+    EcP256,
+    EcP384,
+    Ed25519,
+    Rsa,
+}
+
+impl Pkcs8Kind {
+    pub(crate) fn of(info: &pkcs8::PrivateKeyInfoRef<'_>) -> Result<Self, CryptoError> {
+        let alg = info.algorithm.oid.to_string();
+        match alg.as_str() {
+            "1.2.840.10045.2.1" => {
+                let curve = info
+                    .algorithm
+                    .parameters_oid()
+                    .map(|o| o.to_string())
+                    .map_err(|_| invalid("EC key without a named curve"))?;
+                match curve.as_str() {
+                    "1.2.840.10045.3.1.7" => Ok(Pkcs8Kind::EcP256),
+                    "1.3.132.0.34" => Ok(Pkcs8Kind::EcP384),
+                    other => Err(CryptoError::UnsupportedAlgorithm(format!(
+                        "elliptic curve {other}"
+                    ))),
+                }
+            }
+            "1.3.101.112" => Ok(Pkcs8Kind::Ed25519),
+            "1.2.840.113549.1.1.1" => Ok(Pkcs8Kind::Rsa),
+            other => Err(CryptoError::UnsupportedAlgorithm(format!(
+                "private key algorithm {other}"
+            ))),
+        }
     }
 }
 
@@ -356,5 +370,23 @@ impl KeyProvider for SoftwareKeys {
             ))),
             _ => Err(CryptoError::UnsupportedAlgorithm("key locator".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ed25519_key_read_as_pkcs8_v2_is_kept_as_v1() {
+        // v2 (OneAsymmetricKey, with the public key) as ed25519-dalek writes it.
+        let k = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let v2 = k.to_pkcs8_der().expect("v2");
+        let info = pkcs8::PrivateKeyInfoRef::try_from(v2.as_bytes()).expect("parse");
+        assert!(info.public_key.is_some(), "the input is v2");
+        let key = SoftwareKey::from_pkcs8_der(v2.as_bytes()).expect("load");
+        let out = key.to_pkcs8_der().expect("export");
+        assert_eq!(out.as_slice(), ed25519_pkcs8_v1(&[7u8; 32]).as_slice());
+        assert_eq!(Pkcs8Kind::of(&info), Ok(Pkcs8Kind::Ed25519));
     }
 }

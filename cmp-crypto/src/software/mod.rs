@@ -11,7 +11,7 @@ use std::sync::Arc;
 use cmp_core::crypto::CryptoProvider;
 
 #[cfg(feature = "aws-lc")]
-pub(crate) use keys::decode_private_key;
+pub(crate) use keys::{Pkcs8Kind, decode_private_key};
 pub use keys::{SoftwareKey, SoftwareKeys};
 pub use pem_file::{read_key_file, write_key_file};
 pub use primitives::SoftwarePrimitives;
