@@ -235,7 +235,7 @@ impl Inner {
             Some(p) => (p.proxy.host.clone(), p.proxy.port),
             None => (self.url.host.clone(), self.url.port),
         };
-        let dial = format!("{host}:{port}");
+        let dial = cmp_core::transport::join_authority(&host, port);
         let tcp = TcpStream::connect((host.as_str(), port))
             .await
             .map_err(|e| io_error(&dial, &e))?;
@@ -380,17 +380,7 @@ impl Inner {
         response: Response<hyper::body::Incoming>,
     ) -> Result<Vec<u8>, TransportError> {
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+        let content_type = crate::headers::media_type(response.headers());
         let is_cmp = content_type
             .as_deref()
             .is_some_and(|t| t == CONTENT_TYPE_PKIXCMP || t == "application/pkixcmp-poll");
@@ -435,11 +425,7 @@ impl Inner {
         response: Response<hyper::body::Incoming>,
         limit: usize,
     ) -> Result<Vec<u8>, TransportError> {
-        let declared = response
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared = crate::headers::content_length(response.headers());
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(TransportError::TooLarge { limit });
         }

@@ -14,6 +14,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod client;
+mod headers;
 mod proxy;
 mod server;
 mod tls;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cmp_core::transport::{PeerInfo, Responder};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{ALLOW, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -292,28 +292,14 @@ async fn handle(
     if config.path.as_deref().is_some_and(|p| p != path) {
         return plain(StatusCode::NOT_FOUND, "no CMP service at this path");
     }
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let content_type = crate::headers::media_type(req.headers());
     if content_type.as_deref() != Some(CONTENT_TYPE_PKIXCMP) {
         return plain(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "expected Content-Type: application/pkixcmp",
         );
     }
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::headers::content_length(req.headers());
     if declared.is_some_and(|n| n > config.max_request_size as u64) {
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large");
     }
