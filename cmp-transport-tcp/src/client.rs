@@ -20,6 +20,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 type Conn = Framed<Box<dyn Io>, CmpTcpCodec>;
 
+/// TCP-level polls in one exchange at most (each also bounded by the message timeout).
+const MAX_POLLS: u32 = 1000;
 /// Builds a [`TcpTransport`].
 #[must_use]
 pub struct TcpTransportBuilder {
@@ -29,7 +31,6 @@ pub struct TcpTransportBuilder {
     message_timeout: Duration,
     connect_timeout: Duration,
     max_poll_wait: Duration,
-    max_polls: u32,
     tls: Option<(Arc<rustls::ClientConfig>, Option<String>)>,
 }
 
@@ -110,7 +111,6 @@ impl TcpTransportBuilder {
                 message_timeout: self.message_timeout,
                 connect_timeout: self.connect_timeout,
                 max_poll_wait: self.max_poll_wait,
-                max_polls: self.max_polls,
                 tls,
                 idle: Mutex::new(None),
             }),
@@ -125,7 +125,6 @@ struct Inner {
     message_timeout: Duration,
     connect_timeout: Duration,
     max_poll_wait: Duration,
-    max_polls: u32,
     tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
     idle: Mutex<Option<Conn>>,
 }
@@ -159,7 +158,6 @@ impl TcpTransport {
             message_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(30),
             max_poll_wait: Duration::from_secs(300),
-            max_polls: 1000,
             tls: None,
         }
     }
@@ -281,11 +279,11 @@ impl Inner {
                     check_after,
                 } => {
                     polls += 1;
-                    if polls > self.max_polls {
+                    if polls > MAX_POLLS {
                         return Outcome::Done(
                             Err(TransportError::Protocol(format!(
                                 "{target} asked to poll more than {} times",
-                                self.max_polls
+                                MAX_POLLS
                             ))),
                             false,
                         );

@@ -209,11 +209,12 @@ impl Decoder for CmpTcpCodec {
         }
         let length = u32::from_be_bytes([src[0], src[1], src[2], src[3]]);
         let v = src[4];
-        let (framing, header) = match v {
-            VERSION_10 => (Framing::V10, 3u32),
-            0..=6 => (Framing::Rfc2510, 1u32),
+        let framing = match v {
+            VERSION_10 => Framing::V10,
+            0..=6 => Framing::Rfc2510,
             other => return Err(FrameError::UnsupportedVersion(other)),
         };
+        let header = framing.header_len();
         if u64::from(length) > self.max_frame as u64 {
             return Err(FrameError::TooLarge {
                 length: u64::from(length),
@@ -267,9 +268,7 @@ fn value(framing: Framing, body: &FrameBody) -> Vec<u8> {
             poll_ref,
             check_after,
         } => {
-            let t = match (framing, check_after) {
-                (_, CheckAfter::Relative(t)) | (_, CheckAfter::Absolute(t)) => *t,
-            };
+            let (CheckAfter::Relative(t) | CheckAfter::Absolute(t)) = *check_after;
             let mut v = poll_ref.to_be_bytes().to_vec();
             v.extend_from_slice(&t.to_be_bytes());
             v
@@ -312,11 +311,7 @@ impl Encoder<Frame> for CmpTcpCodec {
 
     fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), FrameError> {
         let v = value(self.framing, &frame.body);
-        let header = match self.framing {
-            Framing::V10 => 3,
-            Framing::Rfc2510 => 1,
-        };
-        let length = v.len() + header;
+        let length = v.len() + self.framing.header_len() as usize;
         if length > self.max_frame {
             return Err(FrameError::TooLarge {
                 length: length as u64,

@@ -19,6 +19,17 @@ pub enum Framing {
     Rfc2510,
 }
 
+impl Framing {
+    /// Bytes after the length field that the length counts: version, flags and type (v10),
+    /// or the type alone (RFC 2510).
+    pub(crate) fn header_len(self) -> u32 {
+        match self {
+            Framing::V10 => 3,
+            Framing::Rfc2510 => 1,
+        }
+    }
+}
+
 /// The version byte of the v10 framing.
 pub const VERSION_10: u8 = 10;
 

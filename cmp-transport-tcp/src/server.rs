@@ -19,6 +19,10 @@ use tokio_util::codec::Framed;
 use crate::codec::CmpTcpCodec;
 use crate::frame::{CheckAfter, Frame, FrameBody, Framing, error_type};
 
+/// Slow requests awaiting a pollReq, per connection, at most; more are answered "too many
+/// requests in progress".
+const MAX_PENDING: usize = 16;
+
 /// Builds a [`TcpServer`].
 #[must_use]
 pub struct TcpServerBuilder {
@@ -27,7 +31,6 @@ pub struct TcpServerBuilder {
     poll_after: Duration,
     check_after: u32,
     max_connections: usize,
-    max_pending: usize,
     tls: Option<Arc<rustls::ServerConfig>>,
 }
 
@@ -101,7 +104,6 @@ impl TcpServer {
             poll_after: Duration::from_secs(5),
             check_after: 1,
             max_connections: 256,
-            max_pending: 16,
             tls: None,
         }
     }
@@ -229,7 +231,7 @@ async fn serve_connection<I: AsyncRead + AsyncWrite + Unpin + Send>(
                         &[],
                         "the responder failed",
                     ),
-                    Err(_) if pending.len() >= config.max_pending => {
+                    Err(_) if pending.len() >= MAX_PENDING => {
                         task.abort();
                         FrameBody::error(
                             error_type::GENERAL_SERVER_ERROR,
