@@ -22,6 +22,7 @@ type Conn = Framed<Box<dyn Io>, CmpTcpCodec>;
 
 /// TCP-level polls in one exchange at most (each also bounded by the message timeout).
 const MAX_POLLS: u32 = 1000;
+
 /// Builds a [`TcpTransport`].
 #[must_use]
 pub struct TcpTransportBuilder {
