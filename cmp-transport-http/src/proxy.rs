@@ -59,13 +59,10 @@ impl ProxySettings {
     /// Whether requests to `server` go through the proxy.
     pub fn applies_to(&self, server: &ServerUrl) -> bool {
         let host = server.host.to_ascii_lowercase();
+        // `name` and `.name` both match the name itself and everything below it.
         !self.no_proxy.iter().any(|entry| {
-            entry == "*"
-                || *entry == host
-                || entry
-                    .strip_prefix('.')
-                    .is_some_and(|suffix| host.ends_with(&format!(".{suffix}")) || host == suffix)
-                || host.ends_with(&format!(".{entry}"))
+            let name = entry.trim_start_matches('.');
+            name == "*" || host == name || host.ends_with(&format!(".{name}"))
         })
     }
 }
