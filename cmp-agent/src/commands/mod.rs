@@ -44,7 +44,7 @@ impl AgentError {
     /// A local failure (exit 1).
     pub(crate) fn local(message: impl Into<String>) -> Self {
         AgentError {
-            code: 1,
+            code: crate::exit::LOCAL,
             message: message.into(),
         }
     }
