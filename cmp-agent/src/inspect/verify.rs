@@ -3,9 +3,11 @@
 use std::time::SystemTime;
 
 use cmp_core::asn1::{CmpCertificate, ReceivedMessage};
-use cmp_core::crypto::{CryptoProvider, PathPolicy};
+use cmp_core::crypto::CryptoProvider;
 use cmp_core::names::format_name;
-use cmp_core::protection::{MacLimits, ProtectionAlg, find_signer, verify_mac, verify_signature};
+use cmp_core::protection::{
+    MacLimits, ProtectionAlg, SignerError, SignerTrust, verify_mac, verify_signature, verify_signer,
+};
 use zeroize::Zeroizing;
 
 /// What the user asked to check protection with.
@@ -59,37 +61,32 @@ impl Checks {
                     .into(),
             );
         }
-        let extra = m.extra_certs.as_deref().unwrap_or_default();
-        let candidates = extra.iter().chain(&self.untrusted).chain(&self.trusted);
-        let signer = find_signer(m, candidates).ok_or(
-            "no certificate in extraCerts, --untrusted or --trusted matches the sender and senderKID",
-        )?;
-        let subject = format_name(signer.subject());
-        if !self.ignore_keyusage && signer.allows_digital_signature() == Some(false) {
-            return Err(format!(
+        let checked = verify_signer(
+            msg,
+            SignerTrust {
+                untrusted: &self.untrusted,
+                anchors: &self.trusted,
+                ignore_keyusage: self.ignore_keyusage,
+            },
+            primitives,
+            provider.paths.as_ref(),
+            now,
+        );
+        match checked {
+            Ok(_) => Ok(()),
+            Err(SignerError::NoSigner) => Err(
+                "no certificate in extraCerts, --untrusted or --trusted matches the sender and senderKID"
+                    .into(),
+            ),
+            Err(SignerError::KeyUsage(subject)) => Err(format!(
                 "the signer certificate {subject} does not allow digitalSignature (keyUsage); \
                  --ignore-keyusage accepts it"
-            ));
+            )),
+            Err(SignerError::Signature(e)) => Err(e.to_string()),
+            Err(SignerError::Path { signer, error, .. }) => Err(format!(
+                "the signer certificate {}: {error}",
+                format_name(signer.subject())
+            )),
         }
-        verify_signature(msg, signer, primitives).map_err(|e| e.to_string())?;
-        if self.trusted.iter().any(|t| t.der() == signer.der()) {
-            return Ok(());
-        }
-        let intermediates: Vec<CmpCertificate> = extra
-            .iter()
-            .chain(&self.untrusted)
-            .filter(|c| c.der() != signer.der())
-            .cloned()
-            .collect();
-        provider
-            .paths
-            .verify_path(
-                signer,
-                &intermediates,
-                &self.trusted,
-                now,
-                &PathPolicy::default(),
-            )
-            .map_err(|e| format!("the signer certificate {subject}: {e}"))
     }
 }

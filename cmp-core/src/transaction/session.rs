@@ -17,7 +17,8 @@ use crate::crypto::{PathPolicy, SignatureAlgorithm};
 use crate::error::{ClientError, ResponseError};
 use crate::names::{format_general_name, format_name, names_equal};
 use crate::protection::{
-    ProtectionAlg, find_signer, prepare_signature, protect_with_mac, verify_mac, verify_signature,
+    ProtectionAlg, SignerError, SignerTrust, prepare_signature, protect_with_mac, verify_mac,
+    verify_signature, verify_signer,
 };
 
 /// What a transaction asks of its driver next.
@@ -347,44 +348,43 @@ impl Session {
             if anchors.is_empty() && !bootstrap {
                 return Err(ResponseError::NoTrust.into());
             }
-            let extra = msg.extra_certs.as_deref().unwrap_or_default();
-            let signer = find_signer(msg, extra.iter().chain(&trust.untrusted).chain(&anchors))
-                .ok_or_else(|| ResponseError::NoSigner {
-                    sender: format_general_name(&msg.header.sender),
-                    sender_kid: msg
-                        .header
-                        .sender_kid
-                        .as_ref()
-                        .map_or_else(|| "absent".into(), |k| hex(k)),
-                })?;
+            let checked = verify_signer(
+                rcv,
+                SignerTrust {
+                    untrusted: &trust.untrusted,
+                    anchors: &anchors,
+                    ignore_keyusage: trust.ignore_keyusage,
+                },
+                primitives,
+                self.config.paths.as_ref(),
+                now,
+            );
+            let (signer, intermediates, reason) = match checked {
+                Ok(_) => return Ok(()),
+                Err(SignerError::NoSigner) => {
+                    return Err(ResponseError::NoSigner {
+                        sender: format_general_name(&msg.header.sender),
+                        sender_kid: msg
+                            .header
+                            .sender_kid
+                            .as_ref()
+                            .map_or_else(|| "absent".into(), |k| hex(k)),
+                    }
+                    .into());
+                }
+                Err(SignerError::KeyUsage(subject)) => {
+                    return Err(ResponseError::SignerKeyUsage(subject).into());
+                }
+                Err(SignerError::Signature(e)) => return Err(ResponseError::Protection(e).into()),
+                Err(SignerError::Path {
+                    signer,
+                    intermediates,
+                    error,
+                }) => (signer, intermediates, error.to_string()),
+            };
             let subject = format_name(signer.subject());
-            if !trust.ignore_keyusage && signer.allows_digital_signature() == Some(false) {
-                return Err(ResponseError::SignerKeyUsage(subject).into());
-            }
-            verify_signature(rcv, signer, primitives).map_err(ResponseError::Protection)?;
-            if anchors.iter().any(|t| t.der() == signer.der()) {
-                return Ok(());
-            }
-            let intermediates: Vec<CmpCertificate> = extra
-                .iter()
-                .chain(&trust.untrusted)
-                .filter(|c| c.der() != signer.der())
-                .cloned()
-                .collect();
+            let extra = msg.extra_certs.as_deref().unwrap_or_default();
             let policy = PathPolicy::default();
-            let chained = if anchors.is_empty() {
-                Err(crate::CryptoError::Path(
-                    "no trust anchors are configured".into(),
-                ))
-            } else {
-                self.config
-                    .paths
-                    .verify_path(signer, &intermediates, &anchors, now, &policy)
-            };
-            let reason = match chained {
-                Ok(()) => return Ok(()),
-                Err(e) => e.to_string(),
-            };
             if bootstrap && self.bootstrap_root.is_none() {
                 let root = extra.iter().find(|c| {
                     c.der() != signer.der()
