@@ -406,7 +406,9 @@ fn our_signature_protection_verifies_for_every_algorithm() {
         let err = block_on(protect_with_key(&mut msg, key.as_ref(), foreign)).expect_err("foreign");
         assert_eq!(
             err.to_string(),
-            format!("the key does not fit the algorithm: a {spec} key cannot make {foreign}")
+            format!(
+                "the key does not fit the algorithm: a {spec} key cannot make or check {foreign}"
+            )
         );
     }
 }

@@ -24,11 +24,8 @@ pub async fn protect_with_key(
     key: &dyn PrivateKey,
     alg: SignatureAlgorithm,
 ) -> Result<(), Error> {
-    if !key.spec().allows(alg) {
-        return Err(
-            CryptoError::KeyMismatch(format!("a {} key cannot make {alg}", key.spec())).into(),
-        );
-    }
+    // Before the header changes, and for key plugins that do not check themselves.
+    key.spec().check_allows(alg)?;
     let tbs = prepare_signature(msg, alg)?;
     let signature = key.sign(alg, &tbs).await?;
     msg.protection = Some(BitString::from_vec(signature));
