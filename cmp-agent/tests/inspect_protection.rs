@@ -11,9 +11,7 @@ use cmp_core::protection::protect_with_key;
 use cmp_tests::run::block_on;
 use support::{TempDir, fixture, fixture_dir, run};
 
-fn pki(name: &str) -> String {
-    fixture_dir().join("pki").join(name).display().to_string()
-}
+use cmp_tests::fixtures::pki;
 
 fn json_protection(stdout: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");

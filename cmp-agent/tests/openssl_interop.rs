@@ -7,13 +7,7 @@ use std::process::{Command, Output};
 use cmp_tests::openssl_mock::{MockProtection, Server, openssl_mock, start};
 use cmp_tests::{fixtures, tools};
 
-fn pki(f: &str) -> String {
-    fixtures::openssl_dir()
-        .join("pki")
-        .join(f)
-        .display()
-        .to_string()
-}
+use fixtures::pki;
 
 fn agent(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
@@ -681,12 +675,12 @@ where
 /// The TLS test server identity (`tests/fixtures/tls`); with `client_required`, clients must
 /// present a certificate from the TLS test CA.
 fn tls_server_settings(client_required: bool) -> cmp_transport_http::TlsServerSettings {
-    let dir = fixtures::openssl_dir().join("../tls");
+    use fixtures::tls;
     cmp_transport_http::TlsServerSettings {
-        chain: cmp_transport_http::read_pem_certificates(&dir.join("server.pem")).expect("cert"),
-        key: cmp_transport_http::read_pem_private_key(&dir.join("server-key.pem")).expect("key"),
+        chain: cmp_transport_http::read_pem_certificates(&tls("server.pem")).expect("cert"),
+        key: cmp_transport_http::read_pem_private_key(&tls("server-key.pem")).expect("key"),
         client_trusted: if client_required {
-            cmp_transport_http::read_pem_certificates(&dir.join("ca.pem")).expect("ca")
+            cmp_transport_http::read_pem_certificates(&tls("ca.pem")).expect("ca")
         } else {
             Vec::new()
         },
@@ -742,13 +736,7 @@ fn tcp_and_tcps_server_urls() {
 #[test]
 fn https_through_socat() {
     let mock = openssl_mock(MockProtection::Pbm, &[]);
-    let tls = |f: &str| {
-        fixtures::openssl_dir()
-            .join("../tls")
-            .join(f)
-            .display()
-            .to_string()
-    };
+    let tls = |f: &str| fixtures::tls(f).display().to_string();
     let front = start(
         "socat",
         &[
@@ -1021,13 +1009,7 @@ fn https_with_a_client_certificate_whose_key_is_encrypted() {
         })],
         true,
     );
-    let tls = |f: &str| {
-        fixtures::openssl_dir()
-            .join("../tls")
-            .join(f)
-            .display()
-            .to_string()
-    };
+    let tls = |f: &str| fixtures::tls(f).display().to_string();
     let dir = tools::temp_dir("agent-tlskey");
     let enc = dir.join("client-enc.pem").display().to_string();
     let o = Command::new("openssl")

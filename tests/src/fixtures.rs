@@ -7,6 +7,19 @@ pub fn openssl_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/openssl")
 }
 
+/// The path of a file of the test PKI (`tests/fixtures/openssl/pki`), as a string for
+/// command lines.
+pub fn pki(name: &str) -> String {
+    openssl_dir().join("pki").join(name).display().to_string()
+}
+
+/// The path of a file of the TLS test PKI (`tests/fixtures/tls`).
+pub fn tls(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/tls")
+        .join(name)
+}
+
 /// Reads a file below `tests/fixtures/openssl`, panicking with the path if it is missing.
 pub fn read(rel: &str) -> Vec<u8> {
     let path = openssl_dir().join(rel);

@@ -18,17 +18,7 @@ use cmp_transport_http::{
 
 const SECRET: &[u8] = b"cmp-test-secret-1234";
 
-fn tls(f: &str) -> std::path::PathBuf {
-    fixtures::openssl_dir().join("../tls").join(f)
-}
-
-fn pki(f: &str) -> String {
-    fixtures::openssl_dir()
-        .join("pki")
-        .join(f)
-        .display()
-        .to_string()
-}
+use fixtures::{pki, tls};
 
 fn plain_client(url: &str) -> HttpTransport {
     HttpTransport::builder(url)
