@@ -1,4 +1,5 @@
-//! Certificate files: one or more PEM `CERTIFICATE` blocks, or one DER certificate.
+//! Certificate files: one or more PEM `CERTIFICATE` blocks, or one DER certificate; CRL
+//! files likewise (`X509 CRL` blocks, or one DER CRL).
 
 use std::path::Path;
 
@@ -30,6 +31,37 @@ pub(crate) enum CertFileError {
     /// Nothing in it.
     #[error("no certificate in the file")]
     Empty,
+    /// A CRL does not decode.
+    #[error("CRL {index}: {reason}")]
+    Crl {
+        /// 1-based number.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No CRL in it.
+    #[error("no CRL in the file")]
+    NoCrl,
+}
+
+/// Reads every CRL in `path` (PEM with one or more `X509 CRL` blocks, or DER), as DER.
+pub(crate) fn read_crls(path: &Path) -> Result<Vec<Vec<u8>>, CertFileError> {
+    let data = std::fs::read(path).map_err(CertFileError::Read)?;
+    let ders = if data.first() == Some(&0x30) {
+        vec![data]
+    } else {
+        pem_blocks(&String::from_utf8_lossy(&data), &["X509 CRL"])?
+    };
+    if ders.is_empty() {
+        return Err(CertFileError::NoCrl);
+    }
+    for (i, der) in ders.iter().enumerate() {
+        rasn::der::decode::<rasn_pkix::CertificateList>(der).map_err(|e| CertFileError::Crl {
+            index: i + 1,
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(ders)
 }
 
 /// Reads every certificate in `path` (PEM with one or more `CERTIFICATE` blocks, or DER).
@@ -38,7 +70,10 @@ pub(crate) fn read_certs(path: &Path) -> Result<Vec<CmpCertificate>, CertFileErr
     let ders = if data.first() == Some(&0x30) {
         vec![data]
     } else {
-        pem_certificates(&String::from_utf8_lossy(&data))?
+        pem_blocks(
+            &String::from_utf8_lossy(&data),
+            &["CERTIFICATE", "X509 CERTIFICATE"],
+        )?
     };
     if ders.is_empty() {
         return Err(CertFileError::Empty);
@@ -54,7 +89,8 @@ pub(crate) fn read_certs(path: &Path) -> Result<Vec<CmpCertificate>, CertFileErr
         .collect()
 }
 
-fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, CertFileError> {
+/// The DER of every PEM block in `text` whose label is one of `labels`.
+fn pem_blocks(text: &str, labels: &[&str]) -> Result<Vec<Vec<u8>>, CertFileError> {
     let mut out = Vec::new();
     let mut body: Option<(String, String)> = None;
     for line in text.lines().map(str::trim) {
@@ -78,7 +114,7 @@ fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, CertFileError> {
                     reason: format!("BEGIN {begin} ends with END {label}"),
                 });
             }
-            if label == "CERTIFICATE" || label == "X509 CERTIFICATE" {
+            if labels.contains(&label) {
                 let der = base64::engine::general_purpose::STANDARD
                     .decode(b64.as_bytes())
                     .map_err(|e| CertFileError::Pem {

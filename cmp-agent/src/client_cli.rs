@@ -107,9 +107,27 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "DN", help_heading = "Trust")]
     pub(crate) expect_sender: Option<String>,
 
-    /// INTEROP QUIRK, weakens security: accept unprotected error messages.
+    /// INTEROP QUIRK, weakens security (openssl's -unprotected_errors): accept, with a
+    /// warning, a response whose protection is missing or does not verify when it is an error
+    /// message, a rejection (ip/cp/kup/ccp/rp) or a pkiConf; a positive answer is never
+    /// accepted so.
     #[arg(long, help_heading = "Trust")]
     pub(crate) unprotected_errors: bool,
+
+    /// CRLs (PEM or DER, one or more per file; repeatable) for --crl-check and
+    /// --crl-check-all, e.g. what `genm --infotype crlStatusList --crlout` fetched.
+    #[arg(long, value_name = "FILE", help_heading = "Trust")]
+    pub(crate) crls: Vec<PathBuf>,
+
+    /// Check the leaf of every path against --crls: the CMP signer, the issued certificate
+    /// (--out-trusted) and the TLS server. A revoked leaf, or one without a current CRL from
+    /// its issuer, fails.
+    #[arg(long, help_heading = "Trust")]
+    pub(crate) crl_check: bool,
+
+    /// Like --crl-check, for every certificate of each path but the trust anchor.
+    #[arg(long, help_heading = "Trust")]
+    pub(crate) crl_check_all: bool,
 
     /// 3GPP TS 33.310 first contact: for an ip only, when the signer does not chain to
     /// --trusted, accept a self-signed root from the ip's extraCerts if it validates both the
@@ -183,7 +201,9 @@ pub(crate) struct EnrollArgs {
     #[arg(long, value_name = "FILE|URI", help_heading = "Request")]
     pub(crate) newkeyout: Option<PathBuf>,
 
-    /// The subject to ask for (kur: taken from the old certificate if not given).
+    /// The subject to ask for. Without it (and without --sans), ir and cr take the subject of
+    /// --oldcert, else of --cert, and kur that of the certificate it updates; with --sans
+    /// only, the subject is empty and the SAN extension critical.
     #[arg(long, value_name = "DN", help_heading = "Request")]
     pub(crate) subject: Option<String>,
 

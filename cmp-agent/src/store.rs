@@ -65,9 +65,7 @@ impl Storage for CertFileStore {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
         {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
+            cmp_crypto::fs::sync_dir(dir);
         }
         Ok(())
     }

@@ -59,12 +59,16 @@ impl Default for RetryPolicy {
 /// A callback that sees every message.
 type MessageHook<'a> = Box<dyn FnMut(Direction, &[u8]) + Send + 'a>;
 
+/// A callback that sees every warning.
+type WarningHook<'a> = Box<dyn FnMut(&str) + Send + 'a>;
+
 /// Runs transactions.
 pub struct Driver<'a> {
     transport: &'a dyn Transport,
     sleep: &'a dyn Sleep,
     total_timeout: Option<Duration>,
     on_message: Option<MessageHook<'a>>,
+    on_warning: Option<WarningHook<'a>>,
     storage: Option<(&'a dyn Storage, String)>,
 }
 
@@ -76,6 +80,7 @@ impl<'a> Driver<'a> {
             sleep,
             total_timeout: None,
             on_message: None,
+            on_warning: None,
             storage: None,
         }
     }
@@ -96,6 +101,14 @@ impl<'a> Driver<'a> {
     /// Sees every message sent and received (for `--reqout`/`--rspout`).
     pub fn on_message(mut self, f: impl FnMut(Direction, &[u8]) + Send + 'a) -> Self {
         self.on_message = Some(Box::new(f));
+        self
+    }
+
+    /// Sees every warning of a transaction ([`Transaction::take_warnings`]): a response
+    /// accepted although its protection failed, under `unprotected_errors`. An application
+    /// should show them to the operator.
+    pub fn on_warning(mut self, f: impl FnMut(&str) + Send + 'a) -> Self {
+        self.on_warning = Some(Box::new(f));
         self
     }
 
@@ -218,7 +231,13 @@ impl<'a> Driver<'a> {
                     if let Some(f) = self.on_message.as_mut() {
                         f(Direction::Received, &response);
                     }
-                    tx.on_response(&response, SystemTime::now())?
+                    let next = tx.on_response(&response, SystemTime::now());
+                    if let Some(f) = self.on_warning.as_mut() {
+                        for w in tx.take_warnings() {
+                            f(&w);
+                        }
+                    }
+                    next?
                 }
                 Step::Stage { certificate, chain } => {
                     if let Some((store, name)) = &self.storage {

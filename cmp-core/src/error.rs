@@ -178,8 +178,8 @@ impl std::fmt::Display for ServerRefusal {
     }
 }
 
-/// Why a response failed our checks (in the order they run: sender, protection, pvno, body
-/// type, transactionID, recipNonce, content).
+/// Why a response failed our checks (in the order they run: sender, protection, pvno,
+/// transactionID, recipNonce, body type, content).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResponseError {
@@ -209,6 +209,24 @@ pub enum ResponseError {
     /// Signature protection, but nothing to check it against.
     #[error("the response is signed, but no trust anchors or server certificate are configured")]
     NoTrust,
+    /// A signed response whose sender is not a directoryName, or is the NULL-DN: no
+    /// certificate can be matched to it.
+    #[error(
+        "the response is signed, but its sender {0:?} is not a name (a directoryName other than the NULL-DN)"
+    )]
+    SenderNotNamed(String),
+    /// The certificates matching the sender and senderKID are outside their validity.
+    #[error(
+        "the certificate matching the sender, {subject}, is not valid now (valid from {not_before} to {not_after})"
+    )]
+    SignerNotValidNow {
+        /// Its subject.
+        subject: String,
+        /// Its notBefore.
+        not_before: String,
+        /// Its notAfter.
+        not_after: String,
+    },
     /// No certificate matches the sender and senderKID.
     #[error(
         "no certificate in extraCerts, untrusted or trusted matches the sender {sender:?} and senderKID {sender_kid}"

@@ -17,7 +17,8 @@
 //!   signing; keys are decoded by the software backend and path validation is
 //!   [`webpki_paths`]. Building it compiles AWS-LC from C source (a C compiler is needed, CMake
 //!   is not).
-//! - [`webpki_paths`]: certificate path validation with rustls-webpki.
+//! - [`webpki_paths`]: certificate path validation with rustls-webpki, with CRL checking.
+//! - [`fs`]: the workspace's one atomic file writer (keys, certificates, saved messages).
 //!
 //! ```
 //! use cmp_core::crypto::{DigestAlgorithm, KeySpec, SignatureAlgorithm};
@@ -34,6 +35,7 @@
 
 #[cfg(feature = "aws-lc")]
 pub mod aws_lc;
+pub mod fs;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 #[cfg(feature = "software")]

@@ -24,7 +24,7 @@ pub use client::{CONTENT_TYPE_PKIXCMP, HttpTransport, HttpTransportBuilder};
 pub use proxy::ProxySettings;
 pub use server::{HttpServer, HttpServerBuilder, serve};
 pub use tls::{
-    ClientIdentity, TlsClientSettings, TlsConfigError, TlsServerSettings, read_pem_certificates,
-    read_pem_private_key,
+    ClientIdentity, TlsClientSettings, TlsConfigError, TlsRevocation, TlsServerSettings,
+    read_pem_certificates, read_pem_private_key,
 };
 pub use url::ServerUrl;

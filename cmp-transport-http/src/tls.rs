@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
 /// Why TLS settings could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,20 @@ pub struct TlsClientSettings {
     /// Check the server certificate against this name instead of the URL's host (as
     /// `openssl cmp -tls_host`); also sent as SNI.
     pub server_name: Option<String>,
+    /// Revocation checking of the server's certificate path against CRLs (`--crl-check`,
+    /// `--crl-check-all`); `None`: no checking.
+    pub revocation: Option<TlsRevocation>,
+}
+
+/// Which certificates of the TLS server's path are checked against which CRLs.
+#[derive(Debug, Clone)]
+pub struct TlsRevocation {
+    /// The CRLs (DER).
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+    /// Check every certificate of the path but the anchor (`true`), or the server's own
+    /// certificate only. A certificate that must be checked needs a current CRL from its
+    /// issuer; otherwise the handshake fails.
+    pub whole_path: bool,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -117,8 +132,23 @@ impl TlsClientSettings {
         }
         let builder = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| TlsConfigError::Rustls(e.to_string()))?
-            .with_root_certificates(roots);
+            .map_err(|e| TlsConfigError::Rustls(e.to_string()))?;
+        let builder = match &self.revocation {
+            None => builder.with_root_certificates(roots),
+            Some(r) => {
+                let mut v =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+                        .with_crls(r.crls.iter().cloned())
+                        .enforce_revocation_expiration();
+                if !r.whole_path {
+                    v = v.only_check_end_entity_revocation();
+                }
+                let verifier = v
+                    .build()
+                    .map_err(|e| TlsConfigError::Rustls(format!("CRLs: {e}")))?;
+                builder.with_webpki_verifier(verifier)
+            }
+        };
         match &self.identity {
             None => Ok(builder.with_no_client_auth()),
             Some(ClientIdentity::Pem { chain, key }) => builder

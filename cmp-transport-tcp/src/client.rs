@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use cmp_core::transport::{Transport, TransportError};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -133,8 +133,9 @@ struct Inner {
 /// CMP over TCP: sends each request as a `pkiReq` frame and returns the PKIMessage of the
 /// `pkiRep` (or of a type-00 frame, as cryptlib sent), handling TCP-level polling (pollRep →
 /// wait → pollReq) within the deadline. Keeps the connection open between exchanges unless a
-/// frame carries the close flag; reconnects once when a kept connection turns out closed
-/// before any response arrived.
+/// frame carries the close flag. A request is never sent twice: a kept connection that the
+/// server closed while idle is replaced before the request is written; a connection that
+/// closes after the request may have been written is a transport error.
 #[derive(Clone)]
 pub struct TcpTransport {
     inner: Arc<Inner>,
@@ -342,31 +343,40 @@ impl Inner {
         }
     }
 
+    /// A kept connection that still looks open: one the server closed (or that has
+    /// something unasked-for to read) while idle is dropped before anything is written on it.
+    fn take_live_idle(&self) -> Option<Conn> {
+        let mut conn = self.take_idle()?;
+        match conn.next().now_or_never() {
+            // Nothing to read: still open.
+            None => Some(conn),
+            // Closed, broken, or an unexpected frame: not usable.
+            Some(_) => None,
+        }
+    }
+
+    /// One exchange. A request is never sent twice: a kept connection is checked before the
+    /// request is written on it (and replaced by a new one when the server closed it while
+    /// idle); once anything may have been written, a closed connection is a transport error,
+    /// because the server may have acted on the request.
     async fn exchange(&self, request: &[u8], deadline: Instant) -> Result<Vec<u8>, TransportError> {
-        let (mut conn, mut reused) = match self.take_idle() {
-            Some(c) => (c, true),
-            None => (self.connect().await?, false),
+        let mut conn = match self.take_live_idle() {
+            Some(c) => c,
+            None => self.connect().await?,
         };
-        loop {
-            match self.exchange_on(&mut conn, request, deadline).await {
-                Outcome::Done(result, keep) => {
-                    if keep && result.is_ok() {
-                        *self.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
-                    }
-                    return result;
+        match self.exchange_on(&mut conn, request, deadline).await {
+            Outcome::Done(result, keep) => {
+                if keep && result.is_ok() {
+                    *self.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
                 }
-                // A kept connection the server had closed: once more on a new one.
-                Outcome::ClosedBeforeResponse(_) if reused => {
-                    conn = self.connect().await?;
-                    reused = false;
-                }
-                Outcome::ClosedBeforeResponse(io) => {
-                    let why = io.map_or_else(String::new, |e| format!(" ({e})"));
-                    return Err(TransportError::Protocol(format!(
-                        "{} closed the connection without answering{why}",
-                        self.target()
-                    )));
-                }
+                result
+            }
+            Outcome::ClosedBeforeResponse(io) => {
+                let why = io.map_or_else(String::new, |e| format!(" ({e})"));
+                Err(TransportError::Protocol(format!(
+                    "{} closed the connection without answering{why}; the request is not sent again, since the server may have acted on it",
+                    self.target()
+                )))
             }
         }
     }

@@ -8,8 +8,9 @@
 //! - [`CmpTcpCodec`]: a tokio-util `Decoder`/`Encoder` for both framings, with a maximum frame
 //!   length checked on the length field before any buffer grows.
 //! - [`TcpTransport`]: the client half (`tcp://host[:port]`, `tcps://` with rustls), with
-//!   TCP-level polling inside the transport, the close flag honoured, and one reconnect when a
-//!   kept connection was closed by the server.
+//!   TCP-level polling inside the transport, the close flag honoured, and no request ever
+//!   sent twice (a kept connection the server closed while idle is replaced before writing;
+//!   a close after writing is an error).
 //! - [`TcpServer`]: the server half, serving any [`Responder`](cmp_core::transport::Responder);
 //!   it answers pollRep when the responder needs longer and serves the response to the
 //!   matching pollReq.

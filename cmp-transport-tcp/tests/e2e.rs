@@ -245,7 +245,7 @@ async fn server_side_failures_reach_the_client_as_clear_errors() {
             .expect_err("no answer")
             .to_string(),
         format!(
-            "{} closed the connection without answering",
+            "{} closed the connection without answering; the request is not sent again, since the server may have acted on it",
             url.trim_start_matches("tcp://")
         )
     );
@@ -326,7 +326,7 @@ async fn server_side_failures_reach_the_client_as_clear_errors() {
 }
 
 #[tokio::test]
-async fn a_kept_connection_closed_by_the_server_is_replaced_once() {
+async fn a_kept_connection_closed_while_idle_is_replaced_before_writing() {
     // Answers one request per connection, then closes it without the close flag.
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -351,4 +351,51 @@ async fn a_kept_connection_closed_by_the_server_is_replaced_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(*connections.lock().expect("lock"), 3);
+}
+
+#[tokio::test]
+async fn a_request_is_never_sent_twice_when_the_connection_closes_after_writing() {
+    // Answers the first request of a connection, then reads the second and closes without
+    // answering: the client must report it, not send the request again on a new connection.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let requests = Arc::new(Mutex::new(0u32));
+    let seen = Arc::clone(&requests);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            if s.read(&mut buf).await.unwrap_or(0) == 0 {
+                continue;
+            }
+            *seen.lock().expect("lock") += 1;
+            let _ = s
+                .write_all(&frame_bytes(
+                    Framing::V10,
+                    Frame::new(FrameBody::PkiRep(Bytes::from_static(&[9]))),
+                ))
+                .await;
+            if s.read(&mut buf).await.unwrap_or(0) > 0 {
+                *seen.lock().expect("lock") += 1;
+            }
+            // Dropped: closed without answering the second request.
+        }
+    });
+    let t = client(&format!("tcp://{addr}"), Framing::V10);
+    assert_eq!(t.exchange(&[1], None).await.expect("first"), vec![9]);
+    let err = t
+        .exchange(&[2], None)
+        .await
+        .expect_err("closed after writing");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{addr} closed the connection without answering; the request is not sent again, since the server may have acted on it"
+        )
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        *requests.lock().expect("lock"),
+        2,
+        "each request arrived once"
+    );
 }

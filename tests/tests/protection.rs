@@ -415,13 +415,25 @@ fn our_signature_protection_verifies_for_every_algorithm() {
 
 #[test]
 fn the_signer_is_found_by_sender_and_sender_kid() {
-    use cmp_core::protection::find_signer;
+    use cmp_core::protection::find_signers;
     let msg = received("sig-ir/02-ip.der");
     let extra = msg.message().extra_certs.clone().expect("extraCerts");
+    let now = std::time::SystemTime::now();
     // extraCerts = [server, ca]; the server signed.
-    let found = find_signer(msg.message(), extra.iter().rev()).expect("found");
-    assert_eq!(found.der(), cert("server-cert").der());
-    assert!(find_signer(msg.message(), [cert("ca-cert"), cert("vendor-cert")].iter()).is_none());
+    let found = find_signers(msg.message(), extra.iter().rev(), now);
+    let found: Vec<&[u8]> = found.iter().map(|c| c.der()).collect();
+    assert_eq!(found, vec![cert("server-cert").der()]);
+    assert!(
+        find_signers(
+            msg.message(),
+            [cert("ca-cert"), cert("vendor-cert")].iter(),
+            now
+        )
+        .is_empty()
+    );
+    // Outside its validity, the signer is no candidate.
+    let before = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    assert!(find_signers(msg.message(), extra.iter(), before).is_empty());
     assert_eq!(cert("server-cert").allows_digital_signature(), Some(true));
     assert_eq!(cert("ca-cert").allows_digital_signature(), Some(false));
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, SystemTime};
 
 use cmp_core::asn1::{CmpCertificate, RootCaKeyUpdateContent};
 use cmp_core::transaction::verify_root_ca_key_update;
@@ -38,11 +39,13 @@ struct Pki {
     old: CmpCertificate,
     new_with_new: CmpCertificate,
     new_with_old: CmpCertificate,
+    /// newWithOld valid for one day only.
+    new_with_old_short: CmpCertificate,
     old_with_new: CmpCertificate,
 }
 
-fn pki() -> Pki {
-    let dir = tools::temp_dir("rootupdate");
+fn pki(label: &str) -> Pki {
+    let dir = tools::temp_dir(label);
     let p = |f: &str| dir.join(f).display().to_string();
     let fx = |f: &str| {
         fixtures::openssl_dir()
@@ -112,6 +115,24 @@ fn pki() -> Pki {
         &p("nwo.pem"),
     ]);
     openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("new.csr"),
+        "-CA",
+        &fx("ca-cert.pem"),
+        "-CAkey",
+        &fx("ca-key.pem"),
+        "-set_serial",
+        "503",
+        "-days",
+        "1",
+        "-extfile",
+        &p("ca.ext"),
+        "-out",
+        &p("nwo-short.pem"),
+    ]);
+    openssl(&[
         "req",
         "-new",
         "-key",
@@ -143,28 +164,30 @@ fn pki() -> Pki {
         old: CmpCertificate::from_der(&fixtures::read("pki/ca-cert.der")).expect("old root"),
         new_with_new: der(&dir.join("nwn.pem")),
         new_with_old: der(&dir.join("nwo.pem")),
+        new_with_old_short: der(&dir.join("nwo-short.pem")),
         old_with_new: der(&dir.join("own.pem")),
     }
 }
 
 #[test]
 fn a_proper_update_is_believed_and_every_flaw_is_named() {
-    let k = pki();
+    let k = pki("rootupdate-flaws");
     let primitives = cmp_crypto::default_provider().primitives;
     let p = primitives.as_ref();
+    let now = SystemTime::now();
     let good = RootCaKeyUpdateContent {
         new_with_new: k.new_with_new.clone(),
         new_with_old: Some(k.new_with_old.clone()),
         old_with_new: Some(k.old_with_new.clone()),
     };
-    let new = verify_root_ca_key_update(&good, Some(&k.old), &[], p)
+    let new = verify_root_ca_key_update(&good, Some(&k.old), &[], p, now)
         .expect("verifies against the old root");
     assert_eq!(new.der(), k.new_with_new.der());
-    verify_root_ca_key_update(&good, None, std::slice::from_ref(&k.old), p)
+    verify_root_ca_key_update(&good, None, std::slice::from_ref(&k.old), p, now)
         .expect("verifies against the anchors");
 
     let err = |u: &RootCaKeyUpdateContent, old: Option<&CmpCertificate>| {
-        verify_root_ca_key_update(u, old, &[], p)
+        verify_root_ca_key_update(u, old, &[], p, now)
             .expect_err("must fail")
             .to_string()
     };
@@ -220,9 +243,64 @@ fn a_proper_update_is_believed_and_every_flaw_is_named() {
         "rootCaKeyUpdate does not verify: oldWithNew does not certify the old root's key with the new key"
     );
     assert_eq!(
-        verify_root_ca_key_update(&good, None, &[], p)
+        verify_root_ca_key_update(&good, None, &[], p, now)
             .expect_err("no anchors")
             .to_string(),
         "rootCaKeyUpdate does not verify: newWithOld is not signed by any trust anchor"
+    );
+}
+
+#[test]
+fn a_link_outside_its_validity_is_refused_by_name() {
+    let k = pki("rootupdate-validity");
+    let primitives = cmp_crypto::default_provider().primitives;
+    let p = primitives.as_ref();
+    let day = Duration::from_secs(86_400);
+    let validity = |c: &CmpCertificate| {
+        format!(
+            "it is valid from {} to {}",
+            cmp_core::asn1::format_unix(c.not_before_unix()),
+            cmp_core::asn1::format_unix(c.not_after_unix())
+        )
+    };
+    let good = RootCaKeyUpdateContent {
+        new_with_new: k.new_with_new.clone(),
+        new_with_old: Some(k.new_with_old.clone()),
+        old_with_new: Some(k.old_with_new.clone()),
+    };
+    let check = |u: &RootCaKeyUpdateContent, at: SystemTime| {
+        verify_root_ca_key_update(u, Some(&k.old), &[], p, at)
+            .expect_err("outside the validity")
+            .to_string()
+    };
+    // Two days on, the one-day newWithOld has expired while the others are still valid.
+    let short = RootCaKeyUpdateContent {
+        new_with_old: Some(k.new_with_old_short.clone()),
+        ..good.clone()
+    };
+    verify_root_ca_key_update(&short, Some(&k.old), &[], p, SystemTime::now())
+        .expect("valid today");
+    assert_eq!(
+        check(&short, SystemTime::now() + 2 * day),
+        format!(
+            "rootCaKeyUpdate does not verify: newWithOld (O=cmp-rs test PKI,CN=CMP Test CA) has expired: {}",
+            validity(&k.new_with_old_short)
+        )
+    );
+    // 40 days on, newWithNew (30 days) is checked first.
+    assert_eq!(
+        check(&good, SystemTime::now() + 40 * day),
+        format!(
+            "rootCaKeyUpdate does not verify: newWithNew (O=cmp-rs test PKI,CN=CMP Test CA) has expired: {}",
+            validity(&k.new_with_new)
+        )
+    );
+    // A clock a day behind the issuance: nothing is valid yet.
+    assert_eq!(
+        check(&good, SystemTime::now() - day),
+        format!(
+            "rootCaKeyUpdate does not verify: newWithNew (O=cmp-rs test PKI,CN=CMP Test CA) is not valid yet: {}",
+            validity(&k.new_with_new)
+        )
     );
 }

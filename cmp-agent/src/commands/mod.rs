@@ -126,6 +126,8 @@ where
     if let Some(n) = &name {
         driver = driver.storage(&store, n);
     }
+    // Security warnings are printed even with -q.
+    let driver = driver.on_warning(|w| eprintln!("cmp-agent: warning: {w}"));
     let mut driver = driver.total_timeout(total).on_message(|dir, der| {
         if args.verbose {
             let body = cmp_core::asn1::ReceivedMessage::decode(der)
@@ -210,11 +212,7 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
             "--bootstrap-trust-from-ip needs --cacertsout FILE to pin the root it accepts",
         ));
     }
-    let subject = args
-        .subject
-        .as_deref()
-        .map(|s| setup::dn("--subject", s))
-        .transpose()?;
+    let subject = requested_subject(kind, args)?;
     let s = setup(c, subject.as_ref()).await?;
     // The new key: persisted before the request leaves.
     let new_key: Option<Arc<dyn PrivateKey>> = match args.newkey.as_deref() {
@@ -338,6 +336,39 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
         );
     }
     Ok(())
+}
+
+/// The subject to ask for, as `openssl cmp` chooses it: `--subject`; else, for ir, cr and
+/// ccr without `--sans`, the subject of the reference certificate (`--oldcert`, else `--cert`);
+/// with `--sans` only, the NULL-DN (the SAN extension is then critical, RFC 5280 §4.2.1.6).
+/// A request with no subject source at all would be invalid (RFC 4211 §4.1, RFC 9483
+/// §4.1.1): a usage error naming the options. kur takes the old certificate's subject later;
+/// p10cr's comes from the CSR.
+fn requested_subject(
+    kind: EnrollmentKind,
+    args: &EnrollArgs,
+) -> Result<Option<rasn_pkix::Name>, AgentError> {
+    if let Some(text) = args.subject.as_deref() {
+        return setup::dn("--subject", text).map(Some);
+    }
+    if matches!(kind, EnrollmentKind::Kur | EnrollmentKind::P10cr) {
+        return Ok(None);
+    }
+    if args.sans.is_some() {
+        return Ok(Some(rasn_pkix::Name::RdnSequence(Vec::new())));
+    }
+    let reference = match (&args.oldcert, &args.client.cert) {
+        (Some(p), _) => Some(setup::one_cert("--oldcert", p)?),
+        (None, Some(p)) => Some(setup::one_cert("--cert", p)?),
+        (None, None) => None,
+    };
+    match reference {
+        Some(cert) => Ok(Some(cert.subject().clone())),
+        None => Err(AgentError::usage(format!(
+            "{} needs a subject: give --subject, --sans, or a reference certificate (--oldcert or --cert) whose subject is taken",
+            request::kind_name(kind)
+        ))),
+    }
 }
 
 /// The DER of a PEM or DER file given as `option`; errors name the option and the file.
@@ -484,6 +515,7 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
                     old_root.as_ref(),
                     &anchors,
                     primitives.as_ref(),
+                    std::time::SystemTime::now(),
                 )
                 .map_err(|e| AgentError::from(ClientError::Response(e)))?;
                 if let Some(p) = &args.newwithnew {

@@ -1,6 +1,5 @@
 //! Writing results: PEM certificates written atomically, and the `--reqout`/`--rspout` logs.
 
-use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
@@ -20,37 +19,9 @@ pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// Writes `data` to `path` atomically: a temporary file in the same directory, fsync,
-/// rename, fsync of the directory.
+/// Writes `data` to `path` atomically with `mode` ([`cmp_crypto::fs::write_atomically`]).
 pub(crate) fn write_atomically(path: &Path, data: &[u8], mode: u32) -> Result<(), AgentError> {
-    let fail = |what: &str, e: std::io::Error| {
-        AgentError::local(format!("cannot {what} {}: {e}", path.display()))
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-    let result = (|| {
-        let mut f = options.open(&tmp).map_err(|e| fail("create", e))?;
-        f.write_all(data)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| fail("write", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| fail("replace", e))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    cmp_crypto::fs::write_atomically(path, data, mode).map_err(|e| AgentError::local(e.to_string()))
 }
 
 /// Writes certificates as concatenated PEM (mode 0644).
@@ -59,7 +30,8 @@ pub(crate) fn write_certs(path: &Path, certs: &[CmpCertificate]) -> Result<(), A
     write_atomically(path, text.as_bytes(), 0o644)
 }
 
-/// Saves messages in order into a directory, named `NN-<body>.der`.
+/// Saves messages in order into a directory, named `NN-<body>.der`, each written atomically
+/// with mode 0600: a MAC-protected message allows offline guessing of the shared secret.
 #[derive(Debug)]
 pub(crate) struct MessageLog {
     dir: std::path::PathBuf,
@@ -82,8 +54,8 @@ impl MessageLog {
         self.count += 1;
         let body = ReceivedMessage::decode(der).map_or("unknown", |m| m.message().body.name());
         let path = self.dir.join(format!("{:02}-{body}.der", self.count));
-        if let Err(e) = std::fs::write(&path, der) {
-            eprintln!("cmp-agent: warning: cannot save {}: {e}", path.display());
+        if let Err(e) = cmp_crypto::fs::write_atomically(&path, der, 0o600) {
+            eprintln!("cmp-agent: warning: {e}");
         }
     }
 }

@@ -24,8 +24,9 @@ pub(crate) fn kind_name(kind: EnrollmentKind) -> &'static str {
     }
 }
 
-/// The subjectAltName extension for `--sans`: DNS names, IP addresses, `email:…`, `URI:…`.
-fn sans_extension(list: &str) -> Result<Extension, AgentError> {
+/// The subjectAltName extension for `--sans`: DNS names, IP addresses, `email:…`, `URI:…`;
+/// `critical` when the subject is empty (RFC 5280 §4.2.1.6).
+fn sans_extension(list: &str, critical: bool) -> Result<Extension, AgentError> {
     let mut names = Vec::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let ia5 = |s: &str| {
@@ -50,7 +51,7 @@ fn sans_extension(list: &str) -> Result<Extension, AgentError> {
     let der = rasn::der::encode(&names).map_err(|e| AgentError::local(format!("--sans: {e}")))?;
     Ok(Extension {
         extn_id: oid::CE_SUBJECT_ALT_NAME.to_owned(),
-        critical: false,
+        critical,
         extn_value: OctetString::from(der),
     })
 }
@@ -83,6 +84,9 @@ pub(crate) fn enrollment_request(
             .then(|| old_cert.map(|c| c.subject().clone()))
             .flatten()
     });
+    let empty_subject = subject
+        .as_ref()
+        .is_none_or(|Name::RdnSequence(rdns)| rdns.is_empty());
     if let Some(s) = subject {
         t = t.subject(s);
     }
@@ -90,7 +94,7 @@ pub(crate) fn enrollment_request(
         t = t.validity(None, Some(not_after(days)?));
     }
     match (&args.sans, kind, old_cert) {
-        (Some(list), _, _) => t = t.extension(sans_extension(list)?),
+        (Some(list), _, _) => t = t.extension(sans_extension(list, empty_subject)?),
         (None, EnrollmentKind::Kur, Some(old)) => {
             if let Some(ext) = old.extension(oid::CE_SUBJECT_ALT_NAME) {
                 t = t.extension(ext.clone());

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use cmp_core::asn1::CmpCertificate;
 use cmp_core::client::Sleep;
-use cmp_core::crypto::{DigestAlgorithm, KeyLocator, KeySpec, PrivateKey};
+use cmp_core::crypto::{
+    DigestAlgorithm, KeyLocator, KeySpec, PathPolicy, PrivateKey, RevocationCheck,
+};
 use cmp_core::names::parse_name;
 use cmp_core::protection::MacSettings;
 use cmp_core::transaction::{Credentials, ResponseTrust, TransactionConfig};
 use cmp_core::transport::Transport;
 use cmp_transport_http::{
-    ClientIdentity, HttpTransport, ProxySettings, ServerUrl, TlsClientSettings,
+    ClientIdentity, HttpTransport, ProxySettings, ServerUrl, TlsClientSettings, TlsRevocation,
     read_pem_certificates, read_pem_private_key,
 };
 use cmp_transport_tcp::TcpTransport;
@@ -64,6 +66,36 @@ pub(crate) fn one_cert(option: &str, path: &std::path::Path) -> Result<CmpCertif
         .into_iter()
         .next()
         .ok_or_else(|| AgentError::usage(format!("{option} {}: no certificate", path.display())))
+}
+
+/// The revocation policy of `--crls`, `--crl-check` and `--crl-check-all`.
+pub(crate) fn path_policy(args: &ClientArgs) -> Result<PathPolicy, AgentError> {
+    let revocation = match (args.crl_check, args.crl_check_all) {
+        (_, true) => RevocationCheck::All,
+        (true, false) => RevocationCheck::EndEntity,
+        (false, false) => RevocationCheck::None,
+    };
+    let mut crls = Vec::new();
+    for p in &args.crls {
+        crls.extend(
+            crate::certs::read_crls(p)
+                .map_err(|e| AgentError::usage(format!("--crls {}: {e}", p.display())))?,
+        );
+    }
+    match (revocation, crls.is_empty()) {
+        (RevocationCheck::None, false) => Err(AgentError::usage(
+            "--crls is used only with --crl-check or --crl-check-all",
+        )),
+        (RevocationCheck::None, true) => Ok(PathPolicy::default()),
+        (_, true) => Err(AgentError::usage(
+            "--crl-check and --crl-check-all need --crls FILE (the CRLs to check against)",
+        )),
+        (revocation, false) => Ok(PathPolicy {
+            revocation,
+            crls,
+            ..PathPolicy::default()
+        }),
+    }
 }
 
 fn secret(
@@ -166,7 +198,15 @@ fn transport(args: &ClientArgs) -> Result<Box<dyn Transport>, AgentError> {
             },
             identity: None,
             server_name: args.tls_host.clone(),
+            revocation: None,
         };
+        let policy = path_policy(args)?;
+        if policy.revocation != RevocationCheck::None {
+            s.revocation = Some(TlsRevocation {
+                crls: policy.crls.into_iter().map(Into::into).collect(),
+                whole_path: args.crl_check_all,
+            });
+        }
         if args.tls_system_roots {
             s = s
                 .with_system_roots()
@@ -311,6 +351,7 @@ pub(crate) async fn setup(args: &ClientArgs, subject: Option<&Name>) -> Result<S
         unprotected_errors: args.unprotected_errors,
         ignore_keyusage: args.ignore_keyusage,
         mac_limits: Default::default(),
+        path_policy: path_policy(args)?,
         bootstrap_from_ip: args.bootstrap_trust_from_ip,
     };
     Ok(Setup {

@@ -61,12 +61,15 @@ impl Checks {
                     .into(),
             );
         }
+        let policy = cmp_core::crypto::PathPolicy::default();
         let checked = verify_signer(
             msg,
             SignerTrust {
                 untrusted: &self.untrusted,
                 anchors: &self.trusted,
                 ignore_keyusage: self.ignore_keyusage,
+                policy: &policy,
+                validated: None,
             },
             primitives,
             provider.paths.as_ref(),
@@ -74,6 +77,19 @@ impl Checks {
         );
         match checked {
             Ok(_) => Ok(()),
+            Err(SignerError::SenderNotNamed) => Err(
+                "the message is signed, but its sender is not a name (a directoryName other than the NULL-DN)"
+                    .into(),
+            ),
+            Err(SignerError::NotValidNow {
+                subject,
+                not_before,
+                not_after,
+            }) => Err(format!(
+                "the certificate matching the sender, {subject}, is not valid now (valid from {} to {})",
+                cmp_core::asn1::format_unix(not_before),
+                cmp_core::asn1::format_unix(not_after)
+            )),
             Err(SignerError::NoSigner) => Err(
                 "no certificate in extraCerts, --untrusted or --trusted matches the sender and senderKID"
                     .into(),

@@ -97,6 +97,46 @@ impl Encoded<Certificate> {
     pub fn is_self_issued(&self) -> bool {
         crate::names::names_equal(self.subject(), self.issuer())
     }
+
+    /// notBefore as seconds since 1970 (negative before).
+    pub fn not_before_unix(&self) -> i64 {
+        time_unix(&self.value().tbs_certificate.validity.not_before)
+    }
+
+    /// notAfter as seconds since 1970.
+    pub fn not_after_unix(&self) -> i64 {
+        time_unix(&self.value().tbs_certificate.validity.not_after)
+    }
+
+    /// Whether `now` lies within notBefore..=notAfter.
+    pub fn is_valid_at(&self, now: std::time::SystemTime) -> bool {
+        let now = unix_now(now);
+        self.not_before_unix() <= now && now <= self.not_after_unix()
+    }
+}
+
+/// A certificate time as seconds since 1970.
+pub(crate) fn time_unix(t: &rasn_pkix::Time) -> i64 {
+    match t {
+        rasn_pkix::Time::Utc(t) => t.timestamp(),
+        rasn_pkix::Time::General(t) => t.timestamp(),
+    }
+}
+
+/// `now` as seconds since 1970 (negative before).
+pub(crate) fn unix_now(now: std::time::SystemTime) -> i64 {
+    match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Seconds since 1970 as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn format_unix(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0).map_or_else(
+        || format!("{secs} s after 1970"),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
 }
 
 /// PKCS#10 (RFC 2986) `CertificationRequest`, the body of a `p10cr`.

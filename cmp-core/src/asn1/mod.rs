@@ -24,7 +24,10 @@ mod revocation;
 mod status;
 
 pub use body::{BODY_NAMES, PkiBody};
-pub use cert::{CertificationRequest, CertificationRequestInfo, CmpCertificate, Pkcs10Request};
+pub(crate) use cert::unix_now;
+pub use cert::{
+    CertificationRequest, CertificationRequestInfo, CmpCertificate, Pkcs10Request, format_unix,
+};
 pub use cert_rep::{
     CertOrEncCert, CertRepMessage, CertResponse, CertifiedKeyPair, KeyRecRepContent,
 };

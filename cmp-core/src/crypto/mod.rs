@@ -11,6 +11,7 @@ pub use algorithms::{
 };
 pub use provider::{
     CertPathVerifier, CryptoProvider, KeyLocator, KeyProvider, PathPolicy, Primitives, PrivateKey,
+    RevocationCheck,
 };
 
 /// Compares two byte strings in time that depends only on their lengths.

@@ -104,12 +104,32 @@ pub trait KeyProvider: Send + Sync + Debug {
     async fn load(&self, locator: &KeyLocator) -> Result<Arc<dyn PrivateKey>, CryptoError>;
 }
 
+/// Which certificates of a path must be shown not revoked by a CRL (`openssl`'s `-crl_check`
+/// and `-crl_check_all`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RevocationCheck {
+    /// No revocation checking.
+    #[default]
+    None,
+    /// The end entity only: a CRL from its issuer must be among the policy's CRLs, current,
+    /// correctly signed, and must not list it.
+    EndEntity,
+    /// Every certificate of the path but the trust anchor, as for the end entity.
+    All,
+}
+
 /// What a certificate path must satisfy besides chaining to an anchor at a time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PathPolicy {
     /// An extended key usage the end entity must carry if it has the EKU extension at all
     /// (`None`: any EKU, or none, is fine).
     pub required_eku: Option<rasn::types::ObjectIdentifier>,
+    /// Which certificates must be checked against [`PathPolicy::crls`].
+    pub revocation: RevocationCheck,
+    /// Certificate revocation lists (DER `CertificateList`s) for [`PathPolicy::revocation`].
+    /// A CRL past its nextUpdate, or whose signature does not verify with its issuer's key,
+    /// fails the path.
+    pub crls: Vec<Vec<u8>>,
 }
 
 /// Certificate path validation: from an end entity through untrusted intermediates to one of

@@ -28,4 +28,6 @@ pub use mac::{MacSettings, protect_with_mac, verify_mac};
 pub use signature::{
     prepare_signature, protect_with_key, verify_signature, verify_signature_with_key,
 };
-pub use signer::{SignerError, SignerTrust, find_signer, verify_signer};
+pub use signer::{
+    SignerError, SignerTrust, find_signers, matches_sender, signed_sender, verify_signer,
+};

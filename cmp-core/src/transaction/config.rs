@@ -9,7 +9,7 @@ use rasn_pkix::{GeneralName, Name};
 use zeroize::Zeroizing;
 
 use crate::asn1::{CmpCertificate, PVNO_CMP2000, null_dn};
-use crate::crypto::{CertPathVerifier, Primitives, SignatureAlgorithm};
+use crate::crypto::{CertPathVerifier, PathPolicy, Primitives, SignatureAlgorithm};
 use crate::protection::{MacLimits, MacSettings};
 
 /// How our requests are protected.
@@ -61,12 +61,23 @@ pub struct ResponseTrust {
     pub srvcert: Option<CmpCertificate>,
     /// The sender the responses must name (`--expect-sender`).
     pub expected_sender: Option<Name>,
-    /// Accept unprotected error messages (`--unprotected-errors`; weakens security).
+    /// OpenSSL's `-unprotected_errors` (weakens security): a response whose protection is
+    /// missing *or does not verify* is still accepted when it is an error message, a
+    /// certificate response whose one response is a rejection, an rp with status rejection,
+    /// or a pkiConf — each with a warning ([`Transaction::take_warnings`]); its
+    /// transactionID and recipNonce are still checked. A positive ip/cp/kup/ccp/rp/genp is
+    /// never accepted without valid protection.
+    ///
+    /// [`Transaction::take_warnings`]: super::Transaction::take_warnings
     pub unprotected_errors: bool,
     /// Accept a signer without digitalSignature in keyUsage (`--ignore-keyusage`).
     pub ignore_keyusage: bool,
     /// Accepted iteration counts of MAC-protected responses.
     pub mac_limits: MacLimits,
+    /// What the server signer's path and the issued certificate's path (`out_trusted`) must
+    /// satisfy besides chaining: revocation checking against CRLs (`--crls`,
+    /// `--crl-check`, `--crl-check-all`).
+    pub path_policy: PathPolicy,
     /// 3GPP TS 33.310 first contact (as OpenSSL's
     /// `OSSL_CMP_OPT_PERMIT_TA_IN_EXTRACERTS_FOR_IR`): for an ip only, when the signer does not
     /// chain to `trusted`, a self-signed certificate in the ip's extraCerts may serve as trust

@@ -15,7 +15,7 @@ use crate::asn1::{
     PopoSigningKey, ProofOfPossession, ReceivedMessage, oid,
 };
 use crate::builder::{cert_conf, cert_req_messages, poll_req};
-use crate::crypto::{DigestAlgorithm, PathPolicy, Primitives, SignatureAlgorithm};
+use crate::crypto::{DigestAlgorithm, Primitives, SignatureAlgorithm};
 use crate::error::{ClientError, ResponseError, ServerRefusal};
 
 /// Which enrollment message.
@@ -263,6 +263,7 @@ impl Enrollment {
                         .into());
                     }
                     self.cert_req_id = -1;
+                    self.session.start_delayed_delivery();
                     return self.poll(now);
                 }
                 return Err(ClientError::Refused(Box::new(
@@ -392,7 +393,7 @@ impl Enrollment {
                 &inter,
                 std::slice::from_ref(root),
                 now,
-                &PathPolicy::default(),
+                &self.config().trust.path_policy,
             ) {
                 refusal = Some(format!(
                     "it does not chain to the root taken from the ip's extraCerts: {e}"
@@ -407,7 +408,7 @@ impl Enrollment {
                 &inter,
                 &self.config().out_trusted,
                 now,
-                &PathPolicy::default(),
+                &self.config().trust.path_policy,
             ) {
                 refusal = Some(format!("it does not chain to the out-trusted anchors: {e}"));
             }
@@ -566,6 +567,10 @@ impl Transaction for Enrollment {
             State::PollWait => self.poll(now),
             _ => Err(ClientError::Local("no wait was asked for".into())),
         }
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.session.take_warnings()
     }
 
     fn on_staged(&mut self, now: SystemTime) -> Result<Step<Enrolled>, ClientError> {

@@ -2,11 +2,24 @@
 //! step out (sign these bytes, send this request, wait, done). No sockets, clocks or files
 //! inside; the async driver in [`crate::client`] moves the bytes.
 //!
-//! Every response is checked in the order OpenSSL's `ossl_cmp_msg_check_update` uses:
-//! sender → protection (MAC with our secret; or signature: signer found by sender and
-//! senderKID, keyUsage, signature, path to the trust anchors now; or a pinned server
-//! certificate) → pvno → body type → transactionID → recipNonce → status. Nothing from a
-//! response whose checks fail is used.
+//! Every response is checked in the order OpenSSL uses (`ossl_cmp_msg_check_update`, then the
+//! expected type as `send_receive_check` checks it last):
+//! sender → protection → pvno → transactionID → recipNonce → body type → status.
+//!
+//! - **Protection**: a MAC with our secret; or a signature — the certificate that verified an
+//!   earlier response of the transaction first (OpenSSL's `validatedSrvCert`), then every
+//!   candidate from extraCerts, `untrusted`, `trusted` and the extraCerts of earlier
+//!   *authenticated* responses whose subject equals the sender (a directoryName, never the
+//!   NULL-DN), whose subjectKeyIdentifier equals senderKID when one is sent, and which is
+//!   valid now; each needs digitalSignature, a verifying signature and a path to the trust
+//!   anchors now (with CRLs when revocation checking is on) — or a pinned server certificate.
+//! - **recipNonce**: our latest senderNonce; only the final response of a delivery delayed by
+//!   an `error`/waiting (RFC 9483 §4.4) may answer the first one instead.
+//! - Under `unprotected_errors` (OpenSSL's `unprotected_exception`), a failed protection check
+//!   is tolerated, with a warning, for an error message, a rejected certificate response or rp,
+//!   and a pkiConf; the later checks still run.
+//!
+//! Nothing from a response whose checks fail is used.
 
 mod config;
 mod enroll;

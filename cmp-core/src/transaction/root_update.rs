@@ -1,6 +1,8 @@
 //! Checking a `rootCaKeyUpdate` answer (RFC 9483 §4.3.2) before its new root is believed.
 
-use crate::asn1::{CmpCertificate, RootCaKeyUpdateContent};
+use std::time::SystemTime;
+
+use crate::asn1::{CmpCertificate, RootCaKeyUpdateContent, format_unix};
 use crate::crypto::Primitives;
 use crate::error::ResponseError;
 use crate::names::format_name;
@@ -10,15 +12,39 @@ use crate::names::format_name;
 /// newWithNew must be self-signed; newWithOld must certify the same key and verify with the
 /// old root's key — the old root being `old_root` (`oldWithOld`, the one asked about) or else
 /// one of `anchors`; oldWithNew, when present, must certify the old root's key and verify with
-/// the new key.
+/// the new key. Each of the three certificates must be valid at `now`: a link that expired
+/// or is not valid yet is refused, naming the link and its validity (a device that was
+/// offline past the old root's end needs a new bootstrap).
 pub fn verify_root_ca_key_update(
     update: &RootCaKeyUpdateContent,
     old_root: Option<&CmpCertificate>,
     anchors: &[CmpCertificate],
     primitives: &dyn Primitives,
+    now: SystemTime,
 ) -> Result<CmpCertificate, ResponseError> {
     let bad =
         |why: String| ResponseError::Content(format!("rootCaKeyUpdate does not verify: {why}"));
+    let links = [
+        ("newWithNew", Some(&update.new_with_new)),
+        ("newWithOld", update.new_with_old.as_ref()),
+        ("oldWithNew", update.old_with_new.as_ref()),
+    ];
+    for (name, cert) in links {
+        if let Some(c) = cert.filter(|c| !c.is_valid_at(now)) {
+            let nb = c.not_before_unix();
+            let when = if crate::asn1::unix_now(now) < nb {
+                "is not valid yet"
+            } else {
+                "has expired"
+            };
+            return Err(bad(format!(
+                "{name} ({}) {when}: it is valid from {} to {}",
+                format_name(c.subject()),
+                format_unix(nb),
+                format_unix(c.not_after_unix())
+            )));
+        }
+    }
     let new = &update.new_with_new;
     if !new.is_signed_by(new.subject_public_key_info(), primitives) || !new.is_self_issued() {
         return Err(bad(format!(

@@ -9,11 +9,11 @@ use rasn_pkix::GeneralName;
 
 use super::config::{Credentials, TransactionConfig};
 use crate::asn1::{
-    CmpCertificate, PVNO_CMP2000, PVNO_CMP2021, PkiBody, PkiHeader, PkiMessage, PollRepContent,
-    ReceivedMessage,
+    CmpCertificate, PVNO_CMP2000, PVNO_CMP2021, PkiBody, PkiHeader, PkiMessage, PkiStatus,
+    PollRepContent, ReceivedMessage, format_unix,
 };
 use crate::builder::PkiHeaderBuilder;
-use crate::crypto::{PathPolicy, SignatureAlgorithm};
+use crate::crypto::SignatureAlgorithm;
 use crate::error::{ClientError, ResponseError};
 use crate::names::{format_general_name, format_name, names_equal};
 use crate::protection::{
@@ -86,6 +86,12 @@ pub trait Transaction {
     /// Continues after the last [`Step::Wait`].
     fn on_wait_elapsed(&mut self, now: SystemTime) -> Result<Step<Self::Output>, ClientError>;
 
+    /// The warnings since the last call: responses accepted although their protection
+    /// failed, as `unprotected_errors` allows. The driver hands them to the application.
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Continues after the last [`Step::Stage`].
     fn on_staged(&mut self, now: SystemTime) -> Result<Step<Self::Output>, ClientError> {
         let _ = now;
@@ -112,6 +118,52 @@ pub(crate) struct Session {
     pub(crate) unsigned: Option<Unsigned>,
     /// The root taken from an ip's extraCerts under `bootstrap_from_ip`.
     pub(crate) bootstrap_root: Option<CmpCertificate>,
+    /// The certificate that verified a response's signature (OpenSSL's `validatedSrvCert`),
+    /// tried first for the later responses of this transaction.
+    validated_signer: Option<CmpCertificate>,
+    /// extraCerts of responses whose protection verified: candidates for the later ones.
+    learned: Vec<CmpCertificate>,
+    /// An error with status waiting answered the request (RFC 9483 §4.4 delayed delivery).
+    delayed_delivery: bool,
+    /// Responses accepted under `unprotected_errors`, for the driver to report.
+    warnings: Vec<String>,
+}
+
+/// The most certificates kept from the extraCerts of authenticated responses.
+const MAX_LEARNED_CERTS: usize = 64;
+
+/// What OpenSSL's `unprotected_exception` lets through under `unprotected_errors`: an error
+/// message, a certificate response whose one response is a rejection, an rp whose status is a
+/// rejection, and a pkiConf. Returns how to name it in a warning.
+fn unprotected_exception(msg: &PkiMessage) -> Option<&'static str> {
+    let rejected = |s: &crate::asn1::PkiStatusInfo| s.status == PkiStatus::REJECTION;
+    match &msg.body {
+        PkiBody::Error(_) => Some("an error message"),
+        PkiBody::Pkiconf(()) => Some("a pkiConf"),
+        PkiBody::Rp(rp) => match rp.status.as_slice() {
+            [one] if rejected(one) => Some("an rp with status rejection"),
+            _ => None,
+        },
+        body => match body.cert_rep().map(|r| r.response.as_slice()) {
+            Some([one]) if rejected(&one.status) => {
+                Some("a certificate response with status rejection")
+            }
+            _ => None,
+        },
+    }
+}
+
+/// The part of a protection failure worth repeating in a warning.
+fn protection_failure(e: &ClientError) -> String {
+    match e {
+        ClientError::Response(ResponseError::Unprotected | ResponseError::UnprotectedError) => {
+            "it is not protected".into()
+        }
+        other => other
+            .to_string()
+            .trim_start_matches("the response failed a check: ")
+            .to_owned(),
+    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -164,6 +216,10 @@ impl Session {
             polls: 0,
             unsigned: None,
             bootstrap_root: None,
+            validated_signer: None,
+            learned: Vec::new(),
+            delayed_delivery: false,
+            warnings: Vec::new(),
         })
     }
 
@@ -247,9 +303,10 @@ impl Session {
         Ok(Step::Send(msg.to_der()?))
     }
 
-    /// Decodes and checks a response: sender, protection, pvno, body type, transactionID,
-    /// recipNonce. `expected` lists the acceptable body names (an `error` is always let
-    /// through to the caller, which reports it).
+    /// Decodes and checks a response in OpenSSL's order (`ossl_cmp_msg_check_update`, then
+    /// the expected type as `send_receive_check` does): sender, protection, pvno,
+    /// transactionID, recipNonce, body type. `expected` lists the acceptable body types (an
+    /// `error` is always let through to the caller, which reports it).
     pub(crate) fn check(
         &mut self,
         bytes: &[u8],
@@ -259,17 +316,21 @@ impl Session {
         let rcv = ReceivedMessage::decode(bytes).map_err(ResponseError::Malformed)?;
         let msg = rcv.message();
         self.check_sender(msg)?;
-        self.check_protection(&rcv, now)?;
+        let verified = match self.check_protection(&rcv, now) {
+            Ok(()) => true,
+            Err(e) => match unprotected_exception(msg) {
+                Some(what) if self.config.trust.unprotected_errors => {
+                    self.warnings.push(format!(
+                        "accepting {what} although its protection failed ({}), as --unprotected-errors allows",
+                        protection_failure(&e)
+                    ));
+                    false
+                }
+                _ => return Err(e),
+            },
+        };
         if msg.header.pvno != PVNO_CMP2000 && msg.header.pvno != PVNO_CMP2021 {
             return Err(ResponseError::Pvno(msg.header.pvno).into());
-        }
-        let body = msg.body.name();
-        if body != "error" && !expected.contains(&body) {
-            return Err(ResponseError::Body {
-                expected: expected.join(" or "),
-                actual: body,
-            }
-            .into());
         }
         let tid = msg.header.transaction_id.as_deref();
         if tid != Some(self.transaction_id.as_slice()) {
@@ -279,10 +340,13 @@ impl Session {
             }
             .into());
         }
+        // A pollRep answers our latest pollReq; the final answer of a delivery that an
+        // error/waiting delayed (RFC 9483 §4.4) may answer the first request instead.
         let recip = msg.header.recip_nonce.as_deref();
+        let is_poll_rep = matches!(msg.body, PkiBody::PollRep(_));
         let ok = recip.is_some()
             && (recip == self.last_nonce.as_deref()
-                || (self.polling() && recip == self.first_nonce.as_deref()));
+                || (self.delayed_delivery && !is_poll_rep && recip == self.first_nonce.as_deref()));
         if !ok {
             return Err(ResponseError::RecipNonce {
                 expected: self.last_nonce.as_deref().map(hex).unwrap_or_default(),
@@ -290,8 +354,38 @@ impl Session {
             }
             .into());
         }
+        let body = msg.body.name();
+        if body != "error" && !expected.contains(&body) {
+            return Err(ResponseError::Body {
+                expected: expected.join(" or "),
+                actual: body,
+            }
+            .into());
+        }
+        if verified {
+            // Certificates from an authenticated response help verify the later ones.
+            for c in msg.extra_certs.iter().flatten() {
+                if self.learned.len() < MAX_LEARNED_CERTS
+                    && !self.learned.iter().any(|l| l.der() == c.der())
+                {
+                    self.learned.push(c.clone());
+                }
+            }
+        }
         self.peer_nonce = msg.header.sender_nonce.as_ref().map(|n| n.to_vec());
         Ok(rcv)
+    }
+
+    /// Marks the transaction as delivered late (RFC 9483 §4.4: an error with status waiting
+    /// answered the request), so its final response may answer the first senderNonce.
+    pub(crate) fn start_delayed_delivery(&mut self) {
+        self.delayed_delivery = true;
+    }
+
+    /// The warnings collected since the last call (responses accepted under
+    /// `unprotected_errors`).
+    pub(crate) fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     fn check_sender(&self, msg: &PkiMessage) -> Result<(), ClientError> {
@@ -324,9 +418,8 @@ impl Session {
         let msg = rcv.message();
         let trust = &self.config.trust;
         let Some(alg_id) = &msg.header.protection_alg else {
-            return match (&msg.body, trust.unprotected_errors) {
-                (PkiBody::Error(_), true) => Ok(()),
-                (PkiBody::Error(_), false) => Err(ResponseError::UnprotectedError.into()),
+            return match &msg.body {
+                PkiBody::Error(_) => Err(ResponseError::UnprotectedError.into()),
                 _ => Err(ResponseError::Unprotected.into()),
             };
         };
@@ -345,22 +438,39 @@ impl Session {
                 .chain(&self.bootstrap_root)
                 .cloned()
                 .collect();
-            if anchors.is_empty() && !bootstrap {
+            if anchors.is_empty() && !bootstrap && self.validated_signer.is_none() {
                 return Err(ResponseError::NoTrust.into());
             }
+            let untrusted: Vec<CmpCertificate> = trust
+                .untrusted
+                .iter()
+                .chain(&self.learned)
+                .cloned()
+                .collect();
             let checked = verify_signer(
                 rcv,
                 SignerTrust {
-                    untrusted: &trust.untrusted,
+                    untrusted: &untrusted,
                     anchors: &anchors,
                     ignore_keyusage: trust.ignore_keyusage,
+                    policy: &trust.path_policy,
+                    validated: self.validated_signer.as_ref(),
                 },
                 primitives,
                 self.config.paths.as_ref(),
                 now,
             );
             let (signer, intermediates, reason) = match checked {
-                Ok(_) => return Ok(()),
+                Ok(signer) => {
+                    self.validated_signer = Some(signer.clone());
+                    return Ok(());
+                }
+                Err(SignerError::SenderNotNamed) => {
+                    return Err(ResponseError::SenderNotNamed(format_general_name(
+                        &msg.header.sender,
+                    ))
+                    .into());
+                }
                 Err(SignerError::NoSigner) => {
                     return Err(ResponseError::NoSigner {
                         sender: format_general_name(&msg.header.sender),
@@ -369,6 +479,18 @@ impl Session {
                             .sender_kid
                             .as_ref()
                             .map_or_else(|| "absent".into(), |k| hex(k)),
+                    }
+                    .into());
+                }
+                Err(SignerError::NotValidNow {
+                    subject,
+                    not_before,
+                    not_after,
+                }) => {
+                    return Err(ResponseError::SignerNotValidNow {
+                        subject,
+                        not_before: format_unix(not_before),
+                        not_after: format_unix(not_after),
                     }
                     .into());
                 }
@@ -384,7 +506,6 @@ impl Session {
             };
             let subject = format_name(signer.subject());
             let extra = msg.extra_certs.as_deref().unwrap_or_default();
-            let policy = PathPolicy::default();
             if bootstrap && self.bootstrap_root.is_none() {
                 let root = extra.iter().find(|c| {
                     c.der() != signer.der()
@@ -397,12 +518,13 @@ impl Session {
                                 &intermediates,
                                 std::slice::from_ref(*c),
                                 now,
-                                &policy,
+                                &trust.path_policy,
                             )
                             .is_ok()
                 });
                 if let Some(root) = root {
                     self.bootstrap_root = Some(root.clone());
+                    self.validated_signer = Some(signer.clone());
                     return Ok(());
                 }
                 return Err(ResponseError::UntrustedSigner {

@@ -99,6 +99,7 @@ impl<R: OneRound> Machine<R> {
                     )
                     .into());
                 }
+                self.session.start_delayed_delivery();
                 return self.poll(now);
             }
         }
@@ -146,6 +147,9 @@ macro_rules! transaction_impl {
             }
             fn on_wait_elapsed(&mut self, now: SystemTime) -> Result<Step<$out>, ClientError> {
                 self.0.on_wait_elapsed(now)
+            }
+            fn take_warnings(&mut self) -> Vec<String> {
+                self.0.session.take_warnings()
             }
         }
     };

@@ -1,7 +1,6 @@
 //! Key files: PEM PKCS#8, written atomically with mode 0600.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use cmp_core::CryptoError;
@@ -42,34 +41,8 @@ pub fn write_key_file(path: &Path, key: &dyn PrivateKey) -> Result<(), CryptoErr
         pkcs8::der::pem::encode_string("PRIVATE KEY", pkcs8::der::pem::LineEnding::LF, &der)
             .map_err(|e| CryptoError::InvalidKey(format!("PEM encoding: {e}")))?,
     );
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("key.pem");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(&tmp)
-            .map_err(|e| io_error(&tmp, "create", e))?;
-        file.write_all(pem.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| io_error(&tmp, "write", e))?;
-        fs::rename(&tmp, path).map_err(|e| io_error(path, "replace", e))?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::fs::write_atomically(path, pem.as_bytes(), 0o600).map_err(|e| CryptoError::Backend {
+        backend: "software".into(),
+        reason: e.to_string(),
+    })
 }
