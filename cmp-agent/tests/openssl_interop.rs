@@ -1,73 +1,16 @@
 //! `cmp-agent` against the `openssl cmp -port` mock server: a peer nobody here wrote. Each
 //! scenario asserts the exit code, and for failures the one sentence on standard error.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
+mod cli;
+
+use cli::{RECIPIENT, SUBJECT, agent, certout, ok, pbm, run, stderr, url};
 use cmp_tests::openssl_mock::{MockProtection, Server, openssl_mock, start};
 use cmp_tests::{fixtures, tools};
 
 use fixtures::pki;
-
-fn agent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
-        .args(args)
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .output()
-        .expect("run cmp-agent")
-}
-
-fn url(mock: &Server) -> String {
-    format!("http://127.0.0.1:{}/pkix/", mock.port)
-}
-
-const SUBJECT: &str = "/CN=CMP Test Device/O=cmp-rs test PKI";
-const RECIPIENT: &str = "/CN=CMP Test CA/O=cmp-rs test PKI";
-
-/// PBM options for the mock.
-fn pbm(mock: &Server) -> Vec<String> {
-    [
-        "--server",
-        &url(mock),
-        "--secret",
-        "pass:cmp-test-secret-1234",
-        "--ref",
-        "client-ref-1234",
-        "--recipient",
-        RECIPIENT,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect()
-}
-
-fn run(cmd: &str, common: &[String], extra: &[&str]) -> Output {
-    let mut args = vec![cmd];
-    args.extend(common.iter().map(String::as_str));
-    args.extend_from_slice(extra);
-    agent(&args)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: &Output, what: &str, mock: &Server) {
-    assert!(
-        o.status.success(),
-        "{what}: exit {:?}\n{}\n{}",
-        o.status.code(),
-        stderr(o),
-        mock.log()
-    );
-}
-
-fn certout(dir: &Path, name: &str) -> (PathBuf, String) {
-    let p = dir.join(name);
-    let s = p.display().to_string();
-    (p, s)
-}
 
 #[test]
 fn ir_with_pbm_enrolls_and_writes_the_certificate() {

@@ -8,6 +8,7 @@
 
 pub mod fixtures;
 pub mod mock_ca;
+pub mod openssl_ca;
 pub mod openssl_mock;
 pub mod run;
 pub mod samples;

@@ -1,0 +1,69 @@
+//! Running `cmp-agent` against the OpenSSL mock in the interop tests: the binary, the mock's
+//! URL and PBM options, and checks on the outcome. Each test binary uses part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cmp_tests::openssl_mock::Server;
+
+pub(crate) fn agent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+        .args(args)
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .output()
+        .expect("run cmp-agent")
+}
+
+pub(crate) fn url(mock: &Server) -> String {
+    format!("http://127.0.0.1:{}/pkix/", mock.port)
+}
+
+pub(crate) const SUBJECT: &str = "/CN=CMP Test Device/O=cmp-rs test PKI";
+pub(crate) const RECIPIENT: &str = "/CN=CMP Test CA/O=cmp-rs test PKI";
+
+/// PBM options for the mock.
+pub(crate) fn pbm(mock: &Server) -> Vec<String> {
+    [
+        "--server",
+        &url(mock),
+        "--secret",
+        "pass:cmp-test-secret-1234",
+        "--ref",
+        "client-ref-1234",
+        "--recipient",
+        RECIPIENT,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+pub(crate) fn run(cmd: &str, common: &[String], extra: &[&str]) -> Output {
+    let mut args = vec![cmd];
+    args.extend(common.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    agent(&args)
+}
+
+pub(crate) fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub(crate) fn ok(o: &Output, what: &str, mock: &Server) {
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\n{}\n{}",
+        o.status.code(),
+        stderr(o),
+        mock.log()
+    );
+}
+
+pub(crate) fn certout(dir: &Path, name: &str) -> (PathBuf, String) {
+    let p = dir.join(name);
+    let s = p.display().to_string();
+    (p, s)
+}
+
