@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod enroll_rig;
 pub mod fixtures;
 pub mod mock_ca;
 pub mod openssl_ca;

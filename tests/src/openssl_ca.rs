@@ -115,11 +115,7 @@ impl OpensslCa {
         std::fs::write(dir.join("index.txt"), "").expect("index");
         std::fs::write(dir.join("serial"), "4001\n").expect("serial");
         std::fs::write(dir.join("crlnumber"), "01\n").expect("crlnumber");
-        std::fs::write(
-            dir.join("ca.cnf"),
-            CONFIG.replace("DIR", s(&dir)),
-        )
-        .expect("config");
+        std::fs::write(dir.join("ca.cnf"), CONFIG.replace("DIR", s(&dir))).expect("config");
         OpensslCa { dir }
     }
 

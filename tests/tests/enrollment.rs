@@ -7,124 +7,24 @@ use std::time::Duration;
 
 use cmp_core::ClientError;
 use cmp_core::asn1::{
-    CertOrEncCert, CertRepMessage, CertResponse, CertifiedKeyPair, CmpCertificate, ErrorMsgContent,
-    FailureBit, PkiBody, PkiMessage, PkiStatus, PkiStatusInfo, PollRep, ReceivedMessage,
+    CmpCertificate, ErrorMsgContent, FailureBit, PkiBody, PkiMessage, PkiStatus, PkiStatusInfo,
+    PollRep, ReceivedMessage,
 };
 use cmp_core::client::{Driver, Keys};
 use cmp_core::crypto::{PrivateKey, SignatureAlgorithm};
 use cmp_core::names::parse_name;
-use cmp_core::protection::{MacLimits, MacSettings, verify_mac};
-use cmp_core::transaction::{
-    Credentials, Enrolled, Enrollment, EnrollmentKind, EnrollmentRequest, PopoMethod,
-    TransactionConfig,
+use cmp_core::protection::{MacLimits, verify_mac};
+use cmp_core::transaction::{Credentials, Enrolled, Enrollment, EnrollmentKind, TransactionConfig};
+use cmp_crypto::software::read_key_file;
+use cmp_tests::enroll_rig::{
+    Scripts, bodies, config, enroll, err, ip_granted, new_key, pki_cert, pki_key, pkiconf, rep,
+    request, script,
 };
-use cmp_crypto::software::{SoftwareKey, read_key_file};
 use cmp_tests::fixtures;
 use cmp_tests::mock_ca::{Answer, MockCa, RecordingSleep, SECRET, ca_cert, new_cert};
 use cmp_tests::run::block_on;
 use rasn::types::Integer;
 use rasn_pkix::GeneralName;
-
-fn new_key() -> SoftwareKey {
-    read_key_file(&fixtures::openssl_dir().join("pki/new-key.pem"), None).expect("new key")
-}
-
-fn config(tweak: impl FnOnce(&mut TransactionConfig)) -> Arc<TransactionConfig> {
-    let p = cmp_crypto::default_provider();
-    let mut c = TransactionConfig::new(
-        p.primitives,
-        p.paths,
-        Credentials::Mac {
-            secret: SECRET.to_vec().into(),
-            reference: b"client-ref-1234".to_vec(),
-            settings: MacSettings::pbm_default(),
-        },
-    );
-    c.sender = GeneralName::DirectoryName(
-        parse_name("/CN=CMP Test Device/O=cmp-rs test PKI").expect("dn"),
-    );
-    c.recipient = GeneralName::DirectoryName(ca_cert().subject().clone());
-    tweak(&mut c);
-    Arc::new(c)
-}
-
-fn request(key: &dyn PrivateKey) -> EnrollmentRequest {
-    EnrollmentRequest {
-        kind: EnrollmentKind::Ir,
-        template: cmp_core::builder::CertTemplateBuilder::new()
-            .subject(parse_name("/CN=CMP Test Device/O=cmp-rs test PKI").expect("dn"))
-            .build(),
-        public_key: Some(key.public_key().clone()),
-        popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
-        controls: None,
-        csr: None,
-    }
-}
-
-fn rep(id: i64, status: PkiStatusInfo, cert: Option<CmpCertificate>) -> CertRepMessage {
-    CertRepMessage {
-        ca_pubs: None,
-        response: vec![CertResponse {
-            cert_req_id: Integer::from(id),
-            status,
-            certified_key_pair: cert.map(|c| CertifiedKeyPair {
-                cert_or_enc_cert: CertOrEncCert::Certificate(c),
-                private_key: None,
-                publication_info: None,
-            }),
-            rsp_info: None,
-        }],
-    }
-}
-
-fn ip_granted() -> Answer {
-    Answer::body(PkiBody::Ip(rep(
-        0,
-        PkiStatusInfo::accepted(),
-        Some(new_cert()),
-    )))
-}
-
-fn pkiconf() -> Answer {
-    Answer::body(PkiBody::Pkiconf(()))
-}
-
-type Scripts = Vec<cmp_tests::mock_ca::Script>;
-
-fn script(f: impl FnMut(&PkiMessage) -> Answer + Send + 'static) -> cmp_tests::mock_ca::Script {
-    Box::new(f)
-}
-
-fn enroll(
-    config: Arc<TransactionConfig>,
-    scripts: Scripts,
-) -> (Result<Enrolled, ClientError>, MockCa, Vec<Duration>) {
-    let key = new_key();
-    let ca = MockCa::new(scripts);
-    let sleep = RecordingSleep::default();
-    let result = {
-        let mut tx = Enrollment::new(config, request(&key)).expect("transaction");
-        let mut driver = Driver::new(&ca, &sleep);
-        block_on(driver.run(
-            &mut tx,
-            Keys {
-                protection: None,
-                new_key: Some(&key),
-            },
-        ))
-    };
-    let waits = sleep.waits.lock().expect("lock").clone();
-    (result, ca, waits)
-}
-
-fn bodies(ca: &MockCa) -> Vec<&'static str> {
-    ca.requests
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|m| m.body.name())
-        .collect()
-}
 
 #[test]
 fn ir_with_certconf_and_pkiconf() {
@@ -293,13 +193,6 @@ fn delayed_delivery_after_an_error_with_status_waiting() {
         panic!("pollReq")
     };
     assert_eq!(p[0].cert_req_id, Integer::from(-1));
-}
-
-fn err(scripts: Scripts, tweak: impl FnOnce(&mut TransactionConfig)) -> String {
-    enroll(config(tweak), scripts)
-        .0
-        .expect_err("must fail")
-        .to_string()
 }
 
 /// [`err`] with default configuration, and the transactionID and senderNonce (hex) of the
@@ -622,20 +515,6 @@ fn signature_protected_requests_ask_the_driver_to_sign() {
         reqs[0].header.sender_kid.as_deref(),
         vendor_cert.subject_key_identifier().as_deref()
     );
-}
-
-fn pki_key(name: &str) -> Arc<dyn PrivateKey> {
-    Arc::new(
-        read_key_file(
-            &fixtures::openssl_dir().join(format!("pki/{name}-key.pem")),
-            None,
-        )
-        .expect("key"),
-    )
-}
-
-fn pki_cert(name: &str) -> CmpCertificate {
-    CmpCertificate::from_der(&fixtures::read(&format!("pki/{name}-cert.der"))).expect("cert")
 }
 
 #[test]

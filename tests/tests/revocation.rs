@@ -27,7 +27,13 @@ fn check(
         ..PathPolicy::default()
     };
     WebPkiPaths
-        .verify_path(leaf, intermediates, &[cert("ca")], SystemTime::now(), &policy)
+        .verify_path(
+            leaf,
+            intermediates,
+            &[cert("ca")],
+            SystemTime::now(),
+            &policy,
+        )
         .map_err(|e| e.to_string())
 }
 
@@ -43,7 +49,10 @@ fn the_leaf_is_checked_against_the_issuers_crl() {
     // Without revocation checking the CRLs are not looked at.
     check(&server, &[], RevocationCheck::None, &[]).expect("no checking");
 
-    ca.revoke(&PathBuf::from(fixtures::pki("server-cert.pem")), "keyCompromise");
+    ca.revoke(
+        &PathBuf::from(fixtures::pki("server-cert.pem")),
+        "keyCompromise",
+    );
     let revoked = ca.crl("revoked", None);
     assert_eq!(
         check(&server, &[], RevocationCheck::EndEntity, &[&revoked]),
@@ -53,7 +62,10 @@ fn the_leaf_is_checked_against_the_issuers_crl() {
     );
     assert_eq!(
         check(&server, &[], RevocationCheck::EndEntity, &[]),
-        Err("certificate path does not validate: revocation checking is on, but no CRLs were given".into())
+        Err(
+            "certificate path does not validate: revocation checking is on, but no CRLs were given"
+                .into()
+        )
     );
 }
 
@@ -106,13 +118,8 @@ fn crl_check_all_covers_the_intermediates_and_crl_check_only_the_leaf() {
     );
     let sub = OpensslCa::from_files("crl-all-sub", &sub_pem, &sub_key);
     let leaf_key = sub.new_key("leaf");
-    let leaf = read_pem_cert(&sub.issue(
-        "leaf",
-        &leaf_key,
-        "/CN=Leaf/O=cmp-rs test PKI",
-        "ee",
-        None,
-    ));
+    let leaf =
+        read_pem_cert(&sub.issue("leaf", &leaf_key, "/CN=Leaf/O=cmp-rs test PKI", "ee", None));
     let inter = [read_pem_cert(&sub_pem)];
     let sub_crl = sub.crl("sub", None);
     root.revoke(&sub_pem, "cACompromise");

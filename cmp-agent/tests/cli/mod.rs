@@ -66,4 +66,3 @@ pub(crate) fn certout(dir: &Path, name: &str) -> (PathBuf, String) {
     let s = p.display().to_string();
     (p, s)
 }
-
