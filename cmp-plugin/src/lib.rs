@@ -6,9 +6,9 @@
 //! - [`abi`]: the C ABI, version 1 (the same in `include/cmp-plugin.h`, checked in and
 //!   tested by compiling a C plugin against it);
 //! - [`host`] (feature `host`): [`Plugin::load`](host::Plugin::load) opens a library, checks
-//!   its descriptor and adapts it to the ordinary traits — [`PluginTransport`](host::PluginTransport)
+//!   its descriptor and adapts it to the ordinary traits — [`PluginTransport`]
 //!   is a [`Transport`](cmp_core::transport::Transport),
-//!   [`PluginKeyProvider`](host::PluginKeyProvider) a
+//!   [`PluginKeyProvider`] a
 //!   [`KeyProvider`](cmp_core::crypto::KeyProvider) whose keys are
 //!   [`PrivateKey`](cmp_core::crypto::PrivateKey)s;
 //! - [`export`] (feature `export`): [`export_transport!`] and [`export_key_backend!`] turn a
