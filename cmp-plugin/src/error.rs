@@ -141,13 +141,23 @@ pub enum PluginError {
         /// [`abi::DESCRIPTOR_V1_SIZE`].
         needed: u32,
     },
-    /// The plugin is of an unknown kind, or not of the kind asked for.
-    #[error("plugin {path} is {}, not a {expected} plugin", kind_text(.found))]
-    WrongKind {
+    /// The descriptor declares a kind this host does not know.
+    #[error(
+        "plugin {path} declares kind {found}, which this host does not know (1: transport, 2: key backend)"
+    )]
+    UnknownKind {
         /// The library.
         path: PathBuf,
         /// Its kind code.
         found: u32,
+    },
+    /// The plugin is not of the kind asked for.
+    #[error("plugin {path} is a {found} plugin, not a {expected} plugin")]
+    WrongKind {
+        /// The library.
+        path: PathBuf,
+        /// Its kind.
+        found: PluginKind,
         /// The kind asked for.
         expected: PluginKind,
     },
@@ -251,11 +261,4 @@ pub enum PluginError {
         /// What is wrong with it.
         what: String,
     },
-}
-
-fn kind_text(code: &u32) -> String {
-    match PluginKind::from_code(*code) {
-        Some(k) => format!("a {k} plugin"),
-        None => format!("of unknown kind {code}"),
-    }
 }

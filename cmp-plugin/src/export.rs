@@ -296,13 +296,17 @@ impl Reply {
     }
 }
 
-/// The object behind an instance pointer.
+/// The object behind an instance pointer (an error for NULL).
 ///
 /// # Safety
-/// `instance` came from this module's `create` for the same `T` and is not destroyed.
-unsafe fn instance<T>(instance: *mut c_void) -> Arc<T> {
+/// `instance` is NULL or came from this module's `create` for the same `T` and is not
+/// destroyed.
+unsafe fn instance<T>(instance: *mut c_void) -> Result<Arc<T>, (i32, String)> {
+    if instance.is_null() {
+        return Err((abi::STATUS_INVALID_ARGUMENT, "no instance".into()));
+    }
     // SAFETY: `create` made it from `Box<Arc<T>>`.
-    unsafe { Arc::clone(&*instance.cast::<Arc<T>>()) }
+    Ok(unsafe { Arc::clone(&*instance.cast::<Arc<T>>()) })
 }
 
 fn utf8(b: &[u8], what: &str) -> Result<String, (i32, String)> {
@@ -378,7 +382,7 @@ unsafe extern "C" fn exchange<T: TransportPlugin>(
     let reply = Reply { callback, ctx };
     let prepared = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the host passes an instance of ours and a request borrowed for the call.
-        let (t, req) = unsafe { (instance::<T>(inst), bytes(request, request_len).to_vec()) };
+        let (t, req) = unsafe { (instance::<T>(inst)?, bytes(request, request_len).to_vec()) };
         let deadline = Instant::now() + Duration::from_millis(timeout_ms);
         Ok(async move {
             t.exchange(&req, Some(deadline))
@@ -471,7 +475,7 @@ unsafe extern "C" fn generate<T: KeyBackendPlugin>(
 ) -> i32 {
     let result = catch(|| {
         // SAFETY: an instance of ours; the spec is borrowed for the call.
-        let (b, spec) = unsafe { (instance::<Backend<T>>(inst), bytes(spec, spec_len)) };
+        let (b, spec) = unsafe { (instance::<Backend<T>>(inst)?, bytes(spec, spec_len)) };
         let spec = KeySpec::from_str(&utf8(spec, "key spec")?)
             .map_err(|e| (abi::STATUS_INVALID_ARGUMENT, e.to_string()))?;
         let key = run_blocking({
@@ -501,7 +505,7 @@ unsafe extern "C" fn load<T: KeyBackendPlugin>(
         // SAFETY: an instance of ours; data and password are borrowed for the call.
         let (b, data, password) = unsafe {
             (
-                instance::<Backend<T>>(inst),
+                instance::<Backend<T>>(inst)?,
                 bytes(data, data_len).to_vec(),
                 (!password.is_null()).then(|| bytes(password, password_len).to_vec()),
             )
@@ -539,7 +543,7 @@ unsafe extern "C" fn public_key<T: KeyBackendPlugin>(
     let mut der = Vec::new();
     let result = catch(|| {
         // SAFETY: an instance of ours.
-        let b = unsafe { instance::<Backend<T>>(inst) };
+        let b = unsafe { instance::<Backend<T>>(inst)? };
         der = rasn::der::encode(b.key(handle)?.public_key()).map_err(|e| {
             (
                 abi::STATUS_ERROR,
@@ -573,7 +577,7 @@ unsafe extern "C" fn sign<T: KeyBackendPlugin>(
         // SAFETY: an instance of ours; alg and data are borrowed for the call.
         let (b, alg, data) = unsafe {
             (
-                instance::<Backend<T>>(inst),
+                instance::<Backend<T>>(inst)?,
                 bytes(alg, alg_len),
                 bytes(data, data_len).to_vec(),
             )
@@ -597,10 +601,11 @@ unsafe extern "C" fn sign<T: KeyBackendPlugin>(
 unsafe extern "C" fn release<T: KeyBackendPlugin>(inst: *mut c_void, handle: u64) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: an instance of ours.
-        let b = unsafe { instance::<Backend<T>>(inst) };
-        b.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&handle);
+        if let Ok(b) = unsafe { instance::<Backend<T>>(inst) } {
+            b.keys
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&handle);
+        }
     }));
 }

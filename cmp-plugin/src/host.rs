@@ -155,9 +155,12 @@ impl Plugin {
         // namespace, RTLD_NOW makes unresolved symbols fail here rather than later.
         let lib =
             unsafe { Library::open(Some(&open_path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
+                // The loader's message repeats the path; say it once.
+                let reason = e.to_string();
+                let prefix = format!("{}: ", open_path.display());
                 PluginError::Open {
                     path: path.clone(),
-                    reason: e.to_string(),
+                    reason: reason.strip_prefix(&prefix).unwrap_or(&reason).to_owned(),
                 }
             })?;
         // SAFETY: the entry symbol has this type by the ABI's definition; a library that
@@ -223,10 +226,9 @@ impl Plugin {
         // there; it is plain data (integers, pointers and nullable function pointers).
         let d = unsafe { &*desc };
         let Some(kind) = PluginKind::from_code(d.kind) else {
-            return Err(PluginError::WrongKind {
+            return Err(PluginError::UnknownKind {
                 path,
                 found: d.kind,
-                expected: PluginKind::Transport,
             });
         };
         // SAFETY: the ABI makes `name` and `version` NULL or static NUL-terminated strings.
@@ -318,10 +320,7 @@ impl Plugin {
         } else {
             Err(PluginError::WrongKind {
                 path: self.shared.path.clone(),
-                found: match self.shared.kind {
-                    PluginKind::Transport => abi::KIND_TRANSPORT,
-                    PluginKind::KeyBackend => abi::KIND_KEY_BACKEND,
-                },
+                found: self.shared.kind,
                 expected,
             })
         }

@@ -14,22 +14,37 @@
 //! - [`export`] (feature `export`): [`export_transport!`] and [`export_key_backend!`] turn a
 //!   `Transport` or `KeyProvider` into a plugin in a few lines.
 //!
-//! ```ignore
-//! // In a cdylib:
+//! ```no_run
+//! // In a cdylib (crate-type = ["cdylib"]):
+//! use std::time::Instant;
+//! use cmp_core::transport::{Transport, TransportError};
+//!
 //! #[derive(Debug)]
 //! struct Pigeon;
+//!
 //! #[async_trait::async_trait]
-//! impl cmp_core::transport::Transport for Pigeon { /* … */ }
+//! impl Transport for Pigeon {
+//!     async fn exchange(&self, request: &[u8], _deadline: Option<Instant>)
+//!         -> Result<Vec<u8>, TransportError> {
+//!         Ok(request.to_vec()) // a very well trained pigeon
+//!     }
+//! }
+//!
 //! impl cmp_plugin::export::TransportPlugin for Pigeon {
 //!     const NAME: &'static std::ffi::CStr = c"pigeon";
 //!     const VERSION: &'static std::ffi::CStr = c"0.1.0";
-//!     fn create(url: &str) -> Result<Self, String> { Ok(Pigeon) }
+//!     fn create(_url: &str) -> Result<Self, String> {
+//!         Ok(Pigeon)
+//!     }
 //! }
+//!
 //! cmp_plugin::export_transport!(Pigeon);
 //!
 //! // In the host:
-//! let plugin = cmp_plugin::host::Plugin::load("target/debug/libpigeon.so")?;
+//! # fn main() -> Result<(), cmp_plugin::PluginError> {
+//! let plugin = cmp_plugin::Plugin::load("target/debug/libpigeon.so")?;
 //! let transport = plugin.transport("pigeon://loft")?; // impl Transport
+//! # Ok(()) }
 //! ```
 //!
 //! ## The ABI rules

@@ -250,7 +250,7 @@ fn a_transport_is_not_a_key_backend() {
         e,
         PluginError::WrongKind {
             path: echo().clone(),
-            found: abi::KIND_TRANSPORT,
+            found: PluginKind::Transport,
             expected: PluginKind::KeyBackend,
         }
     );
@@ -340,9 +340,16 @@ fn libraries_that_are_not_plugins_give_exact_errors() {
     let path = broken("WRONG_KIND");
     let e = load_err(&path);
     assert_eq!(
+        e,
+        PluginError::UnknownKind {
+            path: path.clone(),
+            found: 7
+        }
+    );
+    assert_eq!(
         e.to_string(),
         format!(
-            "plugin {} is of unknown kind 7, not a transport plugin",
+            "plugin {} declares kind 7, which this host does not know (1: transport, 2: key backend)",
             path.display()
         )
     );
@@ -381,11 +388,12 @@ fn a_missing_file_or_a_file_that_is_no_library_cannot_be_loaded() {
         panic!("{e:?}")
     };
     assert_eq!(path, &text);
-    assert!(
-        reason.contains("file too short") || reason.contains("invalid ELF header"),
-        "{reason}"
+    // The loader's own words (glibc), without the path a second time.
+    assert_eq!(reason, "file too short");
+    assert_eq!(
+        e.to_string(),
+        format!("cannot load plugin {}: file too short", text.display())
     );
-    assert!(!e.to_string().contains('\n'));
 }
 
 fn tokio_block_on<F: std::future::Future>(f: F) -> F::Output {
