@@ -383,9 +383,10 @@ unsafe extern "C" fn exchange<T: TransportPlugin>(
     let prepared = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the host passes an instance of ours and a request borrowed for the call.
         let (t, req) = unsafe { (instance::<T>(inst)?, bytes(request, request_len).to_vec()) };
-        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+        // A timeout beyond what the clock can represent is no deadline.
+        let deadline = Instant::now().checked_add(Duration::from_millis(timeout_ms));
         Ok(async move {
-            t.exchange(&req, Some(deadline))
+            t.exchange(&req, deadline)
                 .await
                 .map_err(|e| (transport_status(&e), e.to_string()))
         })

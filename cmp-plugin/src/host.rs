@@ -21,6 +21,9 @@ use crate::error::{PluginError, PluginKind, PluginStatus};
 /// How long an exchange without a deadline, or a key operation, may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The longest timeout the adapters accept (longer ones are shortened to it).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// What the host waits beyond the deadline it gave the plugin, so that a plugin honouring
 /// `timeout_ms` reports its own timeout first.
 const GRACE: Duration = Duration::from_millis(200);
@@ -492,9 +495,10 @@ impl fmt::Debug for PluginTransport {
 }
 
 impl PluginTransport {
-    /// How long an exchange given no deadline may take (default [`DEFAULT_TIMEOUT`]).
+    /// How long an exchange given no deadline may take (default [`DEFAULT_TIMEOUT`], at most
+    /// [`MAX_TIMEOUT`]).
     pub fn default_timeout(mut self, timeout: Duration) -> Self {
-        self.default_timeout = timeout;
+        self.default_timeout = timeout.min(MAX_TIMEOUT);
         self
     }
 
@@ -505,7 +509,10 @@ impl PluginTransport {
         request: &[u8],
         deadline: Option<Instant>,
     ) -> Result<Vec<u8>, PluginError> {
-        let deadline = deadline.unwrap_or_else(|| Instant::now() + self.default_timeout);
+        let now = Instant::now();
+        let deadline = deadline
+            .unwrap_or_else(|| now + self.default_timeout)
+            .min(now + MAX_TIMEOUT);
         let inst = &self.instance;
         let exchange =
             inst.shared
@@ -583,9 +590,9 @@ fn crypto_error(backend: &str, e: PluginError) -> CryptoError {
 
 impl PluginKeyProvider {
     /// How long a key operation (generate, load, sign, decrypt, key agreement) may take
-    /// (default [`DEFAULT_TIMEOUT`]).
+    /// (default [`DEFAULT_TIMEOUT`], at most [`MAX_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.min(MAX_TIMEOUT);
         self
     }
 

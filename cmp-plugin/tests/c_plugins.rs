@@ -243,6 +243,41 @@ fn a_callback_never_called_ends_at_the_deadline() {
 }
 
 #[test]
+fn a_callback_after_the_deadline_is_ignored_and_reported() {
+    let plugin = Plugin::load(echo()).expect("load");
+    let t = plugin.transport("").expect("create");
+    let deadline = Instant::now() + Duration::from_millis(100);
+    let e = tokio_block_on(t.exchange_raw(b"late", Some(deadline))).expect_err("too late");
+    assert!(
+        matches!(
+            e,
+            PluginError::CallbackNeverCalled {
+                function: "exchange",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // The plugin answers at 600 ms; give it time, then look.
+    let late = PluginError::LateCallback {
+        path: echo().clone(),
+        function: "exchange",
+    };
+    let start = Instant::now();
+    while !plugin.anomalies().contains(&late) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(plugin.anomalies(), std::slice::from_ref(&late));
+    assert_eq!(
+        late.to_string(),
+        format!(
+            "plugin {} called the completion callback of exchange after its deadline had passed; the call was ignored",
+            echo().display()
+        )
+    );
+}
+
+#[test]
 fn a_transport_is_not_a_key_backend() {
     let plugin = Plugin::load(echo()).expect("load");
     let e = plugin.key_backend("").expect_err("wrong kind");

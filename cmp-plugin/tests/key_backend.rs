@@ -7,6 +7,7 @@ mod support;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use cmp_core::crypto::{KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm};
 use cmp_core::error::CryptoError;
@@ -180,6 +181,51 @@ fn capabilities_the_plugin_lacks_and_errors_it_reports_are_exact() {
             path.display()
         )
     );
+}
+
+#[test]
+fn a_load_that_never_finishes_is_bounded_by_the_timeout() {
+    let plugin = Plugin::load(lib()).expect("load");
+    let keys = plugin
+        .key_backend("")
+        .expect("create")
+        .timeout(Duration::from_millis(300));
+    let start = Instant::now();
+    let e = block_on(keys.load_key(&KeyLocator::Uri("software:hang".into()))).expect_err("hangs");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    let PluginError::CallbackNeverCalled {
+        path,
+        function: "load",
+        millis,
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(path, lib());
+    assert!((250..=300).contains(millis), "{millis}");
+    // Through the trait: a backend error with the same sentence.
+    let e = block_on(KeyProvider::load(
+        &keys,
+        &KeyLocator::Uri("software:hang".into()),
+    ))
+    .expect_err("hangs");
+    let CryptoError::Backend { backend, reason } = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(backend, "test-software");
+    assert!(
+        reason.starts_with(&format!(
+            "plugin {} did not complete load within ",
+            lib().display()
+        )),
+        "{reason}"
+    );
+    // Slow is not misbehaviour: nothing is reported.
+    assert_eq!(plugin.anomalies(), []);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 /*
  * A transport plugin in C, for the tests: it answers each request with the settings string
  * followed by the request, from a thread of its own. Some requests make it misbehave on
- * purpose: "never" is never completed, "twice" is completed twice, "error" fails.
+ * purpose: "never" is never completed, "twice" is completed twice, "late" is completed after
+ * 600 ms, "error" fails.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ typedef struct {
     void *ctx;
     uint8_t *response;
     size_t len;
+    long delay_ms;
 } job;
 
 static void free_buffer(uint8_t *ptr, size_t len) {
@@ -55,7 +57,7 @@ static void destroy(void *p) {
 
 static void *answer(void *arg) {
     job *j = arg;
-    struct timespec ts = {0, 10 * 1000 * 1000};
+    struct timespec ts = {j->delay_ms / 1000, (j->delay_ms % 1000) * 1000 * 1000};
     nanosleep(&ts, NULL);
     j->callback(j->ctx, CMP_PLUGIN_OK, j->response, j->len);
     free(j->response);
@@ -87,6 +89,7 @@ static void exchange(void *p, const uint8_t *req, size_t len, uint64_t timeout_m
     job *j = malloc(sizeof(job));
     j->callback = callback;
     j->ctx = ctx;
+    j->delay_ms = is(req, len, "late") ? 600 : 10;
     j->len = inst->prefix_len + len;
     j->response = malloc(j->len ? j->len : 1);
     memcpy(j->response, inst->prefix, inst->prefix_len);

@@ -1,7 +1,7 @@
 //! A key backend plugin for the tests of `cmp-plugin`: the software backend of `cmp-crypto`,
-//! exported with `export_key_backend!`. Two locators make it misbehave on purpose:
-//! `software:panic` panics in `load`, `software:panic-on-sign` loads a P-256 key whose
-//! `sign` panics. The settings `refuse` make `create` fail.
+//! exported with `export_key_backend!`. Some locators make it misbehave on purpose:
+//! `software:panic` panics in `load`, `software:hang` never finishes loading,
+//! `software:panic-on-sign` loads a P-256 key whose `sign` panics. The settings `refuse` make `create` fail.
 
 use std::ffi::CStr;
 use std::sync::Arc;
@@ -48,6 +48,7 @@ impl KeyProvider for TestKeys {
     async fn load(&self, locator: &KeyLocator) -> Result<Arc<dyn PrivateKey>, CryptoError> {
         match locator {
             KeyLocator::Uri(u) if u == "software:panic" => panic!("load was told to panic"),
+            KeyLocator::Uri(u) if u == "software:hang" => std::future::pending().await,
             KeyLocator::Uri(u) if u == "software:panic-on-sign" => Ok(Arc::new(PanicOnSign(
                 SoftwareKey::generate(KeySpec::EcP256)?,
             ))),
