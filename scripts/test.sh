@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, after installing what the tests need on a fresh Debian
-# machine: openssl (the `openssl cmp` peer), SoftHSM2 (the PKCS#11 token), a JDK and
-# BouncyCastle (the second independent peer), Python 3 with pyasn1 + pyasn1-alt-modules (the
-# independent decoder). Also checks formatting and clippy, as CI does.
+# machine: openssl (the `openssl cmp` peer), a C compiler (the C plugins of cmp-plugin's tests),
+# SoftHSM2 (the PKCS#11 token), a JDK and BouncyCastle (the second independent peer), Python 3
+# with pyasn1 + pyasn1-alt-modules (the independent decoder). Also checks formatting and clippy, as CI does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,8 @@ command -v python3 >/dev/null 2>&1 || apt_missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || apt_missing+=(python3-pip)
 command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
+# cmp-plugin's tests compile C plugins against cmp-plugin/include/cmp-plugin.h.
+command -v cc >/dev/null 2>&1 || apt_missing+=(gcc libc6-dev)
 [ -d /etc/ssl/certs ] && [ -n "$(ls -A /etc/ssl/certs 2>/dev/null)" ] || apt_missing+=(ca-certificates)
 command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
 for jar in bcprov bcpkix bcutil; do
