@@ -501,7 +501,23 @@ fn describe_tls(e: &std::io::Error) -> String {
             rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => {
                 "the server certificate has expired".into()
             }
+            rustls::CertificateError::Revoked => {
+                "the server certificate is revoked (listed in a CRL given)".into()
+            }
+            rustls::CertificateError::UnknownRevocationStatus => {
+                "the revocation status of the server certificate is unknown: no CRL from its issuer was given".into()
+            }
+            rustls::CertificateError::ExpiredRevocationList
+            | rustls::CertificateError::ExpiredRevocationListContext { .. } => {
+                "a CRL for the server certificate's path is out of date (past its nextUpdate)".into()
+            }
             other => format!("the server certificate is invalid: {other:?}"),
+        },
+        Some(rustls::Error::InvalidCertRevocationList(crl)) => match crl {
+            rustls::CertRevocationListError::BadSignature => {
+                "a CRL for the server certificate's path is not signed by its issuer's key".into()
+            }
+            other => format!("a CRL for the server certificate's path is unusable: {other:?}"),
         },
         Some(other) => other.to_string(),
         None => e.to_string(),

@@ -43,9 +43,11 @@ pub fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>
     Ok(certs)
 }
 
-/// The private key in a PEM file (PKCS#8, SEC1 or PKCS#1).
+/// The private key in a PEM file (PKCS#8, SEC1 or PKCS#1). The file's text is zeroized
+/// once parsed.
 pub fn read_pem_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| file_error(path, e))
+    let pem = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| file_error(path, e))?);
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| file_error(path, e))
 }
 
 /// The certificate and key a client presents to the server.

@@ -101,8 +101,10 @@ fn read_pin(source: Option<&str>) -> Result<Zeroizing<String>, CryptoError> {
                 })?
             } else {
                 let path = src.strip_prefix("file:").unwrap_or(src);
-                let data = std::fs::read_to_string(path)
-                    .map_err(|e| backend(format!("pin-source {path}: {e}")))?;
+                let data = Zeroizing::new(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| backend(format!("pin-source {path}: {e}")))?,
+                );
                 data.lines().next().unwrap_or_default().to_owned()
             }
         }
