@@ -1,0 +1,334 @@
+//! Whole transactions, client machine ↔ server machine ↔ built-in CA, in memory at a fixed
+//! time: ir with PBM and with a signature, cr, kur, p10cr, rr, genm caCerts.
+
+mod common;
+
+use std::sync::Arc;
+
+use cmp_core::asn1::{
+    CertId, CmpCertificate, ControlValue, InfoTypeAndValue, InfoValue, PkiBody, PkiStatus,
+    ReceivedMessage, oid,
+};
+use cmp_core::builder::CertTemplateBuilder;
+use cmp_core::crypto::{PrivateKey, SignatureAlgorithm};
+use cmp_core::names::{names_equal, parse_name};
+use cmp_core::protection::{MacLimits, ProtectionAlg, verify_mac};
+use cmp_core::server::{Issuer, TransactionState, TransactionStore};
+use cmp_core::transaction::{
+    Enrolled, Enrollment, EnrollmentKind, EnrollmentRequest, GeneralMessage, PopoMethod,
+    Revocation, TransactionConfig,
+};
+use common::*;
+use rasn_pkix::GeneralName;
+
+pub(crate) fn request(kind: EnrollmentKind, key: &dyn PrivateKey) -> EnrollmentRequest {
+    EnrollmentRequest {
+        kind,
+        template: CertTemplateBuilder::new()
+            .subject(parse_name(SUBJECT).expect("dn"))
+            .build(),
+        public_key: Some(key.public_key().clone()),
+        popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
+        controls: None,
+        csr: None,
+    }
+}
+
+fn enroll(
+    pki: &Pki,
+    config: TransactionConfig,
+    req: EnrollmentRequest,
+    keys: ClientKeys<'_>,
+) -> (Enrolled, Vec<Exchanged>) {
+    let mut tx = Enrollment::new(Arc::new(config), req).expect("transaction");
+    let (result, log) = drive(pki, &mut tx, keys, |r| r);
+    (result.expect("enrolled"), log)
+}
+
+/// The certificate is the CA's, for `key`, with the test subject.
+fn assert_issued_for(pki: &Pki, cert: &CmpCertificate, key: &dyn PrivateKey) {
+    assert_eq!(cert.subject_public_key_info(), key.public_key());
+    assert!(names_equal(
+        cert.subject(),
+        &parse_name(SUBJECT).expect("dn")
+    ));
+    assert!(names_equal(cert.issuer(), pki.ca.ca_cert().subject()));
+    assert!(cert.is_signed_by(
+        pki.ca.ca_cert().subject_public_key_info(),
+        pki.primitives.as_ref()
+    ));
+}
+
+#[test]
+fn ir_with_pbm_ends_in_certconf_and_pkiconf() {
+    let pki = Pki::new(|_| {});
+    let key = new_key();
+    let (enrolled, log) = enroll(
+        &pki,
+        pki.mac_client(),
+        request(EnrollmentKind::Ir, key.as_ref()),
+        ClientKeys {
+            protection: None,
+            pop: Some(key.as_ref()),
+        },
+    );
+    assert_eq!(flow(&log), ["ir→ip", "certConf→pkiconf"]);
+    assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
+    assert!(!enrolled.implicitly_confirmed);
+    assert_eq!(enrolled.status, PkiStatus::ACCEPTED);
+    // The ip carries the CA certificate in extraCerts.
+    assert_eq!(enrolled.extra_certs, vec![pki.ca.ca_cert().clone()]);
+    // Responses are MAC-protected with the client's secret, with the request's algorithm and
+    // parameters (fresh salt).
+    for (req, resp) in &log {
+        let req = ReceivedMessage::decode(req).expect("request");
+        let resp = ReceivedMessage::decode(resp).expect("response");
+        verify_mac(
+            &resp,
+            SECRET,
+            &MacLimits::default(),
+            pki.primitives.as_ref(),
+        )
+        .expect("MAC with the client's secret");
+        let alg = |m: &ReceivedMessage| {
+            ProtectionAlg::parse(
+                m.message().header.protection_alg.as_ref().expect("alg"),
+                &MacLimits::default(),
+            )
+            .expect("parses")
+        };
+        let (
+            ProtectionAlg::PasswordBasedMac {
+                salt: s1,
+                owf: o1,
+                iterations: i1,
+                mac: m1,
+            },
+            ProtectionAlg::PasswordBasedMac {
+                salt: s2,
+                owf: o2,
+                iterations: i2,
+                mac: m2,
+            },
+        ) = (alg(&req), alg(&resp))
+        else {
+            panic!("PBM both ways")
+        };
+        assert_eq!((o1, i1, m1, s1.len()), (o2, i2, m2, s2.len()));
+        assert_ne!(s1, s2, "a fresh salt");
+        assert_eq!(resp.message().header.sender_kid.as_deref(), Some(REFERENCE));
+    }
+    // The transaction is closed in the store.
+    let tid = decode(&log[0].0).header.transaction_id.expect("tid");
+    let record = pki.store.load(&tid, now()).expect("load").expect("record");
+    assert_eq!(record.state, TransactionState::Closed);
+}
+
+#[test]
+fn ir_with_implicit_confirmation_needs_no_certconf() {
+    let pki = Pki::new(|_| {});
+    let key = new_key();
+    let mut config = pki.mac_client();
+    config.implicit_confirm = true;
+    let (enrolled, log) = enroll(
+        &pki,
+        config,
+        request(EnrollmentKind::Ir, key.as_ref()),
+        ClientKeys {
+            protection: None,
+            pop: Some(key.as_ref()),
+        },
+    );
+    assert_eq!(flow(&log), ["ir→ip"]);
+    assert!(enrolled.implicitly_confirmed);
+}
+
+#[test]
+fn ir_signed_with_a_vendor_certificate() {
+    let pki = Pki::new(|_| {});
+    let key = new_key();
+    let (enrolled, log) = enroll(
+        &pki,
+        pki.client(signature_credentials(&pki.vendor_cert)),
+        request(EnrollmentKind::Ir, key.as_ref()),
+        ClientKeys {
+            protection: Some(pki.vendor_key.as_ref()),
+            pop: Some(key.as_ref()),
+        },
+    );
+    assert_eq!(flow(&log), ["ir→ip", "certConf→pkiconf"]);
+    assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
+    // Signed by the CA, whose certificate comes first in extraCerts.
+    for (_, resp) in &log {
+        let resp = decode(resp);
+        assert_eq!(
+            resp.header.protection_alg,
+            Some(SignatureAlgorithm::EcdsaSha256.algorithm_identifier())
+        );
+        assert_eq!(
+            resp.extra_certs.as_deref().and_then(|c| c.first()),
+            Some(pki.ca.ca_cert())
+        );
+        assert_eq!(
+            resp.header.sender,
+            GeneralName::DirectoryName(pki.ca.ca_cert().subject().clone())
+        );
+    }
+}
+
+#[test]
+fn cr_signed_with_a_certificate_of_this_ca() {
+    let pki = Pki::new(|_| {});
+    let old_key = new_key();
+    let old = pki.issue(SUBJECT, old_key.as_ref());
+    let key = new_key();
+    let (enrolled, log) = enroll(
+        &pki,
+        pki.client(signature_credentials(&old)),
+        request(EnrollmentKind::Cr, key.as_ref()),
+        ClientKeys {
+            protection: Some(old_key.as_ref()),
+            pop: Some(key.as_ref()),
+        },
+    );
+    assert_eq!(flow(&log), ["cr→cp", "certConf→pkiconf"]);
+    assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
+}
+
+fn old_cert_id(cert: &CmpCertificate) -> cmp_core::asn1::AttributeTypeAndValue {
+    let id = CertId {
+        issuer: GeneralName::DirectoryName(cert.issuer().clone()),
+        serial_number: cert.serial_number().clone(),
+    };
+    let value = rasn::der::encode(&id).expect("der");
+    let atv = cmp_core::asn1::AttributeTypeAndValue {
+        r#type: oid::REG_CTRL_OLD_CERT_ID.to_owned(),
+        value: rasn::types::Any::new(value),
+    };
+    assert_eq!(
+        atv.control_value().expect("decodes"),
+        ControlValue::OldCertId(id)
+    );
+    atv
+}
+
+#[test]
+fn kur_signed_with_the_old_certificate() {
+    let pki = Pki::new(|_| {});
+    let old_key = new_key();
+    let old = pki.issue(SUBJECT, old_key.as_ref());
+    let key = new_key();
+    let mut req = request(EnrollmentKind::Kur, key.as_ref());
+    req.controls = Some(vec![old_cert_id(&old)]);
+    let (enrolled, log) = enroll(
+        &pki,
+        pki.client(signature_credentials(&old)),
+        req,
+        ClientKeys {
+            protection: Some(old_key.as_ref()),
+            pop: Some(key.as_ref()),
+        },
+    );
+    assert_eq!(flow(&log), ["kur→kup", "certConf→pkiconf"]);
+    assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
+    assert_ne!(enrolled.certificate.serial_number(), old.serial_number());
+}
+
+#[test]
+fn p10cr_with_the_fixture_csr() {
+    let pki = Pki::new(|_| {});
+    let csr =
+        cmp_core::asn1::Pkcs10Request::from_der(&cmp_tests::fixtures::read("pki/new.csr.der"))
+            .expect("csr");
+    let csr_key = csr
+        .value()
+        .certification_request_info
+        .subject_pk_info
+        .clone();
+    let req = EnrollmentRequest {
+        kind: EnrollmentKind::P10cr,
+        template: Default::default(),
+        public_key: None,
+        popo: PopoMethod::None,
+        controls: None,
+        csr: Some(csr.clone()),
+    };
+    let (enrolled, log) = enroll(
+        &pki,
+        pki.mac_client(),
+        req,
+        ClientKeys {
+            protection: None,
+            pop: None,
+        },
+    );
+    assert_eq!(flow(&log), ["p10cr→cp", "certConf→pkiconf"]);
+    assert_eq!(enrolled.certificate.subject_public_key_info(), &csr_key);
+    assert!(names_equal(
+        enrolled.certificate.subject(),
+        &csr.value().certification_request_info.subject
+    ));
+    // certReqId -1 in the cp and in the certConf.
+    let PkiBody::Cp(cp) = decode(&log[0].1).body else {
+        panic!("cp")
+    };
+    assert_eq!(cp.response[0].cert_req_id, (-1).into());
+}
+
+#[test]
+fn rr_by_the_holder_then_again_is_cert_revoked() {
+    let pki = Pki::new(|_| {});
+    let key = new_key();
+    let cert = pki.issue(SUBJECT, key.as_ref());
+    let keys = ClientKeys {
+        protection: Some(key.as_ref()),
+        pop: None,
+    };
+    let config = Arc::new(pki.client(signature_credentials(&cert)));
+    let mut tx = Revocation::new(config.clone(), cert.clone(), None).expect("rr");
+    let (result, log) = drive(&pki, &mut tx, keys, |r| r);
+    assert_eq!(result.expect("revoked"), PkiStatus::ACCEPTED);
+    assert_eq!(flow(&log), ["rr→rp"]);
+    let serial =
+        cmp_core::der::Reader::new(&rasn::der::encode(cert.serial_number()).expect("der"), 0)
+            .read()
+            .expect("tlv")
+            .value
+            .to_vec();
+    let record = cmp_tests::run::block_on(pki.ca.certificate(&serial))
+        .expect("lookup")
+        .expect("known");
+    assert_eq!(record.revoked_at, Some(now()));
+    // The holder's certificate is revoked now: a second rr is refused.
+    let mut tx = Revocation::new(config, cert, None).expect("rr");
+    let (result, _) = drive(&pki, &mut tx, keys, |r| r);
+    assert_refused(
+        result.expect_err("revoked"),
+        "rp",
+        cmp_core::asn1::FailureBit::CertRevoked,
+        "the certificate is already revoked",
+    );
+}
+
+#[test]
+fn genm_ca_certs() {
+    let pki = Pki::new(|_| {});
+    let itavs = vec![InfoTypeAndValue::request(oid::IT_CA_CERTS)];
+    let mut tx = GeneralMessage::new(Arc::new(pki.mac_client()), itavs).expect("genm");
+    let (result, log) = drive(
+        &pki,
+        &mut tx,
+        ClientKeys {
+            protection: None,
+            pop: None,
+        },
+        |r| r,
+    );
+    assert_eq!(flow(&log), ["genm→genp"]);
+    let answer = result.expect("genp");
+    assert_eq!(answer.len(), 1);
+    assert_eq!(
+        answer[0].value().expect("decodes"),
+        InfoValue::CaCerts(Some(vec![pki.ca.ca_cert().clone()]))
+    );
+}
