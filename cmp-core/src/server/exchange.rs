@@ -166,12 +166,7 @@ fn generalized(now: SystemTime) -> Option<GeneralizedTime> {
 pub(crate) fn integer_octets(i: &Integer) -> Vec<u8> {
     rasn::der::encode(i)
         .ok()
-        .and_then(|der| {
-            Reader::new(&der, 0)
-                .read()
-                .ok()
-                .map(|t| t.value.to_vec())
-        })
+        .and_then(|der| Reader::new(&der, 0).read().ok().map(|t| t.value.to_vec()))
         .unwrap_or_default()
 }
 
@@ -250,18 +245,16 @@ impl Exchange {
             return Err(self.unexpected("start"));
         }
         self.now = now;
-        let rcv = match ReceivedMessage::decode_with_limits(
-            &self.request,
-            &self.config.decode_limits,
-        ) {
-            Ok(r) => Arc::new(r),
-            Err(e) => {
-                return self.refuse(Refusal::new(
-                    FailureBit::BadDataFormat,
-                    format!("the request is not a PKIMessage: {e}"),
-                ));
-            }
-        };
+        let rcv =
+            match ReceivedMessage::decode_with_limits(&self.request, &self.config.decode_limits) {
+                Ok(r) => Arc::new(r),
+                Err(e) => {
+                    return self.refuse(Refusal::new(
+                        FailureBit::BadDataFormat,
+                        format!("the request is not a PKIMessage: {e}"),
+                    ));
+                }
+            };
         let tid = rcv
             .message()
             .header
@@ -370,7 +363,11 @@ impl Exchange {
                 let authorized = match &self.auth {
                     Some(Auth::Signature { signer }) => {
                         signer.der() == record.certificate.as_slice()
-                            || self.config.ra_certs.iter().any(|ra| ra.der() == signer.der())
+                            || self
+                                .config
+                                .ra_certs
+                                .iter()
+                                .any(|ra| ra.der() == signer.der())
                     }
                     _ => false,
                 };
@@ -447,7 +444,10 @@ impl Exchange {
     }
 
     /// Takes the answer to [`ServerStep::Revoke`].
-    pub fn on_revoked(&mut self, revoked: Result<(), IssuerError>) -> Result<ServerStep, ServerError> {
+    pub fn on_revoked(
+        &mut self,
+        revoked: Result<(), IssuerError>,
+    ) -> Result<ServerStep, ServerError> {
         let cert_id = match std::mem::replace(&mut self.state, State::Done) {
             State::AwaitRevoke(c) => c,
             other => {
@@ -555,7 +555,11 @@ impl Exchange {
         if let Err(r) = header_ok {
             return self.refuse(r);
         }
-        if header.transaction_id.as_deref().is_none_or(<[u8]>::is_empty) {
+        if header
+            .transaction_id
+            .as_deref()
+            .is_none_or(<[u8]>::is_empty)
+        {
             return self.refuse(Refusal::new(
                 FailureBit::BadRequest,
                 "the request has no transactionID",
@@ -881,7 +885,10 @@ impl Exchange {
         if i64::try_from(&status.cert_req_id).ok() != Some(cert_req_id) {
             return self.refuse_and_close(Refusal::new(
                 FailureBit::BadCertId,
-                format!("certConf names certReqId {}, not {cert_req_id}", status.cert_req_id),
+                format!(
+                    "certConf names certReqId {}, not {cert_req_id}",
+                    status.cert_req_id
+                ),
             ));
         }
         let cert = CmpCertificate::from_der(&certificate)
@@ -897,9 +904,11 @@ impl Exchange {
                     ));
                 }
             },
-            None => crate::transaction::cert_hash(&cert, primitives)
-                .map_err(|e| ServerError::Build(e.to_string()))?
-                .0,
+            None => {
+                crate::transaction::cert_hash(&cert, primitives)
+                    .map_err(|e| ServerError::Build(e.to_string()))?
+                    .0
+            }
         };
         if !constant_time_eq(&expected, &status.cert_hash) {
             return self.refuse_and_close(Refusal::new(
@@ -1064,7 +1073,12 @@ impl Exchange {
         msg.extra_certs = (!extra.is_empty()).then_some(extra);
         match protect {
             Protect::Mac { secret, settings } => {
-                protect_with_mac(&mut msg, &secret, &settings, self.config.primitives.as_ref())?;
+                protect_with_mac(
+                    &mut msg,
+                    &secret,
+                    &settings,
+                    self.config.primitives.as_ref(),
+                )?;
                 let bytes = msg.to_der()?;
                 self.protected(bytes, next)
             }
@@ -1089,9 +1103,13 @@ impl Exchange {
         let (Some(state), Some(authenticator), Some(tid)) = (
             next,
             self.authenticator(),
-            self.rcv
-                .as_ref()
-                .and_then(|r| r.message().header.transaction_id.as_deref().map(<[u8]>::to_vec)),
+            self.rcv.as_ref().and_then(|r| {
+                r.message()
+                    .header
+                    .transaction_id
+                    .as_deref()
+                    .map(<[u8]>::to_vec)
+            }),
         ) else {
             self.state = State::Done;
             return Ok(ServerStep::Respond(bytes));

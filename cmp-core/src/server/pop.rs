@@ -74,7 +74,9 @@ pub(crate) fn check_pop(
             if config.accept_ra_verified || by_ra {
                 Ok(())
             } else {
-                Err(bad("raVerified is accepted only from a registration authority"))
+                Err(bad(
+                    "raVerified is accepted only from a registration authority",
+                ))
             }
         }
         Some(ProofOfPossession::Signature(pop)) => {
@@ -89,7 +91,9 @@ pub(crate) fn check_pop(
                         ));
                     }
                     if &input.public_key != key {
-                        return Err(bad("poposkInput holds another public key than the template"));
+                        return Err(bad(
+                            "poposkInput holds another public key than the template",
+                        ));
                     }
                     // POPOSigningKey is implicitly tagged [1]; its first field, poposkInput
                     // [0], is signed as a plain SEQUENCE.

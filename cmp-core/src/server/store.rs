@@ -217,13 +217,18 @@ mod tests {
             store.save(record(1, 2, later), Some(7), t0),
             Err(StoreError::Conflict)
         );
-        store.save(record(1, 2, later), Some(1), t0).expect("update");
+        store
+            .save(record(1, 2, later), Some(1), t0)
+            .expect("update");
         store.save(record(2, 1, later), None, t0).expect("second");
         assert_eq!(
             store.save(record(3, 1, later), None, t0),
             Err(StoreError::Full { max: 2 })
         );
-        assert_eq!(store.load(&[1], t0).expect("load").map(|r| r.version), Some(2));
+        assert_eq!(
+            store.load(&[1], t0).expect("load").map(|r| r.version),
+            Some(2)
+        );
         // After expiry the records are gone and room is made.
         assert_eq!(store.load(&[1], later).expect("load"), None);
         store

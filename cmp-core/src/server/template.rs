@@ -64,7 +64,9 @@ pub(crate) fn check_public_key(key: Option<&SubjectPublicKeyInfo>) -> Result<(),
 
 fn check_names(subject: &Name, san: &Option<Vec<u8>>) -> Result<(), Refusal> {
     if is_empty_name(subject) && san.is_none() {
-        return Err(bad("the request names neither a subject nor subjectAltNames"));
+        return Err(bad(
+            "the request names neither a subject nor subjectAltNames",
+        ));
     }
     Ok(())
 }
@@ -90,7 +92,10 @@ pub(crate) fn check_template(
     }
     if let Some(issuer) = &t.issuer {
         let ours = names_equal(issuer, &config.name)
-            || config.ca_certs.iter().any(|c| names_equal(issuer, c.subject()));
+            || config
+                .ca_certs
+                .iter()
+                .any(|c| names_equal(issuer, c.subject()));
         if !ours {
             return Err(bad("the template's issuer is not this CA"));
         }
