@@ -6,7 +6,7 @@ use cmp_core::asn1::oid;
 use cmp_core::crypto::{
     DigestAlgorithm, KeyFamily, KeySpec, Primitives, PrivateKey, SignatureAlgorithm,
 };
-use rasn::types::{BitString, Integer, ObjectIdentifier, OctetString, Oid};
+use rasn::types::{BitString, Integer, OctetString, Oid};
 use rasn_pkix::{
     AuthorityKeyIdentifier, BasicConstraints, Certificate, Extension, Extensions, Name,
     SubjectPublicKeyInfo, TbsCertificate, Time, Validity, Version,
@@ -62,7 +62,7 @@ pub(crate) fn extension<T: rasn::Encode>(
 ) -> Result<Extension, Error> {
     let der = rasn::der::encode(value).map_err(|e| build("extension", e))?;
     Ok(Extension {
-        extn_id: ObjectIdentifier::from(id.to_owned()),
+        extn_id: id.to_owned(),
         critical,
         extn_value: OctetString::from(der),
     })

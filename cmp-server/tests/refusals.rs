@@ -276,7 +276,8 @@ fn header_checks_in_order_bad_time_unsupported_version_wrong_authority() {
         protection: None,
         pop: Some(key.as_ref()),
     };
-    let cases: [(fn(&mut PkiMessage), FailureBit, &str); 3] = [
+    type Case = (fn(&mut PkiMessage), FailureBit, &'static str);
+    let cases: [Case; 3] = [
         (
             |m| {
                 m.header.message_time = Some(
