@@ -332,3 +332,76 @@ fn genm_ca_certs() {
         InfoValue::CaCerts(Some(vec![pki.ca.ca_cert().clone()]))
     );
 }
+
+#[test]
+fn ccr_gets_ccp() {
+    let pki = Pki::new(|_| {});
+    let key = new_key();
+    let (enrolled, log) = enroll(
+        &pki,
+        pki.mac_client(),
+        request(EnrollmentKind::Ccr, key.as_ref()),
+        ClientKeys {
+            protection: None,
+            pop: Some(key.as_ref()),
+        },
+    );
+    assert_eq!(flow(&log), ["ccr→ccp", "certConf→pkiconf"]);
+    assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
+}
+
+#[test]
+fn ir_with_pbmac1_is_answered_with_pbmac1() {
+    let pki = Pki::new(|_| {});
+    let key = new_key();
+    let mut config = pki.mac_client();
+    config.credentials = cmp_core::transaction::Credentials::Mac {
+        secret: SECRET.to_vec().into(),
+        reference: REFERENCE.to_vec(),
+        settings: cmp_core::protection::MacSettings::Pbmac1 {
+            prf: cmp_core::crypto::DigestAlgorithm::Sha256,
+            mac: cmp_core::crypto::DigestAlgorithm::Sha512,
+            iterations: 1_500,
+            salt_len: 20,
+            key_len: 32,
+        },
+    };
+    let (_, log) = enroll(
+        &pki,
+        config,
+        request(EnrollmentKind::Ir, key.as_ref()),
+        ClientKeys {
+            protection: None,
+            pop: Some(key.as_ref()),
+        },
+    );
+    assert_eq!(flow(&log), ["ir→ip", "certConf→pkiconf"]);
+    for (_, resp) in &log {
+        let resp = decode(resp);
+        let alg = ProtectionAlg::parse(
+            resp.header.protection_alg.as_ref().expect("alg"),
+            &MacLimits::default(),
+        )
+        .expect("parses");
+        let ProtectionAlg::Pbmac1 {
+            salt,
+            iterations,
+            key_len,
+            prf,
+            mac,
+        } = alg
+        else {
+            panic!("PBMAC1")
+        };
+        assert_eq!(
+            (salt.len(), iterations, key_len, prf, mac),
+            (
+                20,
+                1_500,
+                32,
+                cmp_core::crypto::DigestAlgorithm::Sha256,
+                cmp_core::crypto::DigestAlgorithm::Sha512
+            )
+        );
+    }
+}
