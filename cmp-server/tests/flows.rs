@@ -276,7 +276,7 @@ fn p10cr_with_the_fixture_csr() {
 }
 
 #[test]
-fn rr_by_the_holder_then_again_is_cert_revoked() {
+fn rr_by_the_holder_then_the_revoked_certificate_authenticates_nothing() {
     let pki = Pki::new(|_| {});
     let key = new_key();
     let cert = pki.issue(SUBJECT, key.as_ref());
@@ -299,15 +299,29 @@ fn rr_by_the_holder_then_again_is_cert_revoked() {
         .expect("lookup")
         .expect("known");
     assert_eq!(record.revoked_at, Some(now()));
-    // The holder's certificate is revoked now: a second rr is refused.
-    let mut tx = Revocation::new(config, cert, None).expect("rr");
+    // The holder's certificate is revoked now: it authenticates nothing any more.
+    let mut tx = Revocation::new(config.clone(), cert.clone(), None).expect("rr");
     let (result, _) = drive(&pki, &mut tx, keys, |r| r);
     assert_refused(
         result.expect_err("revoked"),
-        "rp",
+        "error",
         cmp_core::asn1::FailureBit::CertRevoked,
-        "the certificate is already revoked",
+        "the request is signed with a revoked certificate",
     );
+    let new = new_key();
+    let mut tx = Enrollment::new(config, request(EnrollmentKind::Cr, new.as_ref())).expect("cr");
+    let keys = ClientKeys {
+        protection: Some(key.as_ref()),
+        pop: Some(new.as_ref()),
+    };
+    let (result, log) = drive(&pki, &mut tx, keys, |r| r);
+    assert_refused(
+        result.expect_err("revoked"),
+        "error",
+        cmp_core::asn1::FailureBit::CertRevoked,
+        "the request is signed with a revoked certificate",
+    );
+    assert_eq!(flow(&log), ["cr→error"]);
 }
 
 #[test]

@@ -193,13 +193,13 @@ fn openssl_cmp_enrolls_updates_revokes_and_asks_for_ca_certs() {
         log.contains("revocation accepted (PKIStatus=accepted)"),
         "{log}"
     );
-    // Again: refused, the certificate is revoked.
+    // Again: refused, the signer's certificate is revoked.
     let again = openssl(&dir, &[&rr[..], &common[..]].concat());
     assert!(!again.status.success());
     let log = String::from_utf8_lossy(&again.stderr).into_owned() + &stdout(&again);
     assert!(
         log.contains(
-            "PKIStatus: rejection; PKIFailureInfo: certRevoked; StatusString: \"the certificate is already revoked\""
+            "PKIStatus: rejection; PKIFailureInfo: certRevoked; StatusString: \"the request is signed with a revoked certificate\""
         ),
         "{log}"
     );

@@ -45,8 +45,9 @@ pub enum ServerStep {
         /// The transactionID.
         transaction_id: Vec<u8>,
     },
-    /// Ask the [`Issuer`](super::Issuer) for the certificate with this serial number (kur's
-    /// oldCertID, rr's certificate) and hand the answer to [`Exchange::on_certificate`].
+    /// Ask the [`Issuer`](super::Issuer) for the certificate with this serial number (the
+    /// request's signer when this CA issued it, kur's oldCertID, rr's certificate) and hand the
+    /// answer to [`Exchange::on_certificate`].
     LookupCertificate {
         /// The serial number (DER INTEGER content octets).
         serial: Vec<u8>,
@@ -93,6 +94,8 @@ struct Enroll {
 
 #[derive(Clone, Debug)]
 enum Lookup {
+    /// The signer of the request, when this CA issued it: is it revoked?
+    Signer,
     Kur(Enroll),
     Rr {
         serial: Vec<u8>,
@@ -138,7 +141,8 @@ impl State {
 /// next [`ServerStep`] out, until [`ServerStep::Respond`].
 ///
 /// ```text
-/// start ─▶ Load ─▶ [LookupCertificate] ─▶ [Issue | Revoke] ─▶ [Sign] ─▶ [Save] ─▶ Respond
+/// start ─▶ Load ─▶ [LookupCertificate: the signer] ─▶ [LookupCertificate: kur's or rr's]
+///       ─▶ [Issue | Revoke] ─▶ [Sign] ─▶ [Save] ─▶ Respond
 /// ```
 /// Every request gets a response: a refusal is an `error` message or a rejection status; a
 /// method that returns [`ServerError`] means the driver misused the machine or the response
@@ -299,6 +303,17 @@ impl Exchange {
             }
         };
         match lookup {
+            Lookup::Signer => match found {
+                Ok(Some(r)) if r.revoked_at.is_some() => self.refuse(Refusal::new(
+                    FailureBit::CertRevoked,
+                    "the request is signed with a revoked certificate",
+                )),
+                Ok(_) => {
+                    let record = self.record.take();
+                    self.check_authenticated(record)
+                }
+                Err(e) => self.refuse(issuer_refusal(&e)),
+            },
             Lookup::Kur(enroll) => {
                 let (kind, id) = (enroll.kind, enroll.cert_req_id);
                 let record = match found {
@@ -543,12 +558,32 @@ impl Exchange {
             }
         }
         let rcv = self.received()?;
-        let msg = rcv.message();
-        let header = &msg.header;
         match check_protection(&self.config, &rcv, self.now) {
             Ok(auth) => self.auth = Some(auth),
             Err(r) => return self.refuse(r),
         }
+        // A signer this CA issued must not be revoked: ask the issuer.
+        if let Some(Auth::Signature { signer }) = &self.auth {
+            let ours = self.is_our_name(&GeneralName::DirectoryName(signer.issuer().clone()))
+                && !self.config.ca_certs.iter().any(|c| c.der() == signer.der());
+            if ours {
+                let serial = integer_octets(signer.serial_number());
+                self.record = record;
+                self.state = State::AwaitCertificate(Lookup::Signer);
+                return Ok(ServerStep::LookupCertificate { serial });
+            }
+        }
+        self.check_authenticated(record)
+    }
+
+    /// The checks after the protection's.
+    fn check_authenticated(
+        &mut self,
+        record: Option<TransactionRecord>,
+    ) -> Result<ServerStep, ServerError> {
+        let rcv = self.received()?;
+        let msg = rcv.message();
+        let header = &msg.header;
         let header_ok = check_recipient(&self.config, header)
             .and_then(|()| check_pvno(header))
             .and_then(|()| check_message_time(&self.config, header, self.now));

@@ -20,6 +20,8 @@
 //!    digitalSignature, and whose subject is the sender. Unprotected, unknown senderKID, wrong
 //!    MAC or signature, sender ≠ signer → `badMessageCheck`; unsupported algorithm →
 //!    `badAlg`; signer without a path → `signerNotTrusted`.
+//!    A signer this CA issued is looked up ([`ServerStep::LookupCertificate`]): revoked →
+//!    `certRevoked`.
 //! 3. **Recipient**: NULL-DN or one of our names → else `wrongAuthority`.
 //! 4. **pvno** 2 or 3 → else `unsupportedVersion`.
 //! 5. **messageTime**, when present, within the configured skew → else `badTime`.
