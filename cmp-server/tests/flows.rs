@@ -6,10 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use cmp_core::asn1::{
-    CertId, CmpCertificate, ControlValue, InfoTypeAndValue, InfoValue, PkiBody, PkiStatus,
-    ReceivedMessage, oid,
+    CmpCertificate, InfoTypeAndValue, InfoValue, PkiBody, PkiStatus, ReceivedMessage, oid,
 };
-use cmp_core::builder::CertTemplateBuilder;
 use cmp_core::crypto::{PrivateKey, SignatureAlgorithm};
 use cmp_core::names::{names_equal, parse_name};
 use cmp_core::protection::{MacLimits, ProtectionAlg, verify_mac};
@@ -21,28 +19,31 @@ use cmp_core::transaction::{
 use common::*;
 use rasn_pkix::GeneralName;
 
-pub(crate) fn request(kind: EnrollmentKind, key: &dyn PrivateKey) -> EnrollmentRequest {
-    EnrollmentRequest {
-        kind,
-        template: CertTemplateBuilder::new()
-            .subject(parse_name(SUBJECT).expect("dn"))
-            .build(),
-        public_key: Some(key.public_key().clone()),
-        popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
-        controls: None,
-        csr: None,
-    }
-}
-
 fn enroll(
     pki: &Pki,
     config: TransactionConfig,
     req: EnrollmentRequest,
     keys: ClientKeys<'_>,
 ) -> (Enrolled, Vec<Exchanged>) {
-    let mut tx = Enrollment::new(Arc::new(config), req).expect("transaction");
-    let (result, log) = drive(pki, &mut tx, keys, |r| r);
+    let (result, log) = enroll_with(pki, config, req, keys);
     (result.expect("enrolled"), log)
+}
+
+/// A PBM enrollment of `kind` for a new key, the client configured by `tweak`.
+fn mac_enroll(
+    pki: &Pki,
+    kind: EnrollmentKind,
+    tweak: impl FnOnce(&mut TransactionConfig),
+) -> (Arc<dyn PrivateKey>, Enrolled, Vec<Exchanged>) {
+    let key = new_key();
+    let mut config = pki.mac_client();
+    tweak(&mut config);
+    let keys = ClientKeys {
+        protection: None,
+        pop: Some(key.as_ref()),
+    };
+    let (enrolled, log) = enroll(pki, config, request(kind, key.as_ref()), keys);
+    (key, enrolled, log)
 }
 
 /// The certificate is the CA's, for `key`, with the test subject.
@@ -62,16 +63,7 @@ fn assert_issued_for(pki: &Pki, cert: &CmpCertificate, key: &dyn PrivateKey) {
 #[test]
 fn ir_with_pbm_ends_in_certconf_and_pkiconf() {
     let pki = Pki::new(|_| {});
-    let key = new_key();
-    let (enrolled, log) = enroll(
-        &pki,
-        pki.mac_client(),
-        request(EnrollmentKind::Ir, key.as_ref()),
-        ClientKeys {
-            protection: None,
-            pop: Some(key.as_ref()),
-        },
-    );
+    let (key, enrolled, log) = mac_enroll(&pki, EnrollmentKind::Ir, |_| {});
     assert_eq!(flow(&log), ["ir→ip", "certConf→pkiconf"]);
     assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
     assert!(!enrolled.implicitly_confirmed);
@@ -127,18 +119,7 @@ fn ir_with_pbm_ends_in_certconf_and_pkiconf() {
 #[test]
 fn ir_with_implicit_confirmation_needs_no_certconf() {
     let pki = Pki::new(|_| {});
-    let key = new_key();
-    let mut config = pki.mac_client();
-    config.implicit_confirm = true;
-    let (enrolled, log) = enroll(
-        &pki,
-        config,
-        request(EnrollmentKind::Ir, key.as_ref()),
-        ClientKeys {
-            protection: None,
-            pop: Some(key.as_ref()),
-        },
-    );
+    let (_, enrolled, log) = mac_enroll(&pki, EnrollmentKind::Ir, |c| c.implicit_confirm = true);
     assert_eq!(flow(&log), ["ir→ip"]);
     assert!(enrolled.implicitly_confirmed);
 }
@@ -193,23 +174,6 @@ fn cr_signed_with_a_certificate_of_this_ca() {
     );
     assert_eq!(flow(&log), ["cr→cp", "certConf→pkiconf"]);
     assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
-}
-
-fn old_cert_id(cert: &CmpCertificate) -> cmp_core::asn1::AttributeTypeAndValue {
-    let id = CertId {
-        issuer: GeneralName::DirectoryName(cert.issuer().clone()),
-        serial_number: cert.serial_number().clone(),
-    };
-    let value = rasn::der::encode(&id).expect("der");
-    let atv = cmp_core::asn1::AttributeTypeAndValue {
-        r#type: oid::REG_CTRL_OLD_CERT_ID.to_owned(),
-        value: rasn::types::Any::new(value),
-    };
-    assert_eq!(
-        atv.control_value().expect("decodes"),
-        ControlValue::OldCertId(id)
-    );
-    atv
 }
 
 #[test]
@@ -350,16 +314,7 @@ fn genm_ca_certs() {
 #[test]
 fn ccr_gets_ccp() {
     let pki = Pki::new(|_| {});
-    let key = new_key();
-    let (enrolled, log) = enroll(
-        &pki,
-        pki.mac_client(),
-        request(EnrollmentKind::Ccr, key.as_ref()),
-        ClientKeys {
-            protection: None,
-            pop: Some(key.as_ref()),
-        },
-    );
+    let (key, enrolled, log) = mac_enroll(&pki, EnrollmentKind::Ccr, |_| {});
     assert_eq!(flow(&log), ["ccr→ccp", "certConf→pkiconf"]);
     assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
 }
@@ -367,28 +322,19 @@ fn ccr_gets_ccp() {
 #[test]
 fn ir_with_pbmac1_is_answered_with_pbmac1() {
     let pki = Pki::new(|_| {});
-    let key = new_key();
-    let mut config = pki.mac_client();
-    config.credentials = cmp_core::transaction::Credentials::Mac {
-        secret: SECRET.to_vec().into(),
-        reference: REFERENCE.to_vec(),
-        settings: cmp_core::protection::MacSettings::Pbmac1 {
-            prf: cmp_core::crypto::DigestAlgorithm::Sha256,
-            mac: cmp_core::crypto::DigestAlgorithm::Sha512,
-            iterations: 1_500,
-            salt_len: 20,
-            key_len: 32,
-        },
-    };
-    let (_, log) = enroll(
-        &pki,
-        config,
-        request(EnrollmentKind::Ir, key.as_ref()),
-        ClientKeys {
-            protection: None,
-            pop: Some(key.as_ref()),
-        },
-    );
+    let (_, _, log) = mac_enroll(&pki, EnrollmentKind::Ir, |c| {
+        c.credentials = cmp_core::transaction::Credentials::Mac {
+            secret: SECRET.to_vec().into(),
+            reference: REFERENCE.to_vec(),
+            settings: cmp_core::protection::MacSettings::Pbmac1 {
+                prf: cmp_core::crypto::DigestAlgorithm::Sha256,
+                mac: cmp_core::crypto::DigestAlgorithm::Sha512,
+                iterations: 1_500,
+                salt_len: 20,
+                key_len: 32,
+            },
+        }
+    });
     assert_eq!(flow(&log), ["ir→ip", "certConf→pkiconf"]);
     for (_, resp) in &log {
         let resp = decode(resp);

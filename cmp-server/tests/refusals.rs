@@ -13,24 +13,11 @@ use cmp_core::names::parse_name;
 use cmp_core::protection::{MacSettings, protect_with_mac};
 use cmp_core::server::{Exchange, ServerError, ServerStep, StoreError, TransactionStore};
 use cmp_core::transaction::{
-    Enrollment, EnrollmentKind, EnrollmentRequest, PopoMethod, Revocation, Step, Transaction,
+    Enrollment, EnrollmentKind, PopoMethod, Revocation, Step, Transaction,
 };
 use cmp_core::transport::PeerInfo;
 use cmp_server::{BuiltinCa, IssuancePolicy};
 use common::*;
-
-fn request(kind: EnrollmentKind, key: &dyn PrivateKey) -> EnrollmentRequest {
-    EnrollmentRequest {
-        kind,
-        template: CertTemplateBuilder::new()
-            .subject(parse_name(SUBJECT).expect("dn"))
-            .build(),
-        public_key: Some(key.public_key().clone()),
-        popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
-        controls: None,
-        csr: None,
-    }
-}
 
 /// Changes a MAC-protected request and protects it again with [`SECRET`].
 fn remac(pki: &Pki, der: &[u8], change: impl FnOnce(&mut PkiMessage)) -> Vec<u8> {
@@ -175,12 +162,11 @@ fn ra_verified_pop_is_refused_unless_allowed() {
         let key = new_key();
         let mut req = request(EnrollmentKind::Ir, key.as_ref());
         req.popo = PopoMethod::RaVerified;
-        let mut tx = Enrollment::new(Arc::new(pki.mac_client()), req).expect("tx");
         let keys = ClientKeys {
             protection: None,
             pop: None,
         };
-        let (result, _) = drive(&pki, &mut tx, keys, |r| r);
+        let (result, _) = enroll_with(&pki, pki.mac_client(), req, keys);
         match outcome {
             Ok(()) => {
                 result.expect("raVerified accepted");
@@ -203,12 +189,11 @@ fn template_without_subject_is_bad_cert_template() {
     let mut req = request(EnrollmentKind::Ir, key.as_ref());
     req.template = CertTemplateBuilder::new().build();
     req.popo = PopoMethod::RaVerified;
-    let mut tx = Enrollment::new(Arc::new(pki.mac_client()), req).expect("tx");
     let keys = ClientKeys {
         protection: None,
         pop: None,
     };
-    let (result, _) = drive(&pki, &mut tx, keys, |r| r);
+    let (result, _) = enroll_with(&pki, pki.mac_client(), req, keys);
     assert_refused(
         result.expect_err("refused"),
         "ip",
@@ -217,23 +202,37 @@ fn template_without_subject_is_bad_cert_template() {
     );
 }
 
-#[test]
-fn cert_hash_mismatch_is_bad_cert_id() {
+/// A PBM ir whose certConf is changed by `change` (and MACed again).
+fn ir_changing_cert_conf(
+    change: impl FnOnce(&mut PkiMessage),
+) -> (
+    Result<cmp_core::transaction::Enrolled, cmp_core::ClientError>,
+    Vec<Exchanged>,
+) {
     let pki = Pki::new(|_| {});
     let key = new_key();
     let keys = ClientKeys {
         protection: None,
         pop: Some(key.as_ref()),
     };
-    let (result, log) = ir_with(&pki, pki.mac_client(), keys, key.as_ref(), |r| {
-        if !matches!(decode(&r).body, PkiBody::CertConf(_)) {
-            return r;
-        }
-        remac(&pki, &r, |m| {
-            if let PkiBody::CertConf(c) = &mut m.body {
-                c[0].cert_hash = vec![0u8; 32].into();
+    let mut change = Some(change);
+    ir_with(&pki, pki.mac_client(), keys, key.as_ref(), |r| {
+        match (&decode(&r).body, change.take()) {
+            (PkiBody::CertConf(_), Some(change)) => remac(&pki, &r, change),
+            (_, unused) => {
+                change = unused;
+                r
             }
-        })
+        }
+    })
+}
+
+#[test]
+fn cert_hash_mismatch_is_bad_cert_id() {
+    let (result, log) = ir_changing_cert_conf(|m| {
+        if let PkiBody::CertConf(c) = &mut m.body {
+            c[0].cert_hash = vec![0u8; 32].into();
+        }
     });
     assert_refused(
         result.expect_err("refused"),
@@ -246,20 +245,7 @@ fn cert_hash_mismatch_is_bad_cert_id() {
 
 #[test]
 fn wrong_recip_nonce_is_bad_recipient_nonce() {
-    let pki = Pki::new(|_| {});
-    let key = new_key();
-    let keys = ClientKeys {
-        protection: None,
-        pop: Some(key.as_ref()),
-    };
-    let (result, _) = ir_with(&pki, pki.mac_client(), keys, key.as_ref(), |r| {
-        if !matches!(decode(&r).body, PkiBody::CertConf(_)) {
-            return r;
-        }
-        remac(&pki, &r, |m| {
-            m.header.recip_nonce = Some(vec![9u8; 16].into())
-        })
-    });
+    let (result, _) = ir_changing_cert_conf(|m| m.header.recip_nonce = Some(vec![9u8; 16].into()));
     assert_refused(
         result.expect_err("refused"),
         "error",
@@ -334,16 +320,16 @@ fn kur_for_a_certificate_never_issued_is_bad_cert_id() {
     .expect("issued");
     let old = cmp_core::asn1::CmpCertificate::from_der(&issued.certificate).expect("cert");
     let key = new_key();
-    let mut tx = Enrollment::new(
-        Arc::new(pki.client(signature_credentials(&old))),
-        request(EnrollmentKind::Kur, key.as_ref()),
-    )
-    .expect("kur");
     let keys = ClientKeys {
         protection: Some(old_key.as_ref()),
         pop: Some(key.as_ref()),
     };
-    let (result, _) = drive(&pki, &mut tx, keys, |r| r);
+    let (result, _) = enroll_with(
+        &pki,
+        pki.client(signature_credentials(&old)),
+        request(EnrollmentKind::Kur, key.as_ref()),
+        keys,
+    );
     assert_refused(
         result.expect_err("refused"),
         "kup",
@@ -360,21 +346,12 @@ fn kur_signed_by_another_certificate_is_bad_cert_id() {
     let b = pki.issue(SUBJECT, b_key.as_ref());
     let key = new_key();
     let mut req = request(EnrollmentKind::Kur, key.as_ref());
-    let id = cmp_core::asn1::CertId {
-        issuer: rasn_pkix::GeneralName::DirectoryName(a.issuer().clone()),
-        serial_number: a.serial_number().clone(),
-    };
-    req.controls = Some(vec![cmp_core::asn1::AttributeTypeAndValue {
-        r#type: cmp_core::asn1::oid::REG_CTRL_OLD_CERT_ID.to_owned(),
-        value: rasn::types::Any::new(rasn::der::encode(&id).expect("der")),
-    }]);
-    let mut tx =
-        Enrollment::new(Arc::new(pki.client(signature_credentials(&b))), req).expect("kur");
+    req.controls = Some(vec![old_cert_id(&a)]);
     let keys = ClientKeys {
         protection: Some(b_key.as_ref()),
         pop: Some(key.as_ref()),
     };
-    let (result, _) = drive(&pki, &mut tx, keys, |r| r);
+    let (result, _) = enroll_with(&pki, pki.client(signature_credentials(&b)), req, keys);
     assert_refused(
         result.expect_err("refused"),
         "kup",

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use cmp_core::ClientError;
+use cmp_core::asn1::{AttributeTypeAndValue, CertId, oid};
 use cmp_core::asn1::{CmpCertificate, PkiMessage, ReceivedMessage};
+use cmp_core::builder::CertTemplateBuilder;
 use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, PrivateKey, SignatureAlgorithm};
 use cmp_core::names::parse_name;
 use cmp_core::protection::MacSettings;
@@ -17,7 +19,8 @@ use cmp_core::server::{
     CertificateRequest, Issuer, MemoryStore, Requester, ResponseSigner, ServerConfig,
 };
 use cmp_core::transaction::{
-    Credentials, EnrollmentKind, SignPurpose, Step, Transaction, TransactionConfig,
+    Credentials, Enrolled, Enrollment, EnrollmentKind, EnrollmentRequest, PopoMethod, SignPurpose,
+    Step, Transaction, TransactionConfig,
 };
 use cmp_core::transport::PeerInfo;
 use cmp_crypto::software::{SoftwareKey, SoftwareKeys, SoftwarePrimitives};
@@ -317,4 +320,41 @@ pub fn assert_refused(err: ClientError, body: &str, bit: cmp_core::asn1::Failure
         "{refusal}"
     );
     assert_eq!(refusal.status.text().as_deref(), Some(text));
+}
+
+/// An enrollment request of `kind` for `key` with subject [`SUBJECT`] and signature POP.
+pub fn request(kind: EnrollmentKind, key: &dyn PrivateKey) -> EnrollmentRequest {
+    EnrollmentRequest {
+        kind,
+        template: CertTemplateBuilder::new()
+            .subject(parse_name(SUBJECT).expect("dn"))
+            .build(),
+        public_key: Some(key.public_key().clone()),
+        popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
+        controls: None,
+        csr: None,
+    }
+}
+
+/// The oldCertID control naming `cert`.
+pub fn old_cert_id(cert: &CmpCertificate) -> AttributeTypeAndValue {
+    let id = CertId {
+        issuer: GeneralName::DirectoryName(cert.issuer().clone()),
+        serial_number: cert.serial_number().clone(),
+    };
+    AttributeTypeAndValue {
+        r#type: oid::REG_CTRL_OLD_CERT_ID.to_owned(),
+        value: rasn::types::Any::new(rasn::der::encode(&id).expect("der")),
+    }
+}
+
+/// Runs an enrollment of `req` with `config` against the server.
+pub fn enroll_with(
+    pki: &Pki,
+    config: TransactionConfig,
+    req: EnrollmentRequest,
+    keys: ClientKeys<'_>,
+) -> (Result<Enrolled, ClientError>, Vec<Exchanged>) {
+    let mut tx = Enrollment::new(Arc::new(config), req).expect("transaction");
+    drive(pki, &mut tx, keys, |r| r)
 }
