@@ -20,7 +20,7 @@ use super::template::{Requested, check_csr, check_public_key, check_template};
 use crate::asn1::{
     CertConfirmContent, CertId, CertReqMessages, CmpCertificate, ControlValue, CrlReason,
     FailureBit, InfoTypeAndValue, InfoValue, Pkcs10Request, PkiBody, PkiHeader, PkiMessage,
-    PkiStatus, PkiStatusInfo, ReceivedMessage, RevReqContent, oid,
+    PkiStatusInfo, ReceivedMessage, RevReqContent, oid,
 };
 use crate::builder::PkiHeaderBuilder;
 use crate::crypto::{DigestAlgorithm, SignatureAlgorithm, constant_time_eq};
@@ -951,12 +951,8 @@ impl Exchange {
                 "certHash does not match the issued certificate",
             ));
         }
-        // A rejection by the client (statusInfo rejection) ends the transaction as well; the
-        // certificate stays issued (revoking it is the issuer's policy, not done here).
-        let _rejected = status
-            .status_info
-            .as_ref()
-            .is_some_and(|s| s.status == PkiStatus::REJECTION);
+        // A rejection by the client (a statusInfo with rejection) ends the transaction the
+        // same way; the certificate stays issued (revoking it is left to the issuer's policy).
         self.confirmed()
     }
 
