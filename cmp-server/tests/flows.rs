@@ -365,3 +365,45 @@ fn ir_with_pbmac1_is_answered_with_pbmac1() {
         );
     }
 }
+
+#[test]
+fn mac_requests_get_signed_responses_when_so_configured() {
+    let pki = Pki::new(|c| c.response_protection = cmp_core::server::ResponseProtection::Signature);
+    let (key, enrolled, log) = mac_enroll(&pki, EnrollmentKind::Ir, |_| {});
+    assert_issued_for(&pki, &enrolled.certificate, key.as_ref());
+    for (_, resp) in &log {
+        assert_eq!(
+            decode(resp).header.protection_alg,
+            Some(SignatureAlgorithm::EcdsaSha256.algorithm_identifier())
+        );
+    }
+}
+
+#[test]
+fn unprotected_requests_only_when_accepted() {
+    for accept in [false, true] {
+        let pki = Pki::new(|c| c.accept_unprotected = accept);
+        let key = new_key();
+        let keys = ClientKeys {
+            protection: None,
+            pop: Some(key.as_ref()),
+        };
+        let config = pki.client(cmp_core::transaction::Credentials::None);
+        let (result, _) = enroll_with(
+            &pki,
+            config,
+            request(EnrollmentKind::Ir, key.as_ref()),
+            keys,
+        );
+        if accept {
+            assert_issued_for(&pki, &result.expect("enrolled").certificate, key.as_ref());
+        } else {
+            assert_refused(
+                result.expect_err("refused"),
+                "error",
+                cmp_core::asn1::FailureBit::BadMessageCheck,
+                "the request is not protected",
+            );
+        }
+    }
+}

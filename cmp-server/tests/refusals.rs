@@ -591,3 +591,31 @@ fn a_full_transaction_table_is_system_unavail() {
         "the transaction table is full (100 transactions)",
     );
 }
+
+#[test]
+fn mac_iterations_beyond_the_server_limit_are_refused_before_any_work() {
+    let pki = Pki::new(|_| {});
+    let key = new_key();
+    let keys = ClientKeys {
+        protection: None,
+        pop: Some(key.as_ref()),
+    };
+    let mut config = pki.mac_client();
+    config.credentials = cmp_core::transaction::Credentials::Mac {
+        secret: SECRET.to_vec().into(),
+        reference: REFERENCE.to_vec(),
+        settings: MacSettings::PasswordBasedMac {
+            owf: cmp_core::crypto::DigestAlgorithm::Sha256,
+            mac: cmp_core::crypto::DigestAlgorithm::Sha256,
+            iterations: 100_001,
+            salt_len: 16,
+        },
+    };
+    let (result, _) = ir_with(&pki, config, keys, key.as_ref(), |r| r);
+    assert_refused(
+        result.expect_err("refused"),
+        "error",
+        FailureBit::BadMessageCheck,
+        "PasswordBasedMac iteration count 100001 is outside the accepted range 100..=100000",
+    );
+}
