@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cmp-server --listen http://127.0.0.1:0/pkix/ --secret pass:TEXT --ref VALUE \
-//!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN]
+//!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN] [--trusted FILE]… \
+//!            [--grant-implicit-confirm] [--accept-raverified] [--accept-unprotected]
 //! ```
 //!
 //! Without `--ca-cert`/`--ca-key` it generates an EC P-256 root at start. It prints
@@ -53,6 +54,19 @@ struct Cli {
     /// The subject of the CA generated when no --ca-cert is given.
     #[arg(long, value_name = "DN", default_value = "CN=cmp-server CA")]
     ca_subject: String,
+    /// Trust anchors that client signatures may chain to besides the CA (e.g. a vendor root
+    /// for 3GPP-style ir); PEM or DER.
+    #[arg(long, value_name = "FILE")]
+    trusted: Vec<PathBuf>,
+    /// Grant implicit confirmation when a request asks for it.
+    #[arg(long)]
+    grant_implicit_confirm: bool,
+    /// Accept raVerified POP from any authenticated client.
+    #[arg(long)]
+    accept_raverified: bool,
+    /// Accept unprotected requests (for tests only).
+    #[arg(long)]
+    accept_unprotected: bool,
 }
 
 /// A secret as `openssl` names its source; the text of `pass:` is never echoed.
@@ -150,6 +164,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             .secrets
             .insert(reference.as_bytes().to_vec(), read_secret(src)?);
     }
+    for file in &cli.trusted {
+        config.client_anchors.extend(read_certs(file)?);
+    }
+    config.grant_implicit_confirm = cli.grant_implicit_confirm;
+    config.accept_ra_verified = cli.accept_raverified;
+    config.accept_unprotected = cli.accept_unprotected;
     config.signer = Some(ResponseSigner {
         cert: ca.ca_cert().clone(),
         chain: ca.certificates().into_iter().skip(1).collect(),

@@ -117,11 +117,16 @@ fn ir_with_pbm_ends_in_certconf_and_pkiconf() {
 }
 
 #[test]
-fn ir_with_implicit_confirmation_needs_no_certconf() {
-    let pki = Pki::new(|_| {});
+fn implicit_confirmation_only_when_granted() {
+    let pki = Pki::new(|c| c.grant_implicit_confirm = true);
     let (_, enrolled, log) = mac_enroll(&pki, EnrollmentKind::Ir, |c| c.implicit_confirm = true);
     assert_eq!(flow(&log), ["ir→ip"]);
     assert!(enrolled.implicitly_confirmed);
+    // Not granted (the default): certConf as usual.
+    let pki = Pki::new(|_| {});
+    let (_, enrolled, log) = mac_enroll(&pki, EnrollmentKind::Ir, |c| c.implicit_confirm = true);
+    assert_eq!(flow(&log), ["ir→ip", "certConf→pkiconf"]);
+    assert!(!enrolled.implicitly_confirmed);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The real `openssl cmp` client against the `cmp-server` binary on 127.0.0.1: ir with PBM
 //! (the issued certificate carries the client's key and subject), then kur and rr signed with
-//! the issued certificates, and genm caCerts. A missing openssl fails the test.
+//! the issued certificates, an ir signed with a vendor certificate (its root given with
+//! `--trusted`), and genm caCerts. A missing openssl fails the test.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -25,9 +26,9 @@ fn openssl(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output, what: &str) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{what} failed: {stderr}");
-    stderr + &String::from_utf8_lossy(&out.stdout)
+    let log = String::from_utf8_lossy(&out.stderr).into_owned() + &stdout(out);
+    assert!(out.status.success(), "{what} failed: {log}");
+    log
 }
 
 fn stdout(out: &Output) -> String {
@@ -47,6 +48,8 @@ fn openssl_cmp_enrolls_updates_revokes_and_asks_for_ca_certs() {
             "4711",
             "--ca-subject",
             "CN=cmp-server Interop CA",
+            "--trusted",
+            &cmp_tests::fixtures::pki("ca-cert.pem"),
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -74,7 +77,7 @@ fn openssl_cmp_enrolls_updates_revokes_and_asks_for_ca_certs() {
         "30",
     ];
 
-    for key in ["key.pem", "key2.pem"] {
+    for key in ["key.pem", "key2.pem", "key3.pem"] {
         ok(
             &openssl(
                 &dir,
@@ -203,6 +206,40 @@ fn openssl_cmp_enrolls_updates_revokes_and_asks_for_ca_certs() {
         ),
         "{log}"
     );
+
+    // ir signed with a vendor certificate whose root the server was given with --trusted.
+    let vendor_cert = cmp_tests::fixtures::pki("vendor-cert.pem");
+    let vendor_key = cmp_tests::fixtures::pki("vendor-key.pem");
+    let ir = [
+        "cmp",
+        "-cmd",
+        "ir",
+        "-cert",
+        &vendor_cert,
+        "-key",
+        &vendor_key,
+        "-trusted",
+        "ca.pem",
+        "-newkey",
+        "key3.pem",
+        "-subject",
+        "/CN=vendor device/O=cmp-rs interop",
+        "-certout",
+        "cert3.pem",
+    ];
+    let log = ok(
+        &openssl(&dir, &[&ir[..], &common[..]].concat()),
+        "openssl cmp -cmd ir (signed)",
+    );
+    assert!(
+        log.contains("received IP") && log.contains("received PKICONF"),
+        "{log}"
+    );
+    let subject = stdout(&openssl(
+        &dir,
+        &["x509", "-in", "cert3.pem", "-noout", "-subject"],
+    ));
+    assert_eq!(subject, "subject=CN = vendor device, O = cmp-rs interop\n");
 
     // genm caCerts with PBM.
     let genm = [

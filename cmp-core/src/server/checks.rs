@@ -177,8 +177,14 @@ pub(crate) fn check_protection(
     })
 }
 
-/// The recipient must be the NULL-DN, our name, or the name of one of our certificates.
-pub(crate) fn check_recipient(config: &ServerConfig, header: &PkiHeader) -> Result<(), Refusal> {
+/// The recipient must be the NULL-DN, our name, the name of one of our certificates, or, for
+/// a signed request, the issuer of the signer's certificate (what OpenSSL's client sends by
+/// default when it signs with `-cert`, e.g. a vendor CA in a 3GPP-style ir).
+pub(crate) fn check_recipient(
+    config: &ServerConfig,
+    header: &PkiHeader,
+    auth: &Auth,
+) -> Result<(), Refusal> {
     if is_null_dn(&header.recipient) {
         return Ok(());
     }
@@ -190,6 +196,7 @@ pub(crate) fn check_recipient(config: &ServerConfig, header: &PkiHeader) -> Resu
                     .signer
                     .as_ref()
                     .is_some_and(|s| names_equal(n, s.cert.subject()))
+                || matches!(auth, Auth::Signature { signer } if names_equal(n, signer.issuer()))
         }
         _ => false,
     };

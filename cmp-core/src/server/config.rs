@@ -121,7 +121,8 @@ pub struct ServerConfig {
     pub accept_unprotected: bool,
     /// Accepted distance between a request's messageTime and our clock; `None`: not checked.
     pub max_time_skew: Option<Duration>,
-    /// Grant implicit confirmation when a request asks for it.
+    /// Grant implicit confirmation when a request asks for it (`--grant-implicit-confirm`;
+    /// off by default, as in OpenSSL's mock server).
     pub grant_implicit_confirm: bool,
     /// Certificates offered as trust anchors in caPubs of ip, cp and ccp.
     pub ca_pubs: Vec<CmpCertificate>,
@@ -144,8 +145,8 @@ impl fmt::Debug for ServerConfig {
 impl ServerConfig {
     /// A configuration for the CA whose certificate and chain are `ca_certs` (issuing CA
     /// first): named by the CA's subject, no secrets, no client anchors besides the CA, no
-    /// signer, default MAC limits, messageTime within 5 minutes, implicit confirmation
-    /// granted when asked for, transactions remembered for 10 minutes.
+    /// signer, default MAC limits, messageTime within 5 minutes, implicit confirmation not
+    /// granted, transactions remembered for 10 minutes.
     pub fn new(
         primitives: Arc<dyn Primitives>,
         paths: Arc<dyn CertPathVerifier>,
@@ -171,7 +172,7 @@ impl ServerConfig {
             accept_ra_verified: false,
             accept_unprotected: false,
             max_time_skew: Some(Duration::from_secs(300)),
-            grant_implicit_confirm: true,
+            grant_implicit_confirm: false,
             ca_pubs: Vec::new(),
             transaction_ttl: DEFAULT_TRANSACTION_TTL,
         }

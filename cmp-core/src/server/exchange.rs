@@ -584,7 +584,8 @@ impl Exchange {
         let rcv = self.received()?;
         let msg = rcv.message();
         let header = &msg.header;
-        let header_ok = check_recipient(&self.config, header)
+        let auth = self.auth.clone().unwrap_or(Auth::Unprotected);
+        let header_ok = check_recipient(&self.config, header, &auth)
             .and_then(|()| check_pvno(header))
             .and_then(|()| check_message_time(&self.config, header, self.now));
         if let Err(r) = header_ok {
@@ -717,7 +718,7 @@ impl Exchange {
             .as_ref()
             .ok_or_else(|| Refusal::new(FailureBit::BadCertTemplate, "no publicKey"))
             .and_then(|key| check_pop(&self.config, &rcv, req, key, &auth))
-            .and_then(|()| check_template(&self.config, template));
+            .and_then(|()| check_template(template));
         let requested = match checked {
             Ok(r) => r,
             Err(r) => return self.reject_cert(kind, id, r),

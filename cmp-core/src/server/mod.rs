@@ -22,7 +22,8 @@
 //!    `badAlg`; signer without a path → `signerNotTrusted`.
 //!    A signer this CA issued is looked up ([`ServerStep::LookupCertificate`]): revoked →
 //!    `certRevoked`.
-//! 3. **Recipient**: NULL-DN or one of our names → else `wrongAuthority`.
+//! 3. **Recipient**: NULL-DN, one of our names, or the issuer of the request's signer (as
+//!    OpenSSL's client addresses a request signed with `-cert`) → else `wrongAuthority`.
 //! 4. **pvno** 2 or 3 → else `unsupportedVersion`.
 //! 5. **messageTime**, when present, within the configured skew → else `badTime`.
 //! 6. **transactionID**: present (`badRequest`); a first request (ir, cr, kur, ccr, p10cr, rr,
@@ -37,7 +38,7 @@
 //!      (a signature over the received certReq, or over poposkInput when the template lacks
 //!      the subject; `raVerified` only from a configured RA or when allowed) → `badPOP`; then
 //!      the **template** (subject or subjectAltNames, no serialNumber/signingAlg/unique IDs,
-//!      version 2, issuer ours) → `badCertTemplate`; for **kur**, oldCertID (or else the
+//!      version 2; the issuer is the CA's choice) → `badCertTemplate`; for **kur**, oldCertID (or else the
 //!      signer) names a certificate this CA issued (`badCertId`), not revoked (`certRevoked`),
 //!      and the kur is signed with it (`badCertId`). These refusals, and the issuer's, are a
 //!      rejection CertResponse in ip/cp/kup/ccp (RFC 9810 §5.3.4).

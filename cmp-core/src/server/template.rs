@@ -7,10 +7,8 @@ use rasn::types::Oid;
 use rasn_pkix::{Extensions, Name, SubjectPublicKeyInfo, Time};
 
 use super::checks::{Refusal, system_time};
-use super::config::ServerConfig;
 use crate::asn1::{CertTemplate, FailureBit, Pkcs10Request, oid};
 use crate::crypto::KeySpec;
-use crate::names::names_equal;
 
 /// The checked content of a template or CSR.
 #[derive(Clone, Debug)]
@@ -72,12 +70,10 @@ fn check_names(subject: &Name, san: &Option<Vec<u8>>) -> Result<(), Refusal> {
 }
 
 /// Checks a CRMF template (RFC 9483 §4.1.1): publicKey, a subject or subjectAltNames; no
-/// serialNumber, signingAlg or unique identifiers; version 2 if present; issuer, if present,
-/// this CA.
-pub(crate) fn check_template(
-    config: &ServerConfig,
-    t: &CertTemplate,
-) -> Result<Requested, Refusal> {
+/// serialNumber, signingAlg or unique identifiers; version 2 if present. The issuer, if
+/// present, is not checked: the CA puts its own name there, and OpenSSL's client fills in the
+/// issuer of its signing certificate (a vendor CA in a 3GPP-style ir).
+pub(crate) fn check_template(t: &CertTemplate) -> Result<Requested, Refusal> {
     check_public_key(t.public_key.as_ref())?;
     if t.version.as_ref().is_some_and(|v| *v != 2.into()) {
         return Err(bad("the template's version must be 2 (v3) if present"));
@@ -89,16 +85,6 @@ pub(crate) fn check_template(
     }
     if t.issuer_uid.is_some() || t.subject_uid.is_some() {
         return Err(bad("the template must not hold unique identifiers"));
-    }
-    if let Some(issuer) = &t.issuer {
-        let ours = names_equal(issuer, &config.name)
-            || config
-                .ca_certs
-                .iter()
-                .any(|c| names_equal(issuer, c.subject()));
-        if !ours {
-            return Err(bad("the template's issuer is not this CA"));
-        }
     }
     let subject = t
         .subject
