@@ -1,6 +1,6 @@
 //! The real `openssl cmp` client against the `cmp-server` binary on 127.0.0.1: ir with PBM
-//! (the issued certificate carries the client's key and subject), then kur and rr signed with
-//! the issued certificates, an ir signed with a vendor certificate (its root given with
+//! (the issued certificate carries the client's key and subject), then cr, kur and rr signed
+//! with the issued certificates, p10cr with PBM, an ir signed with a vendor certificate (its root given with
 //! `--trusted`), and genm caCerts. A missing openssl fails the test.
 
 use std::io::{BufRead, BufReader};
@@ -36,7 +36,7 @@ fn stdout(out: &Output) -> String {
 }
 
 #[test]
-fn openssl_cmp_enrolls_updates_revokes_and_asks_for_ca_certs() {
+fn openssl_cmp_ir_cr_p10cr_kur_rr_genm() {
     let dir = cmp_tests::tools::temp_dir("server-openssl-cmp");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cmp-server"))
         .args([
@@ -141,6 +141,76 @@ fn openssl_cmp_enrolls_updates_revokes_and_asks_for_ca_certs() {
         &["verify", "-x509_strict", "-CAfile", "ca.pem", "cert.pem"],
     );
     assert_eq!(ok(&verified, "verify"), "cert.pem: OK\n");
+
+    // cr signed with the certificate (the response is signed by the CA), and p10cr with PBM.
+    let cr = [
+        "cmp",
+        "-cmd",
+        "cr",
+        "-cert",
+        "cert.pem",
+        "-key",
+        "key.pem",
+        "-trusted",
+        "ca.pem",
+        "-newkey",
+        "key2.pem",
+        "-subject",
+        "/CN=cr client",
+        "-certout",
+        "cr.pem",
+    ];
+    let log = ok(
+        &openssl(&dir, &[&cr[..], &common[..]].concat()),
+        "openssl cmp -cmd cr",
+    );
+    assert!(
+        log.contains("received CP") && log.contains("received PKICONF"),
+        "{log}"
+    );
+    let csr = [
+        "req",
+        "-new",
+        "-key",
+        "key2.pem",
+        "-subj",
+        "/CN=p10 client",
+        "-out",
+        "p10.csr",
+    ];
+    ok(&openssl(&dir, &csr), "openssl req");
+    let p10cr = [
+        "cmp",
+        "-cmd",
+        "p10cr",
+        "-secret",
+        "pass:openssl-test-secret",
+        "-ref",
+        "4711",
+        "-csr",
+        "p10.csr",
+        "-certout",
+        "p10.pem",
+    ];
+    let log = ok(
+        &openssl(&dir, &[&p10cr[..], &common[..]].concat()),
+        "openssl cmp -cmd p10cr",
+    );
+    assert!(
+        log.contains("received CP") && log.contains("received PKICONF"),
+        "{log}"
+    );
+    let subjects = stdout(&openssl(
+        &dir,
+        &["x509", "-in", "cr.pem", "-noout", "-subject"],
+    )) + &stdout(&openssl(
+        &dir,
+        &["x509", "-in", "p10.pem", "-noout", "-subject"],
+    ));
+    assert_eq!(
+        subjects,
+        "subject=CN = cr client\nsubject=CN = p10 client\n"
+    );
 
     // kur signed with the certificate (the response is signed by the CA).
     let kur = [
