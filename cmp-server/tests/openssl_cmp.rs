@@ -1,7 +1,7 @@
 //! The real `openssl cmp` client against the `cmp-server` binary on 127.0.0.1: ir with PBM
 //! (the issued certificate carries the client's key and subject), then cr, kur and rr signed
-//! with the issued certificates, p10cr with PBM, an ir signed with a vendor certificate (its root given with
-//! `--trusted`), and genm caCerts. A missing openssl fails the test.
+//! with the issued certificates, p10cr with PBM, an ir signed with a vendor certificate (its
+//! root given with `--trusted`), and genm caCerts. A missing openssl fails the test.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
