@@ -17,9 +17,10 @@
 //! 2. **Protection**: a MAC (PasswordBasedMac or PBMAC1) with the secret the senderKID names,
 //!    its iteration count within [`MacLimits`](crate::protection::MacLimits) before any work;
 //!    or a signature by a certificate that chains to the client anchors or the CA, allows
-//!    digitalSignature, and whose subject is the sender. Unprotected, unknown senderKID, wrong
-//!    MAC or signature, sender ≠ signer → `badMessageCheck`; unsupported algorithm →
-//!    `badAlg`; signer without a path → `signerNotTrusted`.
+//!    digitalSignature, and whose subject is the sender. Unprotected (unless
+//!    [`ServerConfig::accept_unprotected`]), unknown senderKID, wrong MAC or signature,
+//!    sender ≠ signer → `badMessageCheck`; unsupported algorithm → `badAlg`; signer without a
+//!    path → `signerNotTrusted`.
 //!    A signer this CA issued is looked up ([`ServerStep::LookupCertificate`]): revoked →
 //!    `certRevoked`.
 //! 3. **Recipient**: NULL-DN, one of our names, or the issuer of the request's signer (as
@@ -38,9 +39,9 @@
 //!      (a signature over the received certReq, or over poposkInput when the template lacks
 //!      the subject; `raVerified` only from a configured RA or when allowed) → `badPOP`; then
 //!      the **template** (subject or subjectAltNames, no serialNumber/signingAlg/unique IDs,
-//!      version 2; the issuer is the CA's choice) → `badCertTemplate`; for **kur**, oldCertID (or else the
-//!      signer) names a certificate this CA issued (`badCertId`), not revoked (`certRevoked`),
-//!      and the kur is signed with it (`badCertId`). These refusals, and the issuer's, are a
+//!      version 2; the issuer is the CA's choice) → `badCertTemplate`; for **kur**, oldCertID
+//!      (or else the signer) names a certificate this CA issued (`badCertId`), not revoked
+//!      (`certRevoked`), and the kur is signed with it (`badCertId`). These refusals, and the issuer's, are a
 //!      rejection CertResponse in ip/cp/kup/ccp (RFC 9810 §5.3.4).
 //!    - p10cr: the CSR's signature → `badPOP`; its key and names as above.
 //!    - rr: one RevDetails naming our issuer and a serial we issued (`badCertId`), not revoked
@@ -51,8 +52,8 @@
 //!      `badCertId`; then pkiConf.
 //!    - genm: caCerts answered with the CA's certificates; other types answered without a
 //!      value ("nothing to offer").
-//!    - error: pkiConf. pollReq: `badRequest` (this engine answers at once). Anything else:
-//!      `badRequest`.
+//!    - error: pkiConf. pollReq: `badRequest`, not stored (this engine answers at once).
+//!      Anything else: `badRequest`, not stored.
 //!
 //! Issuer and store failures answer `systemUnavail` or `systemFailure`; losing a race for a
 //! transactionID in the store answers `transactionIdInUse`.
