@@ -412,3 +412,26 @@ fn unprotected_requests_only_when_accepted() {
         }
     }
 }
+
+#[test]
+fn ca_pubs_in_the_ip_when_configured_never_in_a_kup() {
+    let pki = Pki::new(|c| c.ca_pubs = c.ca_certs.clone());
+    let (_, enrolled, _) = mac_enroll(&pki, EnrollmentKind::Ir, |_| {});
+    assert_eq!(enrolled.ca_pubs, vec![pki.ca.ca_cert().clone()]);
+    let old_key = new_key();
+    let old = pki.issue(SUBJECT, old_key.as_ref());
+    let key = new_key();
+    let (_, log) = enroll(
+        &pki,
+        pki.client(signature_credentials(&old)),
+        request(EnrollmentKind::Kur, key.as_ref()),
+        ClientKeys {
+            protection: Some(old_key.as_ref()),
+            pop: Some(key.as_ref()),
+        },
+    );
+    let PkiBody::Kup(kup) = decode(&log[0].1).body else {
+        panic!("kup")
+    };
+    assert_eq!(kup.ca_pubs, None);
+}
