@@ -39,6 +39,7 @@ pub mod der;
 pub mod error;
 pub mod names;
 pub mod protection;
+pub mod server;
 pub mod storage;
 pub mod transaction;
 pub mod transport;
@@ -46,3 +47,4 @@ pub mod transport;
 pub use error::{
     ClientError, CryptoError, DecodeError, Error, ProtectionError, ResponseError, ServerRefusal,
 };
+pub use server::ServerError;

@@ -1,0 +1,180 @@
+//! What the server engine needs to know: secrets, trust, its own names and credentials, and
+//! the policy knobs.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rasn_pkix::Name;
+use zeroize::Zeroizing;
+
+use super::store::DEFAULT_TRANSACTION_TTL;
+use crate::asn1::{CmpCertificate, DecodeLimits};
+use crate::crypto::{CertPathVerifier, Primitives, SignatureAlgorithm};
+use crate::protection::MacLimits;
+
+/// The shared secrets of MAC-protected clients, found by reference (the senderKID they send).
+///
+/// Secrets are zeroized when dropped and never shown by `Debug`.
+#[derive(Clone, Default)]
+pub struct SharedSecrets {
+    secrets: HashMap<Vec<u8>, Zeroizing<Vec<u8>>>,
+}
+
+impl SharedSecrets {
+    /// No secrets.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the secret of `reference`.
+    pub fn insert(&mut self, reference: impl Into<Vec<u8>>, secret: Zeroizing<Vec<u8>>) {
+        self.secrets.insert(reference.into(), secret);
+    }
+
+    /// The secret of `reference`.
+    pub fn get(&self, reference: &[u8]) -> Option<&[u8]> {
+        self.secrets.get(reference).map(|s| s.as_slice())
+    }
+
+    /// How many secrets there are.
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+}
+
+impl fmt::Debug for SharedSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedSecrets")
+            .field("references", &self.secrets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The certificate that signs responses; its key is the driver's (it signs what
+/// [`ServerStep::Sign`](super::ServerStep::Sign) hands out).
+#[derive(Clone, Debug)]
+pub struct ResponseSigner {
+    /// The signing certificate (its subject becomes the responses' sender).
+    pub cert: CmpCertificate,
+    /// Its chain, sent after it in extraCerts.
+    pub chain: Vec<CmpCertificate>,
+    /// The signature algorithm.
+    pub alg: SignatureAlgorithm,
+}
+
+/// How responses are protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseProtection {
+    /// As the request: a MAC-protected request gets a MAC with the same secret and the same
+    /// algorithm and parameters (a fresh salt), a signed request a signature by the
+    /// [`ResponseSigner`].
+    #[default]
+    AsRequest,
+    /// Always a signature by the [`ResponseSigner`].
+    Signature,
+}
+
+/// Everything the server engine needs besides the request.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Hashes, MACs, randomness (nonces, salts) and verification.
+    pub primitives: Arc<dyn Primitives>,
+    /// Certificate path validation of client signers.
+    pub paths: Arc<dyn CertPathVerifier>,
+    /// The shared secrets of MAC-protected clients.
+    pub secrets: SharedSecrets,
+    /// Accepted iteration counts of MAC-protected requests (checked before any work).
+    pub mac_limits: MacLimits,
+    /// Limits on received messages.
+    pub decode_limits: DecodeLimits,
+    /// Trust anchors for client signatures (e.g. a vendor root for 3GPP-style ir). The CA's
+    /// own certificates ([`ServerConfig::ca_certs`]) are anchors too, so certificates this CA
+    /// issued authenticate cr, kur and rr.
+    pub client_anchors: Vec<CmpCertificate>,
+    /// Intermediates that help build client signers' paths.
+    pub untrusted: Vec<CmpCertificate>,
+    /// The issuing CA's certificate and its chain (from
+    /// [`Issuer::ca_certificates`](super::Issuer::ca_certificates)): extraCerts of certificate
+    /// responses and the answer to genm caCerts.
+    pub ca_certs: Vec<CmpCertificate>,
+    /// Our name in responses (and the recipient requests may name besides the NULL-DN); the
+    /// signer's subject replaces it in signed responses.
+    pub name: Name,
+    /// Signs responses; needed for signed requests.
+    pub signer: Option<ResponseSigner>,
+    /// How responses are protected.
+    pub response_protection: ResponseProtection,
+    /// Registration authorities: signers that may send `raVerified` POP and revoke any
+    /// certificate of this CA.
+    pub ra_certs: Vec<CmpCertificate>,
+    /// Accept `raVerified` POP from any authenticated client (`--accept-raverified`).
+    pub accept_ra_verified: bool,
+    /// Accept unprotected requests (`--accept-unprotected`; for tests only).
+    pub accept_unprotected: bool,
+    /// Accepted distance between a request's messageTime and our clock; `None`: not checked.
+    pub max_time_skew: Option<Duration>,
+    /// Grant implicit confirmation when a request asks for it (`--grant-implicit-confirm`;
+    /// off by default, as in OpenSSL's mock server).
+    pub grant_implicit_confirm: bool,
+    /// Certificates offered as trust anchors in caPubs of ip, cp and ccp.
+    pub ca_pubs: Vec<CmpCertificate>,
+    /// How long a transaction is remembered after its last message.
+    pub transaction_ttl: Duration,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("secrets", &self.secrets)
+            .field("client_anchors", &self.client_anchors.len())
+            .field("ca_certs", &self.ca_certs.len())
+            .field("signer", &self.signer.as_ref().map(|s| s.alg))
+            .field("response_protection", &self.response_protection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// A configuration for the CA whose certificate and chain are `ca_certs` (issuing CA
+    /// first): named by the CA's subject, no secrets, no client anchors besides the CA, no
+    /// signer, default MAC limits, messageTime within 5 minutes, implicit confirmation not
+    /// granted, transactions remembered for 10 minutes.
+    pub fn new(
+        primitives: Arc<dyn Primitives>,
+        paths: Arc<dyn CertPathVerifier>,
+        ca_certs: Vec<CmpCertificate>,
+    ) -> Self {
+        let name = ca_certs
+            .first()
+            .map(|c| c.subject().clone())
+            .unwrap_or_else(|| Name::RdnSequence(Vec::new()));
+        ServerConfig {
+            primitives,
+            paths,
+            secrets: SharedSecrets::new(),
+            mac_limits: MacLimits::default(),
+            decode_limits: DecodeLimits::default(),
+            client_anchors: Vec::new(),
+            untrusted: Vec::new(),
+            ca_certs,
+            name,
+            signer: None,
+            response_protection: ResponseProtection::AsRequest,
+            ra_certs: Vec::new(),
+            accept_ra_verified: false,
+            accept_unprotected: false,
+            max_time_skew: Some(Duration::from_secs(300)),
+            grant_implicit_confirm: false,
+            ca_pubs: Vec::new(),
+            transaction_ttl: DEFAULT_TRANSACTION_TTL,
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Building, protecting and saving the response of an [`Exchange`].
+
+use super::*;
+
+/// How a response is protected.
+enum Protect {
+    Mac {
+        secret: zeroize::Zeroizing<Vec<u8>>,
+        settings: MacSettings,
+    },
+    Sign(Box<ResponseSigner>),
+    None,
+}
+
+/// The settings that repeat a request's MAC algorithm and parameters (with a fresh salt of the
+/// same length).
+fn mac_settings(alg: &ProtectionAlg) -> Option<MacSettings> {
+    match alg {
+        ProtectionAlg::PasswordBasedMac {
+            salt,
+            owf,
+            iterations,
+            mac,
+        } => Some(MacSettings::PasswordBasedMac {
+            owf: *owf,
+            mac: *mac,
+            iterations: *iterations,
+            salt_len: salt.len(),
+        }),
+        ProtectionAlg::Pbmac1 {
+            salt,
+            iterations,
+            key_len,
+            prf,
+            mac,
+        } => Some(MacSettings::Pbmac1 {
+            prf: *prf,
+            mac: *mac,
+            iterations: *iterations,
+            salt_len: salt.len(),
+            key_len: *key_len,
+        }),
+        ProtectionAlg::Signature(_) => None,
+    }
+}
+
+fn check_pvno_value(pvno: i64) -> bool {
+    pvno == crate::asn1::PVNO_CMP2000 || pvno == crate::asn1::PVNO_CMP2021
+}
+
+fn error_body(refusal: &Refusal) -> PkiBody {
+    responses::error(
+        PkiStatusInfo::rejection([refusal.fail_info], Some(&refusal.reason)),
+        None,
+    )
+}
+
+impl Exchange {
+    /// An error message; the store is not touched (the request did not pass the checks that
+    /// would let it change a transaction).
+    pub(super) fn refuse(&mut self, refusal: Refusal) -> Result<ServerStep, ServerError> {
+        let body = error_body(&refusal);
+        self.refusal = Some(refusal);
+        self.reply(body, None, false, Vec::new())
+    }
+
+    /// An error message that ends the transaction.
+    pub(super) fn refuse_and_close(&mut self, refusal: Refusal) -> Result<ServerStep, ServerError> {
+        let body = error_body(&refusal);
+        self.refusal = Some(refusal);
+        self.reply(body, Some(TransactionState::Closed), false, Vec::new())
+    }
+
+    fn protection(&self) -> Result<Protect, ServerError> {
+        if let (Some(Auth::Mac { secret, alg, .. }), ResponseProtection::AsRequest) =
+            (&self.auth, self.config.response_protection)
+        {
+            if let Some(settings) = mac_settings(alg) {
+                return Ok(Protect::Mac {
+                    secret: secret.clone(),
+                    settings,
+                });
+            }
+        }
+        if let Some(signer) = &self.config.signer {
+            return Ok(Protect::Sign(Box::new(signer.clone())));
+        }
+        match &self.auth {
+            Some(Auth::Signature { .. }) => Err(ServerError::Config(
+                "a signed request needs a response signer".into(),
+            )),
+            Some(Auth::Mac { .. }) => Err(ServerError::Config(
+                "signed responses need a response signer".into(),
+            )),
+            // Not authenticated: without a signer the answer goes out unprotected.
+            _ => Ok(Protect::None),
+        }
+    }
+
+    fn header(
+        &mut self,
+        implicit: bool,
+        signer: Option<&ResponseSigner>,
+    ) -> Result<PkiHeader, ServerError> {
+        let mut nonce = vec![0u8; 16];
+        self.config.primitives.fill_random(&mut nonce)?;
+        self.response_nonce = nonce.clone();
+        let sender = signer.map_or_else(|| self.config.name.clone(), |s| s.cert.subject().clone());
+        let req = self.rcv.as_ref().map(|r| &r.message().header);
+        let pvno = req
+            .map(|h| h.pvno)
+            .filter(|p| check_pvno_value(*p))
+            .unwrap_or(crate::asn1::PVNO_CMP2000);
+        let mut b = PkiHeaderBuilder::new()
+            .pvno(pvno)
+            .sender_name(sender)
+            .sender_nonce(nonce);
+        if let Some(t) = generalized(self.now) {
+            b = b.message_time(t);
+        }
+        if let Some(h) = req {
+            b = b.recipient(h.sender.clone());
+            if let Some(t) = &h.transaction_id {
+                b = b.transaction_id(t.to_vec());
+            }
+            if let Some(n) = &h.sender_nonce {
+                b = b.recip_nonce(n.to_vec());
+            }
+        }
+        match (signer, &self.auth) {
+            (Some(s), _) => {
+                if let Some(ski) = s.cert.subject_key_identifier() {
+                    b = b.sender_kid(ski);
+                }
+            }
+            (None, Some(Auth::Mac { reference, .. })) => b = b.sender_kid(reference.clone()),
+            _ => {}
+        }
+        if implicit {
+            b = b.implicit_confirm();
+        }
+        Ok(b.build())
+    }
+
+    /// Builds, protects and (with `next`) saves the response.
+    pub(super) fn reply(
+        &mut self,
+        body: PkiBody,
+        next: Option<TransactionState>,
+        implicit: bool,
+        chain: Vec<CmpCertificate>,
+    ) -> Result<ServerStep, ServerError> {
+        let protect = self.protection()?;
+        let signer = match &protect {
+            Protect::Sign(s) => Some(s.as_ref()),
+            _ => None,
+        };
+        let header = self.header(implicit, signer)?;
+        let mut msg = PkiMessage::new(header, body);
+        let mut extra: Vec<CmpCertificate> = Vec::new();
+        if let Some(s) = signer {
+            extra.push(s.cert.clone());
+            extra.extend(s.chain.iter().cloned());
+        }
+        for c in chain {
+            if !extra.iter().any(|e| e.der() == c.der()) {
+                extra.push(c);
+            }
+        }
+        msg.extra_certs = (!extra.is_empty()).then_some(extra);
+        match protect {
+            Protect::Mac { secret, settings } => {
+                protect_with_mac(
+                    &mut msg,
+                    &secret,
+                    &settings,
+                    self.config.primitives.as_ref(),
+                )?;
+                let bytes = msg.to_der()?;
+                self.protected(bytes, next)
+            }
+            Protect::Sign(s) => {
+                let data = prepare_signature(&mut msg, s.alg)?;
+                self.state = State::AwaitSignature(Box::new(Pending { msg, next }));
+                Ok(ServerStep::Sign { alg: s.alg, data })
+            }
+            Protect::None => {
+                let bytes = msg.to_der()?;
+                self.protected(bytes, next)
+            }
+        }
+    }
+
+    /// The response is final: save the transaction (when `next` says how) or send it.
+    pub(super) fn protected(
+        &mut self,
+        bytes: Vec<u8>,
+        next: Option<TransactionState>,
+    ) -> Result<ServerStep, ServerError> {
+        let (Some(state), Some(authenticator), Some(tid)) = (
+            next,
+            self.authenticator(),
+            self.rcv.as_ref().and_then(|r| {
+                r.message()
+                    .header
+                    .transaction_id
+                    .as_deref()
+                    .map(<[u8]>::to_vec)
+            }),
+        ) else {
+            self.state = State::Done;
+            return Ok(ServerStep::Respond(bytes));
+        };
+        let expected = self.record.as_ref().map(|r| r.version);
+        let record = TransactionRecord {
+            transaction_id: tid,
+            version: expected.map_or(1, |v| v.wrapping_add(1)),
+            state,
+            authenticator,
+            last_request: self.request.clone(),
+            last_response: bytes.clone(),
+            response_nonce: self.response_nonce.clone(),
+            expires_at: self.now + self.config.transaction_ttl,
+        };
+        self.state = State::AwaitSave(bytes);
+        Ok(ServerStep::Save { record, expected })
+    }
+}

@@ -1,0 +1,335 @@
+//! [`BuiltinCa`]: a certificate authority in the process, as an
+//! [`Issuer`](cmp_core::server::Issuer).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use cmp_core::asn1::{CmpCertificate, CrlReason, FailureBit, oid};
+use cmp_core::crypto::{KeyProvider, KeySpec, Primitives, PrivateKey, SignatureAlgorithm};
+use cmp_core::names::format_name;
+use cmp_core::server::{
+    CertificateRecord, CertificateRequest, IssuedCertificate, Issuer, IssuerError,
+};
+use rasn::types::Integer;
+use rasn_pkix::{Name, SubjectPublicKeyInfo};
+
+use crate::certificate::{
+    CertFields, KU_CRL_SIGN, KU_DIGITAL_SIGNATURE, KU_KEY_CERT_SIGN, authority_key_identifier,
+    basic_constraints, end_entity_key_usage, extension, key_identifier, key_usage,
+    sign_certificate, subject_key_identifier,
+};
+use crate::error::Error;
+
+/// What the built-in CA grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuancePolicy {
+    /// The longest validity of an issued certificate (a longer request is cut); default one
+    /// year. Never beyond the CA certificate's own notAfter.
+    pub max_validity: Duration,
+    /// How many certificates the CA remembers (issued and revoked); default 1 000 000.
+    /// Issuing beyond that is refused with systemUnavail.
+    pub max_certificates: usize,
+}
+
+impl Default for IssuancePolicy {
+    fn default() -> Self {
+        IssuancePolicy {
+            max_validity: Duration::from_secs(365 * 24 * 3600),
+            max_certificates: 1_000_000,
+        }
+    }
+}
+
+/// Serial numbers are this many random bytes (RFC 5280: at most 20 octets; CA/B Forum: at
+/// least 64 random bits).
+pub const SERIAL_LEN: usize = 16;
+
+/// How often a colliding random serial is drawn again before giving up.
+const SERIAL_ATTEMPTS: usize = 8;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    certificate: Vec<u8>,
+    revoked_at: Option<SystemTime>,
+}
+
+/// A certificate authority in the process: issues X.509 v3 certificates for the requested
+/// public key and subject (and subjectAltNames) with random positive 16-byte serials, SKI and
+/// AKI, keyUsage by key type (digitalSignature; keyEncipherment too for RSA), critical
+/// basicConstraints CA:FALSE and a validity cut by [`IssuancePolicy`]; the TBSCertificate is
+/// built with rasn-pkix types and signed through [`PrivateKey`], so the CA key may live in any
+/// backend.
+///
+/// Issued and revoked certificates are kept in memory (bounded by
+/// [`IssuancePolicy::max_certificates`]).
+#[derive(Debug)]
+pub struct BuiltinCa {
+    cert: CmpCertificate,
+    chain: Vec<CmpCertificate>,
+    key: Arc<dyn PrivateKey>,
+    alg: SignatureAlgorithm,
+    key_id: Vec<u8>,
+    primitives: Arc<dyn Primitives>,
+    policy: IssuancePolicy,
+    issued: Mutex<HashMap<Vec<u8>, Entry>>,
+}
+
+fn not_after_of(cert: &CmpCertificate) -> Option<SystemTime> {
+    let t = match &cert.value().tbs_certificate.validity.not_after {
+        rasn_pkix::Time::Utc(u) => u.timestamp(),
+        rasn_pkix::Time::General(g) => g.timestamp(),
+    };
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(t).ok()?))
+}
+
+impl BuiltinCa {
+    /// A CA with the certificate `cert`, its `chain` (up to the root, which may be `cert`
+    /// itself) and its `key`, which must be the certificate's.
+    pub fn new(
+        cert: CmpCertificate,
+        chain: Vec<CmpCertificate>,
+        key: Arc<dyn PrivateKey>,
+        primitives: Arc<dyn Primitives>,
+        policy: IssuancePolicy,
+    ) -> Result<Self, Error> {
+        if key.public_key() != cert.subject_public_key_info() {
+            return Err(Error::KeyMismatch {
+                subject: format_name(cert.subject()),
+            });
+        }
+        let key_id = match cert.subject_key_identifier() {
+            Some(id) => id,
+            None => key_identifier(primitives.as_ref(), key.public_key())?,
+        };
+        let alg = key.spec().default_signature_algorithm();
+        Ok(BuiltinCa {
+            cert,
+            chain,
+            key,
+            alg,
+            key_id,
+            primitives,
+            policy,
+            issued: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A CA with a new EC P-256 key from `keys` and a self-signed root certificate for
+    /// `subject`, valid from `now` for `validity`: critical basicConstraints CA:TRUE, critical
+    /// keyUsage digitalSignature (it signs CMP responses too), keyCertSign and cRLSign, SKI
+    /// and AKI.
+    pub async fn generate(
+        subject: Name,
+        keys: &dyn KeyProvider,
+        primitives: Arc<dyn Primitives>,
+        now: SystemTime,
+        validity: Duration,
+        policy: IssuancePolicy,
+    ) -> Result<Self, Error> {
+        let key = keys.generate(KeySpec::EcP256).await?;
+        let alg = key.spec().default_signature_algorithm();
+        let key_id = key_identifier(primitives.as_ref(), key.public_key())?;
+        let fields = CertFields {
+            serial: random_serial(primitives.as_ref())?.1,
+            issuer: subject.clone(),
+            subject,
+            public_key: key.public_key().clone(),
+            not_before: now,
+            not_after: now + validity,
+            extensions: vec![
+                basic_constraints(true)?,
+                key_usage(&[KU_DIGITAL_SIGNATURE, KU_KEY_CERT_SIGN, KU_CRL_SIGN])?,
+                subject_key_identifier(&key_id)?,
+                authority_key_identifier(&key_id)?,
+            ],
+        };
+        let der = sign_certificate(fields, key.as_ref(), alg).await?;
+        let cert =
+            CmpCertificate::from_der(&der).map_err(|e| Error::Build(format!("root: {e}")))?;
+        Self::new(cert, Vec::new(), key, primitives, policy)
+    }
+
+    /// The CA certificate.
+    pub fn ca_cert(&self) -> &CmpCertificate {
+        &self.cert
+    }
+
+    /// The CA key (it also signs CMP responses unless another signer is configured).
+    pub fn key(&self) -> &Arc<dyn PrivateKey> {
+        &self.key
+    }
+
+    /// The CA certificate followed by its chain, as parsed certificates.
+    pub fn certificates(&self) -> Vec<CmpCertificate> {
+        let mut out = vec![self.cert.clone()];
+        out.extend(
+            self.chain
+                .iter()
+                .filter(|c| c.der() != self.cert.der())
+                .cloned(),
+        );
+        out
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Entry>> {
+        // Every change is one insert or one field update: a poisoned map is consistent.
+        self.issued.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn refuse(reason: impl Into<String>) -> IssuerError {
+        IssuerError::Refused {
+            fail_info: FailureBit::BadCertTemplate,
+            reason: reason.into(),
+        }
+    }
+
+    fn fields(&self, request: &CertificateRequest) -> Result<CertFields, IssuerError> {
+        let subject: Name = rasn::der::decode(&request.subject)
+            .map_err(|e| Self::refuse(format!("the subject is malformed: {e}")))?;
+        let public_key: SubjectPublicKeyInfo = rasn::der::decode(&request.public_key)
+            .map_err(|e| Self::refuse(format!("the public key is malformed: {e}")))?;
+        let spec = KeySpec::of_public_key(&public_key)
+            .map_err(|e| Self::refuse(format!("the public key: {e}")))?;
+        let not_before = request.now;
+        let mut not_after = request
+            .not_after
+            .unwrap_or(not_before + self.policy.max_validity)
+            .min(not_before + self.policy.max_validity);
+        if let Some(ca_end) = not_after_of(&self.cert) {
+            not_after = not_after.min(ca_end);
+        }
+        if not_after <= not_before {
+            return Err(Self::refuse(
+                "the requested validity ends before it starts (or the CA certificate has expired)",
+            ));
+        }
+        let Name::RdnSequence(rdns) = &subject;
+        let fail = |e: Error| IssuerError::Failed(e.to_string());
+        let mut extensions = vec![
+            basic_constraints(false).map_err(fail)?,
+            end_entity_key_usage(spec).map_err(fail)?,
+            subject_key_identifier(
+                &key_identifier(self.primitives.as_ref(), &public_key).map_err(fail)?,
+            )
+            .map_err(fail)?,
+            authority_key_identifier(&self.key_id).map_err(fail)?,
+        ];
+        if let Some(san) = &request.subject_alt_names {
+            let names: rasn_pkix::GeneralNames = rasn::der::decode(san)
+                .map_err(|e| Self::refuse(format!("subjectAltNames are malformed: {e}")))?;
+            if names.is_empty() {
+                return Err(Self::refuse("subjectAltNames are empty"));
+            }
+            // RFC 5280 §4.2.1.6: critical when the subject is empty.
+            extensions
+                .push(extension(oid::CE_SUBJECT_ALT_NAME, rdns.is_empty(), &names).map_err(fail)?);
+        } else if rdns.is_empty() {
+            return Err(Self::refuse("neither a subject nor subjectAltNames"));
+        }
+        Ok(CertFields {
+            serial: Integer::from(0),
+            issuer: self.cert.subject().clone(),
+            subject,
+            public_key,
+            not_before,
+            not_after,
+            extensions,
+        })
+    }
+}
+
+/// A random positive serial of [`SERIAL_LEN`] bytes: its content octets and the INTEGER.
+fn random_serial(primitives: &dyn Primitives) -> Result<(Vec<u8>, Integer), Error> {
+    let mut bytes = vec![0u8; SERIAL_LEN];
+    primitives.fill_random(&mut bytes)?;
+    // Positive, and no leading zero byte: exactly SERIAL_LEN content octets.
+    bytes[0] = (bytes[0] & 0x7F) | 0x40;
+    let der = cmp_core::der::tlv(0x02, &bytes);
+    let int: Integer = rasn::der::decode(&der).map_err(|e| Error::Build(format!("serial: {e}")))?;
+    Ok((bytes, int))
+}
+
+#[async_trait::async_trait]
+impl Issuer for BuiltinCa {
+    fn ca_certificates(&self) -> Vec<Vec<u8>> {
+        self.certificates()
+            .iter()
+            .map(|c| c.der().to_vec())
+            .collect()
+    }
+
+    async fn issue(&self, request: &CertificateRequest) -> Result<IssuedCertificate, IssuerError> {
+        let mut fields = self.fields(request)?;
+        let unavailable = |why: String| IssuerError::Unavailable(why);
+        let mut serial = None;
+        for _ in 0..SERIAL_ATTEMPTS {
+            let (bytes, int) = random_serial(self.primitives.as_ref())
+                .map_err(|e| IssuerError::Failed(e.to_string()))?;
+            let issued = self.lock();
+            if issued.len() >= self.policy.max_certificates {
+                return Err(unavailable(format!(
+                    "the CA holds its maximum of {} certificates",
+                    self.policy.max_certificates
+                )));
+            }
+            if !issued.contains_key(&bytes) {
+                serial = Some((bytes, int));
+                break;
+            }
+        }
+        let (bytes, int) = serial
+            .ok_or_else(|| IssuerError::Failed("no unused serial number was drawn".into()))?;
+        fields.serial = int;
+        let der = sign_certificate(fields, self.key.as_ref(), self.alg)
+            .await
+            .map_err(|e| IssuerError::Failed(e.to_string()))?;
+        {
+            let mut issued = self.lock();
+            if issued.contains_key(&bytes) {
+                return Err(IssuerError::Failed(
+                    "the serial number was taken while signing".into(),
+                ));
+            }
+            issued.insert(
+                bytes,
+                Entry {
+                    certificate: der.clone(),
+                    revoked_at: None,
+                },
+            );
+        }
+        Ok(IssuedCertificate {
+            certificate: der,
+            chain: self.ca_certificates(),
+        })
+    }
+
+    async fn certificate(&self, serial: &[u8]) -> Result<Option<CertificateRecord>, IssuerError> {
+        Ok(self.lock().get(serial).map(|e| CertificateRecord {
+            certificate: e.certificate.clone(),
+            revoked_at: e.revoked_at,
+        }))
+    }
+
+    async fn revoke(
+        &self,
+        serial: &[u8],
+        _reason: Option<CrlReason>,
+        now: SystemTime,
+    ) -> Result<(), IssuerError> {
+        let mut issued = self.lock();
+        let entry = issued.get_mut(serial).ok_or_else(|| IssuerError::Refused {
+            fail_info: FailureBit::BadCertId,
+            reason: "no certificate with this serial number was issued".into(),
+        })?;
+        if entry.revoked_at.is_some() {
+            return Err(IssuerError::Refused {
+                fail_info: FailureBit::CertRevoked,
+                reason: "the certificate is already revoked".into(),
+            });
+        }
+        entry.revoked_at = Some(now);
+        Ok(())
+    }
+}

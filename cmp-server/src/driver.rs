@@ -1,0 +1,102 @@
+//! [`CmpServer`]: runs the engine's steps against an issuer, a transaction store and the
+//! response key.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use cmp_core::crypto::PrivateKey;
+use cmp_core::server::{Exchange, Issuer, ServerConfig, ServerError, ServerStep, TransactionStore};
+use cmp_core::transport::{PeerInfo, Responder};
+
+/// The most steps one exchange may take (a request needs at most six).
+pub const MAX_STEPS: usize = 16;
+
+/// A CMP server: the engine's configuration, the issuer, the transaction store and the key of
+/// the response signer.
+#[derive(Debug, Clone)]
+pub struct CmpServer {
+    config: Arc<ServerConfig>,
+    issuer: Arc<dyn Issuer>,
+    store: Arc<dyn TransactionStore>,
+    signing_key: Option<Arc<dyn PrivateKey>>,
+}
+
+impl CmpServer {
+    /// A server. `signing_key` is the key of `config.signer` (needed when one is configured).
+    pub fn new(
+        config: Arc<ServerConfig>,
+        issuer: Arc<dyn Issuer>,
+        store: Arc<dyn TransactionStore>,
+        signing_key: Option<Arc<dyn PrivateKey>>,
+    ) -> Self {
+        CmpServer {
+            config,
+            issuer,
+            store,
+            signing_key,
+        }
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &Arc<ServerConfig> {
+        &self.config
+    }
+
+    /// The response to `request` at `now`: runs the exchange's steps until it responds.
+    pub async fn respond_at(&self, request: Vec<u8>, now: SystemTime, peer: &PeerInfo) -> Vec<u8> {
+        let mut exchange = Exchange::new(self.config.clone(), request, peer.clone());
+        match self.run(&mut exchange, now).await {
+            Ok(bytes) => bytes,
+            Err(e) => exchange.failure_response(&e),
+        }
+    }
+
+    async fn run(&self, exchange: &mut Exchange, now: SystemTime) -> Result<Vec<u8>, ServerError> {
+        let mut step = exchange.start(now)?;
+        for _ in 0..MAX_STEPS {
+            step = match step {
+                ServerStep::Respond(bytes) => return Ok(bytes),
+                ServerStep::Load { transaction_id } => {
+                    exchange.on_loaded(self.store.load(&transaction_id, now))?
+                }
+                ServerStep::Save { record, expected } => {
+                    exchange.on_saved(self.store.save(record, expected, now))?
+                }
+                ServerStep::LookupCertificate { serial } => {
+                    exchange.on_certificate(self.issuer.certificate(&serial).await)?
+                }
+                ServerStep::Issue(request) => {
+                    exchange.on_issued(self.issuer.issue(&request).await)?
+                }
+                ServerStep::Revoke { serial, reason } => {
+                    exchange.on_revoked(self.issuer.revoke(&serial, reason, now).await)?
+                }
+                ServerStep::Sign { alg, data } => {
+                    let key = self.signing_key.as_ref().ok_or_else(|| {
+                        ServerError::Config("a response signer without its key".into())
+                    })?;
+                    let signature = key
+                        .sign(alg, &data)
+                        .await
+                        .map_err(|e| ServerError::Build(format!("signing the response: {e}")))?;
+                    exchange.on_signature(signature)?
+                }
+                other => {
+                    return Err(ServerError::Build(format!(
+                        "the driver does not know the step {other:?}"
+                    )));
+                }
+            };
+        }
+        Err(ServerError::Build(format!(
+            "the exchange took more than {MAX_STEPS} steps"
+        )))
+    }
+}
+
+#[async_trait::async_trait]
+impl Responder for CmpServer {
+    async fn respond(&self, request: Vec<u8>, peer: &PeerInfo) -> Vec<u8> {
+        self.respond_at(request, SystemTime::now(), peer).await
+    }
+}

@@ -1,0 +1,24 @@
+//! # cmp-server
+//!
+//! The reference CMP (RFC 9810) CA/RA around cmp-core's sans-IO server engine
+//! ([`cmp_core::server`]):
+//!
+//! - [`BuiltinCa`]: an [`Issuer`](cmp_core::server::Issuer) that issues X.509 v3
+//!   certificates for the requested public key with a CA certificate and a
+//!   [`PrivateKey`](cmp_core::crypto::PrivateKey) of any backend (the CA key may live in an
+//!   HSM), or with an EC P-256 root generated at start;
+//! - [`CmpServer`]: the driver that runs an [`Exchange`](cmp_core::server::Exchange) per
+//!   request against the issuer, a [`TransactionStore`](cmp_core::server::TransactionStore)
+//!   and the response signing key, and answers as a
+//!   [`Responder`](cmp_core::transport::Responder) behind any transport's server half.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod ca;
+mod certificate;
+mod driver;
+mod error;
+
+pub use ca::{BuiltinCa, IssuancePolicy, SERIAL_LEN};
+pub use driver::{CmpServer, MAX_STEPS};
+pub use error::Error;
