@@ -2,7 +2,8 @@
 # Runs every test of the workspace, after installing what the tests need on a fresh Debian
 # machine: openssl (the `openssl cmp` peer), a C compiler (the C plugins of cmp-plugin's tests),
 # SoftHSM2 (the PKCS#11 token), a JDK and BouncyCastle (the second independent peer), Python 3
-# with pyasn1 + pyasn1-alt-modules (the independent decoder). Also checks formatting and clippy, as CI does.
+# with pyasn1 + pyasn1-alt-modules (the independent decoder), cargo-deny (the supply-chain
+# check). Also checks formatting, dependencies and clippy, as CI does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,8 @@ fi
 features=(--features cmp-crypto/pkcs11,cmp-crypto/aws-lc)
 
 cargo fmt --all -- --check
+# Supply chain first: advisories (offline snapshot), licenses, sources, duplicate versions.
+./scripts/supply-chain.sh
 cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${features[@]}"
 cargo test --workspace "${features[@]}"
