@@ -3,11 +3,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use std::sync::Arc;
 
 use crate::asn1::{FailureBit, PVNO_CMP2000, PVNO_CMP2021};
+use crate::clock::{Clock, SystemClock};
 use crate::crypto::PrivateKey;
 use crate::error::ClientError;
 use crate::storage::Storage;
@@ -69,6 +70,7 @@ pub struct Driver<'a> {
     total_timeout: Option<Duration>,
     on_message: Option<MessageHook<'a>>,
     on_warning: Option<WarningHook<'a>>,
+    clock: &'a dyn Clock,
     storage: Option<(&'a dyn Storage, String)>,
 }
 
@@ -81,6 +83,7 @@ impl<'a> Driver<'a> {
             total_timeout: None,
             on_message: None,
             on_warning: None,
+            clock: &SystemClock,
             storage: None,
         }
     }
@@ -101,6 +104,13 @@ impl<'a> Driver<'a> {
     /// Sees every message sent and received (for `--reqout`/`--rspout`).
     pub fn on_message(mut self, f: impl FnMut(Direction, &[u8]) + Send + 'a) -> Self {
         self.on_message = Some(Box::new(f));
+        self
+    }
+
+    /// Takes the time from `clock` (default: the system's clocks): the wall-clock time handed
+    /// to the transaction, and the monotonic time for the total timeout.
+    pub fn clock(mut self, clock: &'a dyn Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -195,15 +205,16 @@ impl<'a> Driver<'a> {
         keys: Keys<'_>,
         staged: &mut bool,
     ) -> Result<T::Output, ClientError> {
-        let start = Instant::now();
+        let clock = self.clock;
+        let start = clock.instant();
         let deadline = self.total_timeout.map(|t| start + t);
         let timeout_error = || ClientError::TotalTimeout {
             seconds: self.total_timeout.map_or(0, |t| t.as_secs()),
         };
-        let mut step = tx.start(SystemTime::now())?;
+        let mut step = tx.start(clock.now())?;
         // Every step makes progress; bound the loop anyway.
         for _ in 0..100_000 {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline.is_some_and(|d| clock.instant() >= d) {
                 return Err(timeout_error());
             }
             step = match step {
@@ -221,7 +232,7 @@ impl<'a> Driver<'a> {
                     };
                     let key = key.ok_or_else(|| ClientError::Local(missing.into()))?;
                     let signature = key.sign(alg, &data).await?;
-                    tx.on_signature(signature, SystemTime::now())?
+                    tx.on_signature(signature, clock.now())?
                 }
                 Step::Send(request) => {
                     if let Some(f) = self.on_message.as_mut() {
@@ -231,7 +242,7 @@ impl<'a> Driver<'a> {
                     if let Some(f) = self.on_message.as_mut() {
                         f(Direction::Received, &response);
                     }
-                    let next = tx.on_response(&response, SystemTime::now());
+                    let next = tx.on_response(&response, clock.now());
                     if let Some(f) = self.on_warning.as_mut() {
                         for w in tx.take_warnings() {
                             f(&w);
@@ -244,16 +255,16 @@ impl<'a> Driver<'a> {
                         store.stage(name, &certificate, &chain).await?;
                     }
                     *staged = true;
-                    tx.on_staged(SystemTime::now())?
+                    tx.on_staged(clock.now())?
                 }
                 Step::Wait(wait) => {
                     if let Some(d) = deadline {
-                        if Instant::now() + wait > d {
+                        if clock.instant() + wait > d {
                             return Err(timeout_error());
                         }
                     }
                     self.sleep.sleep(wait).await;
-                    tx.on_wait_elapsed(SystemTime::now())?
+                    tx.on_wait_elapsed(clock.now())?
                 }
             };
         }

@@ -34,6 +34,7 @@
 pub mod asn1;
 pub mod builder;
 pub mod client;
+pub mod clock;
 pub mod crypto;
 pub mod der;
 pub mod error;

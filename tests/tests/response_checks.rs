@@ -686,3 +686,49 @@ fn a_revoked_signer_and_a_revoked_issued_certificate_are_refused_with_crl_checki
         .collect();
     assert_eq!(bodies, ["ir", "certConf"]);
 }
+
+#[test]
+fn the_driver_takes_its_time_from_its_clock() {
+    use cmp_core::clock::OffsetClock;
+    use cmp_core::transaction::Enrollment;
+    let run = |clock: OffsetClock| {
+        let key = cmp_tests::enroll_rig::new_key();
+        let ca = MockCa::new(vec![
+            script(|_| signed(ip_granted())),
+            script(|_| signed(pkiconf())),
+        ]);
+        let sleep = RecordingSleep::default();
+        let mut tx = Enrollment::new(config(trusting_ca), cmp_tests::enroll_rig::request(&key))
+            .expect("transaction");
+        let mut driver = Driver::new(&ca, &sleep).clock(&clock);
+        block_on(driver.run(
+            &mut tx,
+            Keys {
+                protection: None,
+                new_key: Some(&key),
+            },
+        ))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    };
+    run(OffsetClock { offset_secs: 0 }).expect("now");
+    // In 2060 the server's certificate (valid until 2048) is no signer any more.
+    let years = |n: i64| n * 365 * 86_400;
+    let now_year = 1970
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64
+            / years(1);
+    let server = pki_cert("server");
+    assert_eq!(
+        run(OffsetClock {
+            offset_secs: years(2060 - now_year)
+        }),
+        Err(format!(
+            "{CHECK}the certificate matching the sender, O=cmp-rs test PKI,CN=CMP Test Server, is not valid now (valid from {} to {})",
+            cmp_core::asn1::format_unix(server.not_before_unix()),
+            cmp_core::asn1::format_unix(server.not_after_unix())
+        ))
+    );
+}

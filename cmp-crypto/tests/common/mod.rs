@@ -11,17 +11,34 @@ use std::task::{Context, Poll, Waker};
 use cmp_core::CryptoError;
 use cmp_core::crypto::{CryptoProvider, KeySpec, PrivateKey, SignatureAlgorithm};
 
-/// Drives a future that does not wait on IO (software keys answer at once).
+/// Wakes the thread that drives the future.
+struct ThreadWaker(std::thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Drives `fut` to completion on the current thread, parking between polls until the future
+/// wakes it (keys in a token answer from another thread) or 50 ms pass; panics after two
+/// minutes, which a future waiting on IO nobody drives would reach.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    let waker = Waker::from(std::sync::Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
     let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..1_000_000 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             return v;
         }
-        std::thread::yield_now();
+        let now = std::time::Instant::now();
+        assert!(
+            now < deadline,
+            "the future did not complete within two minutes"
+        );
+        std::thread::park_timeout((deadline - now).min(std::time::Duration::from_millis(50)));
     }
-    panic!("future did not complete");
 }
 
 pub(crate) fn temp_dir(label: &str) -> PathBuf {
