@@ -10,7 +10,7 @@ use cli::{SUBJECT, agent, certout, ok, pbm, run, stderr, url};
 use cmp_core::asn1::{CertTemplate, ReceivedMessage, oid};
 use cmp_core::names::format_name;
 use cmp_tests::openssl_ca::OpensslCa;
-use cmp_tests::openssl_mock::{MockProtection, Server, openssl_mock, start};
+use cmp_tests::openssl_mock::{MockProtection, Server, openssl_mock};
 use cmp_tests::{fixtures, tools};
 
 use fixtures::pki;
@@ -324,18 +324,7 @@ fn crl_checking_of_the_cmp_signer() {
 fn crl_checking_of_the_tls_server() {
     let mock = openssl_mock(MockProtection::Pbm, &[]);
     let tls = |f: &str| fixtures::tls(f).display().to_string();
-    let front = start(
-        "socat",
-        &[
-            format!(
-                "OPENSSL-LISTEN:{{port}},bind=127.0.0.1,reuseaddr,fork,cert={},key={},verify=0",
-                tls("server.pem"),
-                tls("server-key.pem")
-            ),
-            format!("TCP:127.0.0.1:{}", mock.port),
-        ],
-        None,
-    );
+    let front = cli::socat_tls_front(&mock);
     let ca = OpensslCa::from_files(
         "agent-crl-tls",
         &fixtures::tls("ca.pem"),

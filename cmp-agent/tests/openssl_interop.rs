@@ -680,18 +680,7 @@ fn tcp_and_tcps_server_urls() {
 fn https_through_socat() {
     let mock = openssl_mock(MockProtection::Pbm, &[]);
     let tls = |f: &str| fixtures::tls(f).display().to_string();
-    let front = start(
-        "socat",
-        &[
-            format!(
-                "OPENSSL-LISTEN:{{port}},bind=127.0.0.1,reuseaddr,fork,cert={},key={},verify=0",
-                tls("server.pem"),
-                tls("server-key.pem")
-            ),
-            format!("TCP:127.0.0.1:{}", mock.port),
-        ],
-        None,
-    );
+    let front = cli::socat_tls_front(&mock);
     let mut args = pbm(&mock);
     args[1] = format!("https://127.0.0.1:{}/pkix/", front.port);
     let o = run(

@@ -2,24 +2,12 @@
 //! self-signed and newWithOld links it to the old root (or a trust anchor).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use cmp_core::asn1::{CmpCertificate, RootCaKeyUpdateContent};
 use cmp_core::transaction::verify_root_ca_key_update;
+use cmp_tests::openssl_ca::openssl;
 use cmp_tests::{fixtures, tools};
-
-fn openssl(args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl is needed: apt-get install -y openssl");
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 fn der(path: &Path) -> CmpCertificate {
     let out = path.with_extension("der");

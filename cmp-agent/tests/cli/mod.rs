@@ -66,3 +66,21 @@ pub(crate) fn certout(dir: &Path, name: &str) -> (PathBuf, String) {
     let s = p.display().to_string();
     (p, s)
 }
+
+/// A TLS front (socat) on 127.0.0.1 before `mock`, with the TLS test server certificate
+/// (`tests/fixtures/tls/server.pem`, issued by `tests/fixtures/tls/ca.pem`).
+pub(crate) fn socat_tls_front(mock: &Server) -> Server {
+    let tls = |f: &str| cmp_tests::fixtures::tls(f).display().to_string();
+    cmp_tests::openssl_mock::start(
+        "socat",
+        &[
+            format!(
+                "OPENSSL-LISTEN:{{port}},bind=127.0.0.1,reuseaddr,fork,cert={},key={},verify=0",
+                tls("server.pem"),
+                tls("server-key.pem")
+            ),
+            format!("TCP:127.0.0.1:{}", mock.port),
+        ],
+        None,
+    )
+}
