@@ -23,4 +23,7 @@ if [ "$want" != "$have" ]; then
   git clone -q "$bundle" "$db"
 fi
 
-cargo deny --offline --all-features check advisories licenses sources bans
+# cargo-deny runs offline (the advisory database is the snapshot): the crates it reads the
+# metadata of are fetched first, from crates.io, exactly as Cargo.lock pins them.
+cargo fetch --locked --quiet
+cargo deny --offline --locked --all-features check advisories licenses sources bans

@@ -179,6 +179,7 @@ impl<'a> Driver<'a> {
     ) -> Result<T::Output, ClientError> {
         let mut staged = false;
         let result = self.run_inner(tx, keys, &mut staged).await;
+        self.transport.end_transaction();
         if staged {
             if let Some((store, name)) = &self.storage {
                 match &result {

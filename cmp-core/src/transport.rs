@@ -108,6 +108,14 @@ pub trait Transport: Send + Sync + fmt::Debug {
         request: &[u8],
         deadline: Option<Instant>,
     ) -> Result<Vec<u8>, TransportError>;
+
+    /// The transaction whose messages this transport carried has ended (the driver calls it
+    /// on success and on failure). A transport that kept a connection open for the
+    /// transaction's later messages may close it now, as OpenSSL's client does: a server
+    /// that closes the connection at the end of a transaction (OpenSSL's mock does, right
+    /// after its last response) then never sees the next transaction's first request on a
+    /// dying connection. The default does nothing.
+    fn end_transaction(&self) {}
 }
 
 /// Who sent a request to a server half.

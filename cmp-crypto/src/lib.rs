@@ -19,6 +19,7 @@
 //!   is not).
 //! - [`webpki_paths`]: certificate path validation with rustls-webpki, with CRL checking.
 //! - [`fs`]: the workspace's one atomic file writer (keys, certificates, saved messages).
+//! - [`secret`]: secrets from `pass:`, `env:` or `file:`, zeroized.
 //!
 //! ```
 //! use cmp_core::crypto::{DigestAlgorithm, KeySpec, SignatureAlgorithm};
@@ -38,6 +39,7 @@ pub mod aws_lc;
 pub mod fs;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
+pub mod secret;
 #[cfg(feature = "software")]
 pub mod software;
 #[cfg(feature = "software")]

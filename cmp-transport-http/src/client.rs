@@ -41,6 +41,7 @@ pub struct HttpTransportBuilder {
     message_timeout: Duration,
     connect_timeout: Duration,
     max_response_size: usize,
+    keep_alive: bool,
 }
 
 #[derive(Debug)]
@@ -84,6 +85,14 @@ impl HttpTransportBuilder {
     /// Largest accepted response body; default 1 MiB.
     pub fn max_response_size(mut self, bytes: usize) -> Self {
         self.max_response_size = bytes;
+        self
+    }
+
+    /// Keep the connection open between exchanges (default `true`). With `false` every
+    /// request says `Connection: close` and gets a connection of its own — for servers that
+    /// serve one connection at a time, such as `openssl cmp -port`, under concurrent clients.
+    pub fn keep_alive(mut self, keep_alive: bool) -> Self {
+        self.keep_alive = keep_alive;
         self
     }
 
@@ -134,6 +143,7 @@ impl HttpTransportBuilder {
                 message_timeout: self.message_timeout,
                 connect_timeout: self.connect_timeout,
                 max_response_size: self.max_response_size,
+                keep_alive: self.keep_alive,
                 idle: Mutex::new(None),
             }),
         })
@@ -161,13 +171,15 @@ struct Inner {
     message_timeout: Duration,
     connect_timeout: Duration,
     max_response_size: usize,
+    keep_alive: bool,
     idle: Mutex<Option<SendRequest<Full<Bytes>>>>,
 }
 
 /// CMP over HTTP(S) (RFC 9811): POSTs each request to the server URL and hands the response
-/// up. Keeps one connection alive between the messages of a transaction; a connection the
-/// server closed is replaced before the next request, and a request that may already have been
-/// written is never sent again.
+/// up. Keeps one connection alive between the messages of a transaction and closes it when the
+/// transaction ends ([`Transport::end_transaction`], as OpenSSL's client does); a connection
+/// the server closed is replaced before the next request, and a request that may already have
+/// been written is never sent again.
 #[derive(Clone, Debug)]
 pub struct HttpTransport {
     inner: Arc<Inner>,
@@ -183,6 +195,7 @@ impl HttpTransport {
             message_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(30),
             max_response_size: 1 << 20,
+            keep_alive: true,
         }
     }
 
@@ -316,10 +329,14 @@ impl Inner {
             (Some(_), None) => self.url.to_url(),
             _ => self.url.path.clone(),
         };
-        Request::post(uri)
+        let mut builder = Request::post(uri)
             .header(HOST, self.url.authority())
             .header(CONTENT_TYPE, CONTENT_TYPE_PKIXCMP)
-            .header(CONTENT_LENGTH, body.len())
+            .header(CONTENT_LENGTH, body.len());
+        if !self.keep_alive {
+            builder = builder.header(CONNECTION, "close");
+        }
+        builder
             .body(Full::new(Bytes::copy_from_slice(body)))
             .map_err(|e| TransportError::Protocol(format!("cannot build the HTTP request: {e}")))
     }
@@ -358,7 +375,7 @@ impl Inner {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let body = self.read_response(response).await?;
-        if keep_alive && !sender.is_closed() {
+        if keep_alive && self.keep_alive && !sender.is_closed() {
             *self.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(sender);
         }
         Ok(body)
@@ -543,5 +560,17 @@ impl Transport for HttpTransport {
                 millis: limit.as_millis() as u64,
             }),
         }
+    }
+
+    /// Closes the connection kept for the transaction (OpenSSL's client keeps a connection
+    /// for one transaction only, and its mock server closes it after the last response).
+    fn end_transaction(&self) {
+        drop(
+            self.inner
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
     }
 }

@@ -376,3 +376,37 @@ async fn the_system_trust_store_is_only_used_when_asked_and_does_not_trust_our_t
         )
     );
 }
+
+#[tokio::test]
+async fn the_connection_lasts_one_transaction() {
+    let s = start(HttpServer::builder().build().expect("server"), "http").await;
+    let t = HttpTransport::builder(&s.url)
+        .no_proxy()
+        .build()
+        .expect("transport");
+    let ports = |r: &Reverse| -> Vec<u16> {
+        r.peers
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|p| p.addr.expect("peer address").port())
+            .collect()
+    };
+    t.exchange(b"ir", None).await.expect("first");
+    t.exchange(b"certConf", None).await.expect("second");
+    t.end_transaction();
+    t.exchange(b"genm", None).await.expect("next transaction");
+    let p = ports(&s.responder);
+    assert_eq!(p[0], p[1], "one connection within a transaction");
+    assert_ne!(p[1], p[2], "a new one for the next transaction");
+    // Without keep-alive every message has its own connection.
+    let t = HttpTransport::builder(&s.url)
+        .no_proxy()
+        .keep_alive(false)
+        .build()
+        .expect("transport");
+    t.exchange(b"ir", None).await.expect("first");
+    t.exchange(b"certConf", None).await.expect("second");
+    let p = ports(&s.responder);
+    assert_ne!(p[3], p[4]);
+}
