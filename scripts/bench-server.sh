@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The race: cmp-load against cmp-server (shipped defaults: SQLite store, software crypto, EC
+# P-256 CA key, POP verified, certConf on) and against `openssl cmp -port`, on this machine, in
+# the same run. Prints both summaries and their ratio, checks that the database holds as many
+# issued certificates as cmp-load saw accepted, and samples the server's memory (RSS) during
+# the run.
+#
+#   scripts/bench-server.sh                 # 100 clients, 20 000 enrollments
+#   COUNT=100000 scripts/bench-server.sh    # the memory soak of the issue
+#
+# The OpenSSL mock keeps one transaction at a time (interleaved transactions fail with
+# "transactionid unmatched"), so it is loaded with one client: that is its capacity. It answers
+# every enrollment with its one -rsp_cert, which a correct client refuses by certConf (counted
+# as rejected: a finished exchange).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COUNT=${COUNT:-20000}
+CONCURRENCY=${CONCURRENCY:-100}
+MOCK_COUNT=${MOCK_COUNT:-2000}
+command -v openssl >/dev/null || { echo "openssl is needed: apt-get install -y openssl" >&2; exit 1; }
+
+cargo build --release -q -p cmp-server
+server=target/release/cmp-server
+load=target/release/cmp-load
+pki=tests/fixtures/openssl/pki
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+wait_for() { # file pattern
+  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "bench: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1
+}
+
+# --- our server ---------------------------------------------------------------------------
+mkdir "$work/state"
+"$server" --listen http://127.0.0.1:0/pkix/ --state-dir "$work/state" \
+  --secret pass:bench-secret-1234 --ref bench-ref \
+  --ca-cert "$pki/ca-cert.pem" --ca-key "$pki/ca-key.pem" >"$work/server.log" 2>&1 &
+spid=$!; pids+=("$spid")
+wait_for "$work/server.log" "listening on"
+url=$(grep -o 'http://[^ ]*' "$work/server.log" | head -1)
+
+# Memory: RSS every 0.5 s while the load runs.
+( while kill -0 "$spid" 2>/dev/null; do
+    awk '/VmRSS/ {print $2}' "/proc/$spid/status" 2>/dev/null; sleep 0.5
+  done ) >"$work/rss.txt" &
+pids+=("$!")
+
+echo "== warm-up: 500 enrollments"
+"$load" --server "$url" --secret pass:bench-secret-1234 --ref bench-ref \
+  --concurrency "$CONCURRENCY" --count 500 --format json >/dev/null
+warm=$(wc -l <"$work/rss.txt")
+echo "== cmp-server: $CONCURRENCY clients, $COUNT enrollments"
+ours=$("$load" --server "$url" --secret pass:bench-secret-1234 --ref bench-ref \
+  --concurrency "$CONCURRENCY" --count "$COUNT" --format json)
+echo "$ours"
+kill "$spid"; wait "$spid" 2>/dev/null || true
+
+accepted=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["accepted"])' "$ours")
+in_db=$("$server" certs list --state-dir "$work/state" | wc -l)
+expected=$((accepted + 500))
+echo "== the database holds $in_db issued certificates; cmp-load saw $expected accepted (warm-up included)"
+[ "$in_db" -eq "$expected" ] || { echo "bench: MISMATCH" >&2; exit 1; }
+
+# --- the OpenSSL mock ---------------------------------------------------------------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+openssl cmp -config "" -port "$port" -srv_ref server-ref-5678 -srv_secret pass:cmp-test-secret-1234 \
+  -rsp_cert "$pki/new-cert.pem" >"$work/mock.log" 2>&1 &
+pids+=("$!")
+wait_for "$work/mock.log" ACCEPT
+echo "== openssl cmp -port: 1 client, $MOCK_COUNT enrollments"
+mock=$("$load" --server "http://127.0.0.1:$port/pkix/" --secret pass:cmp-test-secret-1234 \
+  --ref client-ref-1234 --concurrency 1 --count "$MOCK_COUNT" --format json)
+echo "$mock"
+
+python3 - "$ours" "$mock" "$work/rss.txt" "$warm" <<'PY'
+import json, sys
+ours, mock = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+rss = [int(x) for x in open(sys.argv[3]).read().split()]
+warm = int(sys.argv[4])
+print(f"cmp-server: {ours['per_second']:.0f} enrollments/s, p99 {ours['p99_ms']:.1f} ms, "
+      f"{ours['failed']} failed")
+print(f"openssl mock: {mock['per_second']:.0f} enrollments/s, p99 {mock['p99_ms']:.1f} ms, "
+      f"{mock['failed']} failed")
+print(f"ratio cmp-server / openssl mock: {ours['per_second'] / mock['per_second']:.2f}x")
+after = rss[warm:] or rss
+if after:
+    print(f"server RSS after warm-up: first {after[0] / 1024:.1f} MiB, last {after[-1] / 1024:.1f} MiB, "
+          f"max {max(after) / 1024:.1f} MiB, last/first {after[-1] / after[0]:.2f}")
+PY
