@@ -58,6 +58,12 @@ A FILE that cannot be read or decoded prints nothing on standard output and one 
     after_help = EXIT_CODES
 )]
 pub(crate) struct Cli {
+    /// Load a dynamic plugin (a shared library exporting cmp_plugin_entry_v1) before the
+    /// command runs; repeatable. A transport plugin serves the URL scheme of its name, a key
+    /// backend is chosen with --key-backend NAME.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub(crate) plugin: Vec<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -90,6 +96,18 @@ pub(crate) enum Command {
     /// General message: ask the CA for caCerts, rootCaCert, certReqTemplate, …
     #[command(after_help = EXIT_CODES)]
     Genm(GenmArgs),
+    /// List the available plugins, built in and loaded: name, kind, version, origin.
+    #[command(after_help = EXIT_CODES)]
+    Plugins(PluginsArgs),
+}
+
+/// Arguments of `cmp-agent plugins`.
+#[derive(Debug, Args)]
+pub(crate) struct PluginsArgs {
+    /// Output format: text (one line per plugin: name, kind, version, origin) or json (JSON
+    /// Lines: one object per plugin with name, kind, version, origin and schemes).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 /// Arguments of `cmp-agent inspect`.

@@ -3,11 +3,14 @@
 //! it (and refuses keys it does not know), so a section stays unparsed until its plugin reads it.
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use zeroize::Zeroizing;
 
 use super::RegistryError;
 
 /// One setting's value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SettingValue {
     /// A string (also paths, URLs and secret sources such as `env:VAR`).
@@ -20,6 +23,21 @@ pub enum SettingValue {
     List(Vec<SettingValue>),
     /// A nested section.
     Table(Settings),
+    /// A secret (a password, a shared secret): wiped when dropped, never printed.
+    Secret(Zeroizing<Vec<u8>>),
+}
+
+impl fmt::Debug for SettingValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettingValue::Text(t) => f.debug_tuple("Text").field(t).finish(),
+            SettingValue::Integer(i) => f.debug_tuple("Integer").field(i).finish(),
+            SettingValue::Bool(b) => f.debug_tuple("Bool").field(b).finish(),
+            SettingValue::List(l) => f.debug_tuple("List").field(l).finish(),
+            SettingValue::Table(t) => f.debug_tuple("Table").field(t).finish(),
+            SettingValue::Secret(_) => f.write_str("Secret(<hidden>)"),
+        }
+    }
 }
 
 impl SettingValue {
@@ -31,6 +49,7 @@ impl SettingValue {
             SettingValue::Bool(_) => "a boolean",
             SettingValue::List(_) => "a list",
             SettingValue::Table(_) => "a table",
+            SettingValue::Secret(_) => "a secret",
         }
     }
 }
@@ -186,6 +205,15 @@ impl Settings {
         }
     }
 
+    /// The secret of `key`; `None` when not set, an error when it is not a secret.
+    pub fn secret(&self, key: &str) -> Result<Option<&[u8]>, RegistryError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(SettingValue::Secret(s)) => Ok(Some(s.as_slice())),
+            Some(other) => Err(Self::wrong_type(key, "a secret", other)),
+        }
+    }
+
     /// The nested section `key`; `None` when not set, an error when it is not a table.
     pub fn table(&self, key: &str) -> Result<Option<&Settings>, RegistryError> {
         match self.get(key) {
@@ -223,5 +251,11 @@ mod tests {
             Err("http: unknown setting crls (known: name, n, on)".to_owned())
         );
         assert_eq!(s.check_known("http", &["name", "n", "on", "crls"]), Ok(()));
+        let s = Settings::new().with("keypass", SettingValue::Secret(b"s3cret".to_vec().into()));
+        assert_eq!(s.secret("keypass"), Ok(Some(&b"s3cret"[..])));
+        assert_eq!(
+            format!("{s:?}"),
+            "Settings { values: {\"keypass\": Secret(<hidden>)} }"
+        );
     }
 }
