@@ -385,3 +385,53 @@ fn unknown_key_backends_and_url_schemes_say_what_there_is() {
         )
     );
 }
+
+/// The aws-lc key backend (feature `aws-lc`), chosen with `--key-backend aws-lc`: it loads
+/// the key and signs the proof of possession; a key it generates is saved first.
+#[cfg(feature = "aws-lc")]
+#[test]
+fn ir_with_the_aws_lc_key_backend() {
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let dir = tools::temp_dir("agent-aws-lc");
+    let certout = dir.join("cert.pem");
+    let server = url(&mock);
+    let (newkey, certout_s) = (pki("new-key.pem"), s(&certout));
+    let mut args = vec!["ir", "--server", &server, "--key-backend", "aws-lc"];
+    args.extend(PBM);
+    args.extend([
+        "--newkey",
+        &newkey,
+        "--subject",
+        SUBJECT,
+        "--certout",
+        &certout_s,
+    ]);
+    let o = agent(&args);
+    ok(&o, "ir with aws-lc", &mock);
+    assert_eq!(
+        std::fs::read_to_string(&certout).expect("certout"),
+        std::fs::read_to_string(pki("new-cert.pem")).expect("pem")
+    );
+
+    // A generated key is saved before the request leaves; the mock's fixed certificate is
+    // then refused, as it is not for that key.
+    let key = dir.join("new.key");
+    let key_s = s(&key);
+    let mut args = vec!["ir", "--server", &server, "--key-backend", "aws-lc"];
+    args.extend(PBM);
+    args.extend([
+        "--newkey",
+        "gen:ec:P-384",
+        "--newkeyout",
+        &key_s,
+        "--subject",
+        SUBJECT,
+    ]);
+    let o = agent(&args);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let saved = std::fs::read_to_string(&key).expect("the key was saved");
+    assert!(
+        saved.starts_with("-----BEGIN PRIVATE KEY-----\n"),
+        "{saved}"
+    );
+}
