@@ -64,6 +64,11 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "PATH", global = true)]
     pub(crate) plugin: Vec<PathBuf>,
 
+    /// The configuration file (TOML; default: the file CMP_AGENT_CONFIG names). CMP_AGENT_*
+    /// environment variables override it, flags override both.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) config: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -99,6 +104,32 @@ pub(crate) enum Command {
     /// List the available plugins, built in and loaded: name, kind, version, origin.
     #[command(after_help = EXIT_CODES)]
     Plugins(PluginsArgs),
+    /// The configuration: `config check` validates it and prints the effective values.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Config(ConfigCommand),
+}
+
+impl Command {
+    /// The options of a client command (`ir` … `genm`), which the configuration completes.
+    pub(crate) fn client_args_mut(&mut self) -> Option<&mut crate::client_cli::ClientArgs> {
+        match self {
+            Command::Ir(a) | Command::Cr(a) | Command::Kur(a) | Command::Ccr(a) => {
+                Some(&mut a.client)
+            }
+            Command::P10cr(a) => Some(&mut a.client),
+            Command::Rr(a) => Some(&mut a.client),
+            Command::Genm(a) => Some(&mut a.client),
+            Command::Inspect(_) | Command::Plugins(_) | Command::Config(_) => None,
+        }
+    }
+}
+
+/// `cmp-agent config …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate the configuration (file, CMP_AGENT_* variables, --plugin flags) and print the
+    /// effective values with where each came from.
+    Check,
 }
 
 /// Arguments of `cmp-agent plugins`.

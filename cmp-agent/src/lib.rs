@@ -12,7 +12,9 @@
 //! * `inspect`: decode PKIMessages saved as DER, PEM or base64 and print them for a person
 //!   (`--format text`) or a program (`--format json`), optionally checking their protection;
 //! * `plugins`: list the plugins available (built in, registered in process, or loaded with
-//!   `--plugin PATH`).
+//!   `--plugin PATH`);
+//! * `config check`: the effective configuration (`--config FILE` or `CMP_AGENT_CONFIG`,
+//!   then `CMP_AGENT_*` variables, then flags).
 //!
 //! Exit codes: 0 success, 1 local failure, 2 malformed input or usage error, 3 transport
 //! failure or timeout, 4 a response (or message) failed our checks, 5 the server refused.
@@ -52,6 +54,7 @@ mod certs;
 mod cli;
 mod client_cli;
 mod commands;
+mod config;
 mod dynamic;
 mod error;
 mod exit;
@@ -70,29 +73,44 @@ use cmp_core::transaction::EnrollmentKind;
 
 pub use builtins::builtins;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ConfigCommand};
 
 /// Runs the agent with the command line `args` (the program name first, as
 /// [`std::env::args_os`] gives it) and the plugins of `registry`, and returns the exit
-/// status. Libraries named with `--plugin PATH` are loaded into `registry` first; one that
-/// cannot be loaded is an error naming the path (exit 2). Usage errors print clap's message
+/// status. The configuration is read first (`--config FILE` or `CMP_AGENT_CONFIG`, then
+/// `CMP_AGENT_*` variables); the libraries its `[[plugin]]` entries and then the `--plugin PATH`
+/// flags name are loaded into `registry`; one that cannot be loaded, like a configuration
+/// error, is one line naming the path or key (exit 2). Usage errors print clap's message
 /// (exit 2); `--help` and `--version` print to standard output (exit 0).
 pub fn run<I, T>(args: I, mut registry: Registry) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return exit::code(u8::try_from(e.exit_code()).unwrap_or(exit::MALFORMED));
         }
     };
-    for path in &cli.plugin {
+    let loaded = match config::load(cli.config.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("cmp-agent: {e}");
+            return exit::code(exit::MALFORMED);
+        }
+    };
+    let file_plugins = loaded.config.plugin.iter().map(|p| &p.path);
+    for path in file_plugins.chain(&cli.plugin) {
         if let Err(e) = dynamic::load(&mut registry, path) {
             eprintln!("cmp-agent: {e}");
             return exit::code(exit::MALFORMED);
+        }
+    }
+    if let Some(client) = cli.command.client_args_mut() {
+        if client.key_backend.is_none() {
+            client.key_backend = loaded.config.key_backend.clone();
         }
     }
     let r = &registry;
@@ -106,5 +124,9 @@ where
         Command::Rr(args) => commands::revoke(&args, r),
         Command::Genm(args) => commands::general(&args, r),
         Command::Plugins(args) => commands::plugins::run(&args, r),
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", config::render(&loaded, &cli.plugin));
+            exit::code(exit::OK)
+        }
     }
 }

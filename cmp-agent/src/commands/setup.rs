@@ -172,7 +172,11 @@ pub(crate) async fn setup<'a>(
     subject: Option<&Name>,
     registry: &'a Registry,
 ) -> Result<Setup<'a>, AgentError> {
-    let keys = KeyBackends::new(registry, &args.key_backend)?;
+    let backend = args
+        .key_backend
+        .as_deref()
+        .unwrap_or(crate::config::DEFAULT_KEY_BACKEND);
+    let keys = KeyBackends::new(registry, backend)?;
     let provider = cmp_crypto::default_provider();
     let own_cert = args
         .cert
