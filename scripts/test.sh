@@ -33,7 +33,7 @@ if ! python3 -c 'import pyasn1, pyasn1_alt_modules.rfc9810' >/dev/null 2>&1; the
 fi
 
 # Every optional backend that the machine can run is tested.
-features=(--features cmp-crypto/pkcs11,cmp-crypto/aws-lc)
+features=(--features cmp-crypto/pkcs11,cmp-crypto/aws-lc,cmp-agent/aws-lc)
 
 cargo fmt --all -- --check
 # Supply chain first: advisories (offline snapshot), licenses, sources, duplicate versions.

@@ -58,6 +58,17 @@ A FILE that cannot be read or decoded prints nothing on standard output and one 
     after_help = EXIT_CODES
 )]
 pub(crate) struct Cli {
+    /// Load a dynamic plugin (a shared library exporting cmp_plugin_entry_v1) before the
+    /// command runs; repeatable. A transport plugin serves the URL scheme of its name, a key
+    /// backend is chosen with --key-backend NAME.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub(crate) plugin: Vec<PathBuf>,
+
+    /// The configuration file (TOML; default: the file CMP_AGENT_CONFIG names). CMP_AGENT_*
+    /// environment variables override it, flags override both.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) config: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -90,6 +101,44 @@ pub(crate) enum Command {
     /// General message: ask the CA for caCerts, rootCaCert, certReqTemplate, …
     #[command(after_help = EXIT_CODES)]
     Genm(GenmArgs),
+    /// List the available plugins, built in and loaded: name, kind, version, origin.
+    #[command(after_help = EXIT_CODES)]
+    Plugins(PluginsArgs),
+    /// The configuration: `config check` validates it and prints the effective values.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Config(ConfigCommand),
+}
+
+impl Command {
+    /// The options of a client command (`ir` … `genm`), which the configuration completes.
+    pub(crate) fn client_args_mut(&mut self) -> Option<&mut crate::client_cli::ClientArgs> {
+        match self {
+            Command::Ir(a) | Command::Cr(a) | Command::Kur(a) | Command::Ccr(a) => {
+                Some(&mut a.client)
+            }
+            Command::P10cr(a) => Some(&mut a.client),
+            Command::Rr(a) => Some(&mut a.client),
+            Command::Genm(a) => Some(&mut a.client),
+            Command::Inspect(_) | Command::Plugins(_) | Command::Config(_) => None,
+        }
+    }
+}
+
+/// `cmp-agent config …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate the configuration (file, CMP_AGENT_* variables, --plugin flags) and print the
+    /// effective values with where each came from.
+    Check,
+}
+
+/// Arguments of `cmp-agent plugins`.
+#[derive(Debug, Args)]
+pub(crate) struct PluginsArgs {
+    /// Output format: text (one line per plugin: name, kind, version, origin) or json (JSON
+    /// Lines: one object per plugin with name, kind, version, origin and schemes).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 /// Arguments of `cmp-agent inspect`.

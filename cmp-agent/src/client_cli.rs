@@ -87,6 +87,13 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "SRC", help_heading = "Protection")]
     pub(crate) keypass: Option<SecretSource>,
 
+    /// The key backend that loads key files (--key, --newkey) and generates gen:ALG keys:
+    /// software, aws-lc (when built with it), or a loaded key backend plugin; pkcs11: URIs
+    /// always go to the pkcs11 backend. `cmp-agent plugins` lists them. Default: key_backend
+    /// of the configuration, else software.
+    #[arg(long, value_name = "NAME", help_heading = "Protection")]
+    pub(crate) key_backend: Option<String>,
+
     /// More certificates to send in extraCerts (the chain of --cert).
     #[arg(long, value_name = "FILE", help_heading = "Protection")]
     pub(crate) extracerts: Option<PathBuf>,

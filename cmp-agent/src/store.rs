@@ -2,8 +2,12 @@
 //! `FILE.staged` before certConf is sent, renamed to `FILE` when the server confirms, and kept
 //! as `FILE.unconfirmed` (with the reason in `FILE.unconfirmed.why`) when confirmation fails.
 //! Every write is atomic (temporary file, fsync, rename).
+//!
+//! [`Watched`] wraps whatever storage the registry built and remembers where this run kept an
+//! unconfirmed certificate.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use cmp_core::asn1::CmpCertificate;
 use cmp_core::storage::{Storage, StorageError, StoredCertificate};
@@ -12,10 +16,7 @@ use crate::commands::output::{pem, write_atomically};
 
 /// Certificates as PEM files named by path.
 #[derive(Debug, Default)]
-pub(crate) struct CertFileStore {
-    /// Where this run kept a certificate it could not confirm, if it did.
-    kept_unconfirmed: std::sync::Mutex<Option<PathBuf>>,
-}
+pub(crate) struct CertFileStore;
 
 fn with_suffix(name: &str, suffix: &str) -> PathBuf {
     PathBuf::from(format!("{name}{suffix}"))
@@ -25,14 +26,58 @@ fn err(e: impl std::fmt::Display) -> StorageError {
     StorageError(e.to_string())
 }
 
-impl CertFileStore {
-    /// Where this run kept an unconfirmed certificate (`FILE.unconfirmed`), if it did; a file
-    /// left there by an earlier run does not count.
+/// A storage that remembers where this run kept a certificate it could not confirm.
+#[derive(Debug)]
+pub(crate) struct Watched {
+    inner: Arc<dyn Storage>,
+    kept_unconfirmed: Mutex<Option<PathBuf>>,
+}
+
+impl Watched {
+    /// Watches `inner`.
+    pub(crate) fn new(inner: Arc<dyn Storage>) -> Self {
+        Watched {
+            inner,
+            kept_unconfirmed: Mutex::new(None),
+        }
+    }
+
+    /// Where this run kept an unconfirmed certificate (`FILE.unconfirmed`, as the `files`
+    /// storage names it), if it did; a file left there by an earlier run does not count.
     pub(crate) fn kept_unconfirmed(&self) -> Option<PathBuf> {
         self.kept_unconfirmed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for Watched {
+    async fn stage(
+        &self,
+        name: &str,
+        certificate: &CmpCertificate,
+        chain: &[CmpCertificate],
+    ) -> Result<(), StorageError> {
+        self.inner.stage(name, certificate, chain).await
+    }
+
+    async fn commit(&self, name: &str) -> Result<(), StorageError> {
+        self.inner.commit(name).await
+    }
+
+    async fn mark_unconfirmed(&self, name: &str, reason: &str) -> Result<(), StorageError> {
+        self.inner.mark_unconfirmed(name, reason).await?;
+        *self
+            .kept_unconfirmed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(with_suffix(name, ".unconfirmed"));
+        Ok(())
+    }
+
+    async fn load(&self, name: &str) -> Result<Option<StoredCertificate>, StorageError> {
+        self.inner.load(name).await
     }
 }
 
@@ -80,10 +125,6 @@ impl Storage for CertFileStore {
         .map_err(|e| err(e.message()))?;
         std::fs::rename(with_suffix(name, ".staged"), &kept)
             .map_err(|e| err(format!("cannot keep {}: {e}", kept.display())))?;
-        *self
-            .kept_unconfirmed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(kept);
         Ok(())
     }
 
@@ -127,7 +168,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
         let name = dir.join("device.pem").display().to_string();
-        let s = CertFileStore::default();
+        let s = Watched::new(Arc::new(CertFileStore));
         block_on(s.stage(&name, &cert(), &[])).expect("stage");
         assert_eq!(s.kept_unconfirmed(), None);
         assert!(

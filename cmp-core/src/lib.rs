@@ -8,7 +8,8 @@
 //! - [`transaction`]: the client transactions as sans-IO state machines, and [`client`], the
 //!   async driver that runs them;
 //! - the traits every plugin implements: [`transport`] (`Transport`, `Responder`),
-//!   [`crypto`] (`CryptoProvider`), [`storage`] (`Storage`).
+//!   [`crypto`] (`CryptoProvider`), [`storage`] (`Storage`), and [`registry`], where
+//!   plugins are chosen by name at run time.
 //!
 //! The protocol code does no IO: bytes and time go in, bytes and decisions come out; the
 //! driver moves the bytes over a transport and sleeps with the application's timer.
@@ -40,6 +41,7 @@ pub mod der;
 pub mod error;
 pub mod names;
 pub mod protection;
+pub mod registry;
 pub mod server;
 pub mod storage;
 pub mod transaction;

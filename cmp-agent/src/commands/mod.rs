@@ -1,6 +1,8 @@
 //! The one-shot client commands: `ir`, `cr`, `kur`, `p10cr`, `ccr`, `rr`, `genm`.
 
+mod keys;
 pub(crate) mod output;
+pub(crate) mod plugins;
 mod request;
 mod setup;
 
@@ -14,6 +16,8 @@ use cmp_core::client::{Direction, Driver, Keys, RetryPolicy};
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::format_name;
 use cmp_core::transaction::{Enrollment, EnrollmentKind, GeneralMessage, PopoMethod, Revocation};
+
+use cmp_core::registry::{Registry, Settings};
 
 use crate::client_cli::{ClientArgs, EnrollArgs, GenmArgs, RevokeArgs};
 use crate::exit;
@@ -95,6 +99,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, AgentError> {
 /// Runs transactions made by `make` with the driver (retrying as RFC 9810 says), logging
 /// messages for --reqout/--rspout.
 async fn drive<T, F>(
+    registry: &Registry,
     args: &ClientArgs,
     transport: &dyn cmp_core::transport::Transport,
     config: &cmp_core::transaction::TransactionConfig,
@@ -120,11 +125,19 @@ where
         .map(Mutex::new);
     let sleep = TokioSleep;
     let total = (args.total_timeout > 0).then(|| Duration::from_secs(args.total_timeout));
-    let store = crate::store::CertFileStore::default();
+    // --certout goes to the `files` storage.
+    let store = match certout {
+        Some(_) => Some(crate::store::Watched::new(
+            registry
+                .build_storage("files", &Settings::new())
+                .map_err(|e| AgentError::local(e.to_string()))?,
+        )),
+        None => None,
+    };
     let name = certout.map(|p| p.display().to_string());
     let mut driver = Driver::new(transport, &sleep);
-    if let Some(n) = &name {
-        driver = driver.storage(&store, n);
+    if let (Some(n), Some(store)) = (&name, &store) {
+        driver = driver.storage(store, n);
     }
     // Security warnings are printed even with -q.
     let driver = driver.on_warning(|w| eprintln!("cmp-agent: warning: {w}"));
@@ -151,7 +164,7 @@ where
         .await;
     result.map_err(|e| {
         let e = AgentError::from(e);
-        match store.kept_unconfirmed() {
+        match store.as_ref().and_then(|s| s.kept_unconfirmed()) {
             Some(kept) => AgentError {
                 message: format!(
                     "{} (the issued certificate was kept, unconfirmed, in {})",
@@ -194,11 +207,15 @@ fn check_options_apply(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Ag
 }
 
 /// `ir`, `cr`, `kur`, `ccr`, `p10cr`.
-pub(crate) fn enroll(kind: EnrollmentKind, args: &EnrollArgs) -> ExitCode {
-    finish(runtime().and_then(|rt| rt.block_on(enroll_async(kind, args))))
+pub(crate) fn enroll(kind: EnrollmentKind, args: &EnrollArgs, registry: &Registry) -> ExitCode {
+    finish(runtime().and_then(|rt| rt.block_on(enroll_async(kind, args, registry))))
 }
 
-async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), AgentError> {
+async fn enroll_async(
+    kind: EnrollmentKind,
+    args: &EnrollArgs,
+    registry: &Registry,
+) -> Result<(), AgentError> {
     let c = &args.client;
     check_options_apply(kind, args)?;
     if args.popo == 1 && kind != EnrollmentKind::P10cr && args.newkey.is_none() {
@@ -213,7 +230,7 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
         ));
     }
     let subject = requested_subject(kind, args)?;
-    let s = setup(c, subject.as_ref()).await?;
+    let s = setup(c, subject.as_ref(), registry).await?;
     // The new key: persisted before the request leaves.
     let new_key: Option<Arc<dyn PrivateKey>> = match args.newkey.as_deref() {
         None => None,
@@ -225,16 +242,15 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
             })?;
             match out.to_str().filter(|o| o.starts_with("pkcs11:")) {
                 // Generated inside the token, under the URI's object label.
-                Some(uri) => Some(setup::generate_token_key(&spec[4..], uri).await?),
-                None => {
-                    let key = setup::generate_key(&spec[4..])?;
-                    cmp_crypto::software::write_key_file(out, key.as_ref())
-                        .map_err(|e| AgentError::local(format!("cannot save the new key: {e}")))?;
-                    Some(key)
-                }
+                Some(uri) => Some(s.keys.generate_in_token(&spec[4..], uri).await?),
+                None => Some(s.keys.generate_to_file(&spec[4..], out).await?),
             }
         }
-        Some(spec) => Some(setup::load_key("--newkey", spec, args.newkeypass.as_ref()).await?),
+        Some(spec) => Some(
+            s.keys
+                .load("--newkey", spec, args.newkeypass.as_ref())
+                .await?,
+        ),
     };
     let old_cert = match (&args.oldcert, kind) {
         (Some(p), _) => Some(setup::one_cert("--oldcert", p)?),
@@ -286,6 +302,7 @@ async fn enroll_async(kind: EnrollmentKind, args: &EnrollArgs) -> Result<(), Age
     // --certout is staged before certConf and renamed into place on confirmation (see
     // crate::store); after a failed confirmation it is kept as FILE.unconfirmed.
     let enrolled = drive(
+        registry,
         c,
         s.transport.as_ref(),
         &config,
@@ -391,12 +408,12 @@ fn read_csr(path: &std::path::Path) -> Result<Pkcs10Request, AgentError> {
 }
 
 /// `rr`.
-pub(crate) fn revoke(args: &RevokeArgs) -> ExitCode {
-    finish(runtime().and_then(|rt| rt.block_on(revoke_async(args))))
+pub(crate) fn revoke(args: &RevokeArgs, registry: &Registry) -> ExitCode {
+    finish(runtime().and_then(|rt| rt.block_on(revoke_async(args, registry))))
 }
 
-async fn revoke_async(args: &RevokeArgs) -> Result<(), AgentError> {
-    let s = setup(&args.client, None).await?;
+async fn revoke_async(args: &RevokeArgs, registry: &Registry) -> Result<(), AgentError> {
+    let s = setup(&args.client, None, registry).await?;
     let cert = match &args.oldcert {
         Some(p) => setup::one_cert("--oldcert", p)?,
         None => s
@@ -420,6 +437,7 @@ async fn revoke_async(args: &RevokeArgs) -> Result<(), AgentError> {
         new_key: None,
     };
     let status = drive(
+        registry,
         &args.client,
         s.transport.as_ref(),
         &s.config,
@@ -435,12 +453,12 @@ async fn revoke_async(args: &RevokeArgs) -> Result<(), AgentError> {
 }
 
 /// `genm`.
-pub(crate) fn general(args: &GenmArgs) -> ExitCode {
-    finish(runtime().and_then(|rt| rt.block_on(general_async(args))))
+pub(crate) fn general(args: &GenmArgs, registry: &Registry) -> ExitCode {
+    finish(runtime().and_then(|rt| rt.block_on(general_async(args, registry))))
 }
 
-async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
-    let s = setup(&args.client, None).await?;
+async fn general_async(args: &GenmArgs, registry: &Registry) -> Result<(), AgentError> {
+    let s = setup(&args.client, None, registry).await?;
     let info_type = oid::NAMES
         .iter()
         .find(|(_, n)| n.eq_ignore_ascii_case(&args.infotype))
@@ -472,6 +490,7 @@ async fn general_async(args: &GenmArgs) -> Result<(), AgentError> {
         new_key: None,
     };
     let itavs = drive(
+        registry,
         &args.client,
         s.transport.as_ref(),
         &s.config,

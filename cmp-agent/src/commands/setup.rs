@@ -7,21 +7,16 @@ use std::time::Duration;
 
 use cmp_core::asn1::CmpCertificate;
 use cmp_core::client::Sleep;
-use cmp_core::crypto::{
-    DigestAlgorithm, KeyLocator, KeySpec, PathPolicy, PrivateKey, RevocationCheck,
-};
+use cmp_core::crypto::{DigestAlgorithm, PathPolicy, PrivateKey, RevocationCheck};
 use cmp_core::names::parse_name;
 use cmp_core::protection::MacSettings;
+use cmp_core::registry::{Registry, SettingValue, Settings};
 use cmp_core::transaction::{Credentials, ResponseTrust, TransactionConfig};
 use cmp_core::transport::Transport;
-use cmp_transport_http::{
-    ClientIdentity, HttpTransport, ProxySettings, ServerUrl, TlsClientSettings, TlsRevocation,
-    read_pem_certificates, read_pem_private_key,
-};
-use cmp_transport_tcp::TcpTransport;
 use rasn_pkix::{GeneralName, Name};
 
 use super::AgentError;
+use super::keys::KeyBackends;
 use crate::certs::read_certs;
 use crate::client_cli::ClientArgs;
 use crate::secret::SecretSource;
@@ -37,15 +32,17 @@ impl Sleep for TokioSleep {
 }
 
 /// What a client command works with.
-pub(crate) struct Setup {
+pub(crate) struct Setup<'a> {
     /// The transaction configuration (the command may still adjust it).
     pub(crate) config: TransactionConfig,
     /// The transport for `--server`.
-    pub(crate) transport: Box<dyn Transport>,
+    pub(crate) transport: Arc<dyn Transport>,
     /// The key protecting our messages (signature credentials).
     pub(crate) protection_key: Option<Arc<dyn PrivateKey>>,
     /// Our certificate (`--cert`).
     pub(crate) own_cert: Option<CmpCertificate>,
+    /// The key backends (`--key-backend`).
+    pub(crate) keys: KeyBackends<'a>,
 }
 
 pub(crate) fn dn(option: &str, text: &str) -> Result<Name, AgentError> {
@@ -109,165 +106,77 @@ fn secret(
     .transpose()
 }
 
-/// Loads a key: a pkcs11: URI (kept in the token), or a PEM/DER file.
-pub(crate) async fn load_key(
-    option: &str,
-    spec: &str,
-    pass: Option<&SecretSource>,
-) -> Result<Arc<dyn PrivateKey>, AgentError> {
-    if spec.starts_with("pkcs11:") {
-        let keys = cmp_crypto::pkcs11::Pkcs11Keys::open(spec)
-            .map_err(|e| AgentError::local(format!("{option}: {e}")))?;
-        return cmp_core::crypto::KeyProvider::load(&keys, &KeyLocator::Uri(spec.to_owned()))
-            .await
-            .map_err(|e| AgentError::local(format!("{option}: {e}")));
+/// The transport settings of the options (see [`crate::builtins`]): only what was given, so
+/// that a transport the options do not apply to is not handed them.
+fn transport_settings(args: &ClientArgs) -> Result<Settings, AgentError> {
+    let mut s = Settings::new().with(
+        "message_timeout",
+        i64::try_from(args.msg_timeout).unwrap_or(i64::MAX),
+    );
+    if let Some(p) = &args.proxy {
+        s.insert("proxy", p.as_str());
     }
-    let password = secret(&format!("{option} password"), pass)?;
-    let key = cmp_crypto::software::read_key_file(
-        std::path::Path::new(spec),
-        password.as_ref().map(|p| p.as_slice()),
-    )
-    .map_err(|e| AgentError::usage(format!("{option}: {e}")))?;
-    Ok(Arc::new(key))
-}
-
-/// Generates a key for `gen:ALG` inside the token of `uri`, labelled with its `object`.
-pub(crate) async fn generate_token_key(
-    alg: &str,
-    uri: &str,
-) -> Result<Arc<dyn PrivateKey>, AgentError> {
-    let spec: KeySpec = alg
-        .parse()
-        .map_err(|e| AgentError::usage(format!("--newkey gen:{alg}: {e}")))?;
-    let parsed: cmp_crypto::pkcs11::Pkcs11Uri = uri
-        .parse()
-        .map_err(|e| AgentError::usage(format!("--newkeyout: {e}")))?;
-    let label = parsed.object.ok_or_else(|| {
-        AgentError::usage("--newkeyout pkcs11:URI needs object=LABEL to name the new key")
-    })?;
-    let keys = cmp_crypto::pkcs11::Pkcs11Keys::open(uri)
-        .map_err(|e| AgentError::local(format!("--newkeyout: {e}")))?;
-    keys.generate_labelled(spec, &label)
-        .await
-        .map_err(|e| AgentError::local(format!("--newkeyout: {e}")))
-}
-
-/// Generates a software key for `gen:ALG`.
-pub(crate) fn generate_key(alg: &str) -> Result<Arc<dyn PrivateKey>, AgentError> {
-    let spec: KeySpec = alg
-        .parse()
-        .map_err(|e| AgentError::usage(format!("--newkey gen:{alg}: {e}")))?;
-    cmp_crypto::software::SoftwareKey::generate(spec)
-        .map(|k| Arc::new(k) as Arc<dyn PrivateKey>)
-        .map_err(|e| AgentError::local(format!("key generation failed: {e}")))
-}
-
-/// The TLS client key: PEM as rustls reads it, or (with a password, or in any encoding the
-/// software backend reads) decoded to PKCS#8.
-fn tls_key(
-    path: &std::path::Path,
-    pass: Option<&SecretSource>,
-) -> Result<rustls_pki_types::PrivateKeyDer<'static>, AgentError> {
-    if pass.is_none() {
-        if let Ok(k) = read_pem_private_key(path) {
-            return Ok(k);
+    if let Some(n) = &args.no_proxy {
+        s.insert("no_proxy", n.as_str());
+    }
+    if !args.crls.is_empty() {
+        let crls: Vec<String> = args.crls.iter().map(|p| p.display().to_string()).collect();
+        s.insert("crls", crls);
+    }
+    if args.crl_check {
+        s.insert("crl_check", true);
+    }
+    if args.crl_check_all {
+        s.insert("crl_check_all", true);
+    }
+    let mut tls = Settings::new();
+    let path = |p: &std::path::PathBuf| SettingValue::Text(p.display().to_string());
+    if let Some(p) = &args.tls_trusted {
+        tls.insert("trusted", path(p));
+    }
+    if args.tls_system_roots {
+        tls.insert("system_roots", true);
+    }
+    if let Some(p) = &args.tls_cert {
+        tls.insert("cert", path(p));
+    }
+    if let Some(p) = &args.tls_key {
+        tls.insert("key", path(p));
+    }
+    if args.tls_cert.is_some() {
+        if let Some(pass) = secret("--tls-keypass", args.tls_keypass.as_ref())? {
+            tls.insert("keypass", SettingValue::Secret(pass));
         }
     }
-    let password = secret("--tls-keypass", pass)?;
-    let key = cmp_crypto::software::read_key_file(path, password.as_ref().map(|p| p.as_slice()))
-        .map_err(|e| AgentError::usage(format!("--tls-key: {e}")))?;
-    let der = cmp_core::crypto::PrivateKey::to_pkcs8_der(&key)
-        .ok_or_else(|| AgentError::usage("--tls-key: the key cannot be exported"))?;
-    Ok(rustls_pki_types::PrivateKeyDer::Pkcs8(der.to_vec().into()))
+    if let Some(h) = &args.tls_host {
+        tls.insert("host", h.as_str());
+    }
+    if !tls.is_empty() {
+        s.insert("tls", tls);
+    }
+    Ok(s)
 }
 
-fn transport(args: &ClientArgs) -> Result<Box<dyn Transport>, AgentError> {
-    let url = args.server.as_str();
-    let timeout = Duration::from_secs(args.msg_timeout);
-    let tls = || -> Result<TlsClientSettings, AgentError> {
-        if args.tls_trusted.is_none() && !args.tls_system_roots {
-            return Err(AgentError::usage(format!(
-                "{url} needs --tls-trusted (trust anchors for the server's TLS certificate) or --tls-system-roots"
-            )));
-        }
-        let mut s = TlsClientSettings {
-            trusted: match args.tls_trusted.as_deref() {
-                Some(p) => read_pem_certificates(p)
-                    .map_err(|e| AgentError::usage(format!("--tls-trusted: {e}")))?,
-                None => Vec::new(),
-            },
-            identity: None,
-            server_name: args.tls_host.clone(),
-            revocation: None,
-        };
-        let policy = path_policy(args)?;
-        if policy.revocation != RevocationCheck::None {
-            s.revocation = Some(TlsRevocation {
-                crls: policy.crls.into_iter().map(Into::into).collect(),
-                whole_path: args.crl_check_all,
-            });
-        }
-        if args.tls_system_roots {
-            s = s
-                .with_system_roots()
-                .map_err(|e| AgentError::usage(e.to_string()))?;
-        }
-        if let Some(cert) = &args.tls_cert {
-            let key = args
-                .tls_key
-                .as_deref()
-                .ok_or_else(|| AgentError::usage("--tls-cert needs --tls-key"))?;
-            s.identity = Some(ClientIdentity::Pem {
-                chain: read_pem_certificates(cert)
-                    .map_err(|e| AgentError::usage(format!("--tls-cert: {e}")))?,
-                key: tls_key(key, args.tls_keypass.as_ref())?,
-            });
-        }
-        Ok(s)
-    };
-    let transport_error = |e: cmp_core::transport::TransportError| AgentError::usage(e.to_string());
-    if url.starts_with("tcp://") || url.starts_with("tcps://") {
-        let mut b = TcpTransport::builder(url).message_timeout(timeout);
-        if url.starts_with("tcps://") {
-            let settings = tls()?;
-            let config = settings
-                .client_config()
-                .map_err(|e| AgentError::usage(e.to_string()))?;
-            b = b.tls(Arc::new(config), settings.server_name.clone());
-        }
-        return Ok(Box::new(b.build().map_err(transport_error)?));
-    }
-    let mut b = HttpTransport::builder(url).message_timeout(timeout);
-    if url.starts_with("https://") {
-        b = b.tls(tls()?);
-    }
-    b = match (&args.proxy, &args.no_proxy) {
-        (Some(p), no) => {
-            b.proxy(ProxySettings::new(p, no.as_deref().unwrap_or("")).map_err(transport_error)?)
-        }
-        // The environment's proxy, with --no-proxy added to its no_proxy list.
-        (None, Some(no)) => {
-            let server = ServerUrl::parse(url).map_err(transport_error)?;
-            match ProxySettings::from_env(&server).map_err(transport_error)? {
-                Some(env) => {
-                    let env = env.with_no_proxy(no);
-                    if env.applies_to(&server) {
-                        b.proxy(env)
-                    } else {
-                        b.no_proxy()
-                    }
-                }
-                None => b.no_proxy(),
-            }
-        }
-        (None, None) => b,
-    };
-    Ok(Box::new(b.build().map_err(transport_error)?))
+/// The transport for `--server`, built by the registry's transport for the URL's scheme.
+fn transport(args: &ClientArgs, registry: &Registry) -> Result<Arc<dyn Transport>, AgentError> {
+    let settings = transport_settings(args)?;
+    registry
+        .build_transport(&args.server, &settings)
+        .map_err(|e| AgentError::usage(e.to_string()))
 }
 
 /// Builds everything the options describe. `subject` is the sender name for MAC
 /// protection (the subject being enrolled), when there is one.
-pub(crate) async fn setup(args: &ClientArgs, subject: Option<&Name>) -> Result<Setup, AgentError> {
+pub(crate) async fn setup<'a>(
+    args: &'a ClientArgs,
+    subject: Option<&Name>,
+    registry: &'a Registry,
+) -> Result<Setup<'a>, AgentError> {
+    let backend = args
+        .key_backend
+        .as_deref()
+        .unwrap_or(crate::config::DEFAULT_KEY_BACKEND);
+    let keys = KeyBackends::new(registry, backend)?;
     let provider = cmp_crypto::default_provider();
     let own_cert = args
         .cert
@@ -308,7 +217,7 @@ pub(crate) async fn setup(args: &ClientArgs, subject: Option<&Name>) -> Result<S
             settings,
         }
     } else if let (Some(cert), Some(key)) = (&own_cert, &args.key) {
-        let key = load_key("--key", key, args.keypass.as_ref()).await?;
+        let key = keys.load("--key", key, args.keypass.as_ref()).await?;
         if key.public_key() != cert.subject_public_key_info() {
             return Err(AgentError::usage("--key does not belong to --cert"));
         }
@@ -356,8 +265,9 @@ pub(crate) async fn setup(args: &ClientArgs, subject: Option<&Name>) -> Result<S
     };
     Ok(Setup {
         config,
-        transport: transport(args)?,
+        transport: transport(args, registry)?,
         protection_key,
         own_cert,
+        keys,
     })
 }

@@ -84,3 +84,33 @@ pub(crate) fn socat_tls_front(mock: &Server) -> Server {
         None,
     )
 }
+
+/// `target/<profile>`: the directory of the test binary's `deps/`.
+pub(crate) fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
+}
+
+/// Builds the cdylib `package` with cargo into the tests' own target directory and profile.
+pub(crate) fn cargo_build(package: &str) -> PathBuf {
+    let profile_dir = profile_dir();
+    let target_dir = profile_dir.parent().expect("target dir");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--quiet", "-p", package, "--target-dir"])
+        .arg(target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(status.success(), "cargo build -p {package} failed");
+    let lib = profile_dir.join(format!("lib{}.so", package.replace('-', "_")));
+    assert!(lib.is_file(), "{} was not built", lib.display());
+    lib
+}

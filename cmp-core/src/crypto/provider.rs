@@ -102,6 +102,21 @@ pub trait KeyProvider: Send + Sync + Debug {
 
     /// Loads an existing key.
     async fn load(&self, locator: &KeyLocator) -> Result<Arc<dyn PrivateKey>, CryptoError>;
+
+    /// Generates a key pair the backend keeps under `label` (a token's object label), so that
+    /// it can be loaded again by its [`PrivateKey::locator`]. A backend that keeps no keys of
+    /// its own refuses with [`CryptoError::UnsupportedAlgorithm`] (the default).
+    async fn generate_labelled(
+        &self,
+        spec: KeySpec,
+        label: &str,
+    ) -> Result<Arc<dyn PrivateKey>, CryptoError> {
+        let _ = (spec, label);
+        Err(CryptoError::UnsupportedAlgorithm(format!(
+            "the {} backend cannot keep a key under a label",
+            self.name()
+        )))
+    }
 }
 
 /// Which certificates of a path must be shown not revoked by a CRL (`openssl`'s `-crl_check`

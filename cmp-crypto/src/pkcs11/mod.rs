@@ -539,6 +539,13 @@ impl KeyProvider for Pkcs11Keys {
             .ok_or_else(|| backend("the token thread stopped"))??;
         Ok(Arc::new(key))
     }
+    async fn generate_labelled(
+        &self,
+        spec: KeySpec,
+        label: &str,
+    ) -> Result<Arc<dyn PrivateKey>, CryptoError> {
+        Pkcs11Keys::generate_labelled(self, spec, label).await
+    }
 }
 
 /// A private key inside a token.

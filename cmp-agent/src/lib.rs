@@ -1,0 +1,132 @@
+//! # cmp-agent
+//!
+//! The command-line end entity of the CMP toolkit: the program a device, a script or an
+//! operator runs to talk CMP (RFC 9810) to a CA or RA — and a library, so that an integrator's
+//! own agent registers its plugins in a few lines and reuses every command.
+//!
+//! Subcommands:
+//!
+//! * `ir`, `cr`, `kur`, `ccr`, `p10cr`: enroll (first certificate, another one, key update,
+//!   cross-certification, PKCS#10), with openssl-style options;
+//! * `rr`: revoke; `genm`: ask the CA (caCerts, rootCaCert, certReqTemplate, crlStatusList, …);
+//! * `inspect`: decode PKIMessages saved as DER, PEM or base64 and print them for a person
+//!   (`--format text`) or a program (`--format json`), optionally checking their protection;
+//! * `plugins`: list the plugins available (built in, registered in process, or loaded with
+//!   `--plugin PATH`);
+//! * `config check`: the effective configuration (`--config FILE` or `CMP_AGENT_CONFIG`,
+//!   then `CMP_AGENT_*` variables, then flags).
+//!
+//! Exit codes: 0 success, 1 local failure, 2 malformed input or usage error, 3 transport
+//! failure or timeout, 4 a response (or message) failed our checks, 5 the server refused.
+//!
+//! ## Plugins
+//!
+//! Every transport, key backend and certificate store the commands use is built through a
+//! [`Registry`]: [`builtins`] holds `http` (http, https), `tcp`
+//! (tcp, tcps), `software`, `pkcs11`, `aws-lc` (feature `aws-lc`) and `files`. An
+//! integrator adds its own and runs the agent:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! # use cmp_core::registry::{RegistryError, Settings, TransportFactory};
+//! # use cmp_core::transport::Transport;
+//! # #[derive(Debug)] struct PigeonFactory;
+//! # impl TransportFactory for PigeonFactory {
+//! #     fn name(&self) -> &str { "pigeon" }
+//! #     fn version(&self) -> &str { "1" }
+//! #     fn schemes(&self) -> Vec<String> { vec!["pigeon".into()] }
+//! #     fn build(&self, _: &str, _: &Settings) -> Result<Arc<dyn Transport>, RegistryError> {
+//! #         unimplemented!()
+//! #     }
+//! # }
+//! fn main() -> std::process::ExitCode {
+//!     let mut registry = cmp_agent::builtins();
+//!     registry
+//!         .register_transport(Arc::new(PigeonFactory)) // serves pigeon://…
+//!         .expect("a new scheme");
+//!     cmp_agent::run(std::env::args_os(), registry)
+//! }
+//! ```
+#![forbid(unsafe_code)]
+
+mod builtins;
+mod certs;
+mod cli;
+mod client_cli;
+mod commands;
+mod config;
+mod dynamic;
+mod error;
+mod exit;
+mod input;
+mod inspect;
+mod secret;
+mod store;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cmp_core::registry::Registry;
+use cmp_core::transaction::EnrollmentKind;
+
+pub use builtins::builtins;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+
+/// Runs the agent with the command line `args` (the program name first, as
+/// [`std::env::args_os`] gives it) and the plugins of `registry`, and returns the exit
+/// status. The configuration is read first (`--config FILE` or `CMP_AGENT_CONFIG`, then
+/// `CMP_AGENT_*` variables); the libraries its `[[plugin]]` entries and then the `--plugin PATH`
+/// flags name are loaded into `registry`; one that cannot be loaded, like a configuration
+/// error, is one line naming the path or key (exit 2). Usage errors print clap's message
+/// (exit 2); `--help` and `--version` print to standard output (exit 0).
+pub fn run<I, T>(args: I, mut registry: Registry) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return exit::code(u8::try_from(e.exit_code()).unwrap_or(exit::MALFORMED));
+        }
+    };
+    let loaded = match config::load(cli.config.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("cmp-agent: {e}");
+            return exit::code(exit::MALFORMED);
+        }
+    };
+    let file_plugins = loaded.config.plugin.iter().map(|p| &p.path);
+    for path in file_plugins.chain(&cli.plugin) {
+        if let Err(e) = dynamic::load(&mut registry, path) {
+            eprintln!("cmp-agent: {e}");
+            return exit::code(exit::MALFORMED);
+        }
+    }
+    if let Some(client) = cli.command.client_args_mut() {
+        if client.key_backend.is_none() {
+            client.key_backend = loaded.config.key_backend.clone();
+        }
+    }
+    let r = &registry;
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Ir(args) => commands::enroll(EnrollmentKind::Ir, &args, r),
+        Command::Cr(args) => commands::enroll(EnrollmentKind::Cr, &args, r),
+        Command::Kur(args) => commands::enroll(EnrollmentKind::Kur, &args, r),
+        Command::Ccr(args) => commands::enroll(EnrollmentKind::Ccr, &args, r),
+        Command::P10cr(args) => commands::enroll(EnrollmentKind::P10cr, &args, r),
+        Command::Rr(args) => commands::revoke(&args, r),
+        Command::Genm(args) => commands::general(&args, r),
+        Command::Plugins(args) => commands::plugins::run(&args, r),
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", config::render(&loaded, &cli.plugin));
+            exit::code(exit::OK)
+        }
+    }
+}
