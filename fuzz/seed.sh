@@ -29,5 +29,5 @@ for dir in "$fixtures"/*/; do
     cat "$dir"/[0-9][13579]-*.der > "$corpus/server/scenario-$scenario-requests.der"
 done
 for target in decode client server; do
-    echo "fuzz/corpus/$target: $(ls "$corpus/$target" | wc -l) seeds"
+    echo "fuzz/corpus/$target: $(ls "$corpus/$target" | wc -l) inputs"
 done
