@@ -172,3 +172,22 @@ fn a_non_der_body_with_a_sound_reencoding_decodes_consistently() {
     assert_eq!(received.message().to_der().expect("encodes"), built);
     assert!(ReceivedMessage::decode(&built).expect("DER").roundtrips());
 }
+
+/// The stricter framing pass accepts every DER file of the committed test PKI (certificates,
+/// keys, the CSR), which `openssl` wrote: they reach it inside extraCerts, caPubs and p10cr.
+#[test]
+fn the_framing_pass_accepts_the_openssl_test_pki() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/openssl/pki");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("pki dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "der") {
+            let der = std::fs::read(&path).expect("pki file");
+            cmp_core::der::check_framing(&der, 64)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            checked += 1;
+        }
+    }
+    // Four certificates, their four keys and the CSR.
+    assert_eq!(checked, 9);
+}
