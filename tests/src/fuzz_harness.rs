@@ -391,7 +391,13 @@ pub fn run_client(kind: ClientKind, answering: Answering, data: &[u8]) -> Client
     let mut responses = 0usize;
     let mut staged = false;
     let mut step = tx.start(now());
+    let mut steps = 0usize;
     let outcome = loop {
+        steps += 1;
+        assert!(
+            steps <= MAX_STEPS,
+            "{kind:?}: the transaction took more than {MAX_STEPS} steps"
+        );
         let current = match step {
             Ok(s) => s,
             Err(e) => break ClientOutcome::Failed(e.to_string()),
