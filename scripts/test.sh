@@ -15,6 +15,8 @@ command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
 # cmp-plugin's tests compile C plugins against cmp-plugin/include/cmp-plugin.h.
 command -v cc >/dev/null 2>&1 || apt_missing+=(gcc libc6-dev)
+# libfuzzer-sys (the fuzz smoke run) builds libFuzzer from C++.
+command -v c++ >/dev/null 2>&1 || apt_missing+=(g++)
 [ -d /etc/ssl/certs ] && [ -n "$(ls -A /etc/ssl/certs 2>/dev/null)" ] || apt_missing+=(ca-certificates)
 command -v javac >/dev/null 2>&1 || apt_missing+=(default-jdk-headless)
 for jar in bcprov bcpkix bcutil; do
@@ -41,3 +43,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${features[@]}"
 cargo test --workspace "${features[@]}"
+# Every fuzz target for 10 s on stable (cargo-fuzz installed when missing); the corpora are
+# replayed as ordinary tests above (cmp-tests' fuzz_corpora).
+./scripts/fuzz-smoke.sh

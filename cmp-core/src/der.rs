@@ -181,6 +181,13 @@ pub fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
 
 /// Checks that `input` is exactly one well-framed DER value, nesting at most `max_depth`
 /// constructed levels, and returns its top-level TLV.
+///
+/// Besides the framing, every value it reaches must have the form DER prescribes wherever that
+/// form does not depend on the schema ([`check_der_form`]): shortest tag and length octets, and
+/// the constructed bit of the universal types. The pass reaches the values inside constructed
+/// ones only; whether a context tag must be constructed depends on the schema, and
+/// [`ReceivedMessage::decode`](crate::asn1::ReceivedMessage::decode) checks it for the levels it
+/// knows.
 pub fn check_framing(input: &[u8], max_depth: usize) -> Result<Tlv<'_>, DecodeError> {
     let mut reader = Reader::new(input, 0);
     let top = reader.read()?;
@@ -193,7 +200,60 @@ pub fn check_framing(input: &[u8], max_depth: usize) -> Result<Tlv<'_>, DecodeEr
     Ok(top)
 }
 
+/// Checks the DER rules of one TLV that hold whatever the schema (X.690 §10.1, §8.1.2):
+/// the length in the shortest form, a tag number below 31 in the one-octet form and a higher
+/// one without a leading zero septet, SEQUENCE and SET constructed, and the other universal
+/// types primitive (DER has no constructed strings).
+pub fn check_der_form(tlv: &Tlv<'_>) -> Result<(), DecodeError> {
+    let raw = tlv.raw;
+    let fail = |what: String| Err(DecodeError::framing(tlv.offset, what));
+    let mut tag_octets = 1;
+    if raw[0] & 0x1F == 0x1F {
+        if raw.get(1) == Some(&0x80) {
+            return fail("tag number with a leading zero septet (not DER)".into());
+        }
+        if tlv.tag < 0x1F {
+            return fail(format!(
+                "tag number {} in the high-tag form (DER uses one octet below 31)",
+                tlv.tag
+            ));
+        }
+        tag_octets += raw[1..].iter().take_while(|b| **b & 0x80 != 0).count() + 1;
+    }
+    let len = tlv.value.len();
+    let length_octets = raw.len() - len - tag_octets;
+    let shortest = if len < 0x80 {
+        1
+    } else {
+        1 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+    };
+    if length_octets != shortest {
+        return fail(format!(
+            "length {len} not in the shortest form ({length_octets} length octets, DER uses {shortest})"
+        ));
+    }
+    if tlv.class_bits & 0xC0 == 0 {
+        let constructed_types = matches!(tlv.tag, 0x08 | 0x0B | 0x10 | 0x11 | 0x1D);
+        let must_be_constructed = matches!(tlv.tag, 0x10 | 0x11);
+        if must_be_constructed && !tlv.is_constructed() {
+            return fail(format!(
+                "universal tag {} (SEQUENCE/SET) must be constructed",
+                tlv.tag
+            ));
+        }
+        if !constructed_types && tlv.is_constructed() {
+            return fail(format!(
+                "universal tag {} must be primitive in DER (found constructed 0x{:02X})",
+                tlv.tag,
+                tlv.first_octet()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_children(tlv: &Tlv<'_>, depth: usize, max_depth: usize) -> Result<(), DecodeError> {
+    check_der_form(tlv)?;
     if !tlv.is_constructed() {
         return Ok(());
     }
@@ -265,6 +325,46 @@ mod tests {
             err.to_string(),
             "malformed DER at byte 0: the data ends inside a tag or length"
         );
+    }
+
+    #[test]
+    fn refuses_what_der_forbids_whatever_the_schema() {
+        let msg = |data: &[u8]| check_framing(data, 4).expect_err("not DER").to_string();
+        // A length of 5 in the long form.
+        assert_eq!(
+            msg(&[0x30, 0x81, 0x05, 0x02, 0x01, 0x00, 0x05, 0x00]),
+            "malformed DER at byte 0: length 5 not in the shortest form (2 length octets, DER uses 1)"
+        );
+        // A length of 200 with a leading zero octet, inside a SEQUENCE.
+        let mut data = vec![0x30, 0x81, 0xCC, 0x04, 0x82, 0x00, 0xC8];
+        data.extend([0u8; 200]);
+        assert_eq!(
+            msg(&data),
+            "malformed DER at byte 3: length 200 not in the shortest form (3 length octets, DER uses 2)"
+        );
+        // Context tag 1 written in the high-tag form.
+        assert_eq!(
+            msg(&[0xBF, 0x01, 0x00]),
+            "malformed DER at byte 0: tag number 1 in the high-tag form (DER uses one octet below 31)"
+        );
+        assert_eq!(
+            msg(&[0xBF, 0x80, 0x21, 0x00]),
+            "malformed DER at byte 0: tag number with a leading zero septet (not DER)"
+        );
+        // A constructed OCTET STRING (BER only) and a primitive SEQUENCE.
+        assert_eq!(
+            msg(&[0x30, 0x05, 0x24, 0x03, 0x04, 0x01, 0x00]),
+            "malformed DER at byte 2: universal tag 4 must be primitive in DER (found constructed 0x24)"
+        );
+        assert_eq!(
+            msg(&[0x10, 0x00]),
+            "malformed DER at byte 0: universal tag 16 (SEQUENCE/SET) must be constructed"
+        );
+        // Tag 33 in the high form, a two-byte length and context tags of either form pass.
+        let mut ok = vec![0xBF, 0x21, 0x81, 0x80];
+        ok.extend([0u8; 128]);
+        assert!(check_framing(&ok, 4).is_ok());
+        assert!(check_framing(&[0x30, 0x04, 0x80, 0x00, 0xA1, 0x00], 4).is_ok());
     }
 
     #[test]

@@ -396,6 +396,14 @@ pub enum DecodeError {
         /// How many bytes follow.
         count: usize,
     },
+    /// The message is not DER in a way only its re-encoding shows, and that DER re-encoding
+    /// would itself be refused (see the DER policy of
+    /// [`ReceivedMessage`](crate::asn1::ReceivedMessage)).
+    #[error("the message is not DER, and {reason}")]
+    NotDer {
+        /// Why the re-encoding is refused, with the error located in the re-encoding.
+        reason: String,
+    },
     /// A field does not have the type or value the syntax requires.
     #[error("{path}: {what}")]
     Field {

@@ -2,12 +2,14 @@
 //!
 //! Cross-crate and interop tests of the CMP toolkit (in `tests/`), and what they share:
 //! [`samples`] builds one message of every CMP body type from real certificates, and
-//! [`fixtures`] locates the committed `openssl cmp` messages and test PKI.
+//! [`fixtures`] locates the committed `openssl cmp` messages and test PKI, and [`fuzz_harness`]
+//! holds the bodies of the fuzz targets in `fuzz/`, which `cargo test` replays over the corpora.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod enroll_rig;
 pub mod fixtures;
+pub mod fuzz_harness;
 pub mod mock_ca;
 pub mod openssl_ca;
 pub mod openssl_mock;

@@ -221,16 +221,29 @@ pub fn gen_key(path: &Path) {
     ]);
 }
 
-/// Reads a PEM certificate file as a [`CmpCertificate`].
+/// `openssl` with `args`, its standard output as bytes (DER), panicking with its standard
+/// error when it fails.
+fn openssl_bytes(args: &[&str]) -> Vec<u8> {
+    let o = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is needed: apt-get install -y openssl");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// Reads a PEM certificate file as a [`CmpCertificate`] (converted by openssl; nothing is
+/// written next to the file).
 pub fn read_pem_cert(path: &Path) -> CmpCertificate {
-    let out = path.with_extension("der");
-    openssl(&["x509", "-in", s(path), "-outform", "DER", "-out", s(&out)]);
-    CmpCertificate::from_der(&std::fs::read(&out).expect("der")).expect("certificate")
+    let der = openssl_bytes(&["x509", "-in", s(path), "-outform", "DER"]);
+    CmpCertificate::from_der(&der).expect("certificate")
 }
 
 /// Reads a PEM CRL file as DER.
 pub fn read_pem_crl(path: &Path) -> Vec<u8> {
-    let out = path.with_extension("der");
-    openssl(&["crl", "-in", s(path), "-outform", "DER", "-out", s(&out)]);
-    std::fs::read(&out).expect("der")
+    openssl_bytes(&["crl", "-in", s(path), "-outform", "DER"])
 }

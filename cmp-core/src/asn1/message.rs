@@ -109,6 +109,31 @@ impl Default for DecodeLimits {
 /// Protection is checked over the received encodings of header and body
 /// ([`ReceivedMessage::protected_part`]), never over a re-encoding.
 ///
+/// # DER policy
+///
+/// CMP messages are DER (RFC 9810 §5.1, RFC 9483 §3.1), and the decoder holds one property:
+/// **whatever decodes re-encodes ([`PkiMessage::to_der`]) to bytes that decode again, to the
+/// same message.** It is strict where it can see the encoding and consistent where it cannot:
+///
+/// - *Strict, before any typed decoding:* the framing pass ([`crate::der::check_framing`])
+///   refuses, with the byte offset, indefinite lengths, lengths and tag numbers not in the
+///   shortest form, and universal types with the wrong constructed bit; every `[n]` of
+///   PKIMessage and PKIBody must be constructed (explicit tags), and so must every `[n]` of
+///   PKIHeader, whose `sender` and `recipient` must also have the form DER gives their
+///   `GeneralName` alternative (`[4]` directoryName constructed, `[8]` registeredID primitive, …).
+///   Such a tag with the wrong bit is what the type decoder would otherwise accept: an explicit
+///   tag written primitive hides its contents from the framing pass until a re-encoding makes it
+///   constructed.
+/// - *Consistent, after it:* deeper in a body the schema decides the form of a tag, and a few
+///   encodings that are not DER decode to a value all the same. A message that does not
+///   re-encode to the bytes received is accepted only when its DER re-encoding passes this same
+///   decoding; otherwise it is refused with [`DecodeError::NotDer`], which carries the error
+///   located in the re-encoding. Certificates and PKCS#10 requests are kept with their bytes
+///   ([`Encoded`](super::Encoded)), so they re-encode as received.
+///
+/// The price of the check is one encoding per message; every `openssl cmp` message and every
+/// message this crate builds is DER and re-encodes to its own bytes.
+///
 /// ```
 /// use cmp_core::asn1::ReceivedMessage;
 /// let err = ReceivedMessage::decode(&[0x30, 0x03, 0x02, 0x01, 0x02]).unwrap_err();
@@ -131,6 +156,14 @@ impl ReceivedMessage {
     /// Decodes a message: checks size, framing and nesting first, then decodes header, body,
     /// protection and extraCerts, reporting where a field is wrong.
     pub fn decode_with_limits(der: &[u8], limits: &DecodeLimits) -> Result<Self, DecodeError> {
+        Self::decode_inner(der, limits, true)
+    }
+
+    fn decode_inner(
+        der: &[u8],
+        limits: &DecodeLimits,
+        check_reencoding: bool,
+    ) -> Result<Self, DecodeError> {
         if der.is_empty() {
             return Err(DecodeError::Empty);
         }
@@ -160,6 +193,7 @@ impl ReceivedMessage {
             return Err(missing("header"));
         }
         let header_tlv = reader.read()?;
+        check_header_tag_forms(&header_tlv)?;
         let header: PkiHeader =
             rasn::der::decode(header_tlv.raw).map_err(|e| DecodeError::from_rasn("header", &e))?;
         if reader.is_empty() {
@@ -212,7 +246,7 @@ impl ReceivedMessage {
             }
         }
         let range = |t: &Tlv<'_>| t.offset..t.offset + t.raw.len();
-        Ok(ReceivedMessage {
+        let received = ReceivedMessage {
             der: der.to_vec(),
             header: range(&header_tlv),
             body: range(&body_tlv),
@@ -222,7 +256,31 @@ impl ReceivedMessage {
                 protection,
                 extra_certs,
             },
-        })
+        };
+        if check_reencoding {
+            received.check_reencoding(limits)?;
+        }
+        Ok(received)
+    }
+
+    /// The consistency half of the DER policy: a message that is not DER in a way the checks
+    /// before the typed decoding cannot see (it does not re-encode to the received bytes) is
+    /// accepted only if its DER re-encoding passes the same decoding.
+    fn check_reencoding(&self, limits: &DecodeLimits) -> Result<(), DecodeError> {
+        let again = self.message.to_der().map_err(|e| DecodeError::NotDer {
+            reason: format!("it cannot be re-encoded ({e})"),
+        })?;
+        if again == self.der {
+            return Ok(());
+        }
+        let unlimited = DecodeLimits {
+            max_size: usize::MAX,
+            ..*limits
+        };
+        Self::decode_inner(&again, &unlimited, false).map_err(|e| DecodeError::NotDer {
+            reason: format!("its DER re-encoding does not decode ({e})"),
+        })?;
+        Ok(())
     }
 
     /// The decoded message.
@@ -262,6 +320,94 @@ impl ReceivedMessage {
             .to_der()
             .is_ok_and(|der| der.as_slice() == self.der.as_slice())
     }
+}
+
+/// The names of PKIHeader's `[0]` to `[8]`, all EXPLICIT tags.
+const HEADER_TAGGED_FIELDS: [&str; 9] = [
+    "messageTime",
+    "protectionAlg",
+    "senderKID",
+    "recipKID",
+    "transactionID",
+    "senderNonce",
+    "recipNonce",
+    "freeText",
+    "generalInfo",
+];
+
+/// The alternatives of `GeneralName` (RFC 5280, IMPLICIT TAGS; `directoryName` is a CHOICE and
+/// so explicit), and whether DER encodes each constructed.
+const GENERAL_NAME_FORMS: [(&str, bool); 9] = [
+    ("otherName", true),
+    ("rfc822Name", false),
+    ("dNSName", false),
+    ("x400Address", true),
+    ("directoryName", true),
+    ("ediPartyName", true),
+    ("uniformResourceIdentifier", false),
+    ("iPAddress", false),
+    ("registeredID", false),
+];
+
+/// The strict half of the DER policy for PKIHeader: the constructed bit of `sender`,
+/// `recipient` and the tagged fields must be the one DER gives them. Values rasn would decode
+/// whatever their form (an explicit tag's contents, an OID) are refused here with their offset.
+fn check_header_tag_forms(header: &Tlv<'_>) -> Result<(), DecodeError> {
+    if header.first_octet() != 0x30 {
+        return Ok(()); // The typed decoding reports it, with the field's name.
+    }
+    let mut fields = header.children();
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let _pvno = fields.read()?;
+    for role in ["sender", "recipient"] {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let name = fields.read()?;
+        let Some(n) = name.context_number() else {
+            continue;
+        };
+        let Some(&(alternative, constructed)) = GENERAL_NAME_FORMS.get(n as usize) else {
+            continue;
+        };
+        if name.is_constructed() != constructed {
+            let want = (if constructed { 0xA0 } else { 0x80 }) | n as u8;
+            return Err(DecodeError::framing(
+                name.offset,
+                format!(
+                    "header: {role}: GeneralName [{n}] {alternative} is {} in DER (0x{want:02X}), found 0x{:02X}",
+                    if constructed {
+                        "constructed"
+                    } else {
+                        "primitive"
+                    },
+                    name.first_octet()
+                ),
+            ));
+        }
+    }
+    while !fields.is_empty() {
+        let field = fields.read()?;
+        let Some(n) = field.context_number() else {
+            continue;
+        };
+        let Some(name) = HEADER_TAGGED_FIELDS.get(n as usize) else {
+            continue;
+        };
+        if !field.is_constructed() {
+            return Err(DecodeError::framing(
+                field.offset,
+                format!(
+                    "header: {name}: [{n}] is an EXPLICIT tag, constructed in DER (0x{:02X}), found primitive 0x{:02X}",
+                    0xA0 | n,
+                    field.first_octet()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn body_section(tlv: &Tlv<'_>) -> Result<String, DecodeError> {
