@@ -5,8 +5,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use cmp_core::crypto::PrivateKey;
-use cmp_core::server::{Exchange, Issuer, ServerConfig, ServerError, ServerStep, TransactionStore};
+use cmp_core::server::{
+    Exchange, Issuer, ServerConfig, ServerError, ServerStep, StoreError, TransactionStore,
+};
 use cmp_core::transport::{PeerInfo, Responder};
+
+use crate::store::off_worker;
 
 /// The most steps one exchange may take (a request needs at most six).
 pub const MAX_STEPS: usize = 16;
@@ -57,10 +61,22 @@ impl CmpServer {
             step = match step {
                 ServerStep::Respond(bytes) => return Ok(bytes),
                 ServerStep::Load { transaction_id } => {
-                    exchange.on_loaded(self.store.load(&transaction_id, now))?
+                    let store = self.store.clone();
+                    let loaded = off_worker(store.is_blocking(), move || {
+                        store.load(&transaction_id, now)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())));
+                    exchange.on_loaded(loaded)?
                 }
                 ServerStep::Save { record, expected } => {
-                    exchange.on_saved(self.store.save(record, expected, now))?
+                    let store = self.store.clone();
+                    let saved = off_worker(store.is_blocking(), move || {
+                        store.save(record, expected, now)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())));
+                    exchange.on_saved(saved)?
                 }
                 ServerStep::LookupCertificate { serial } => {
                     exchange.on_certificate(self.issuer.certificate(&serial).await)?

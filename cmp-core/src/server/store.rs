@@ -90,6 +90,13 @@ pub trait TransactionStore: Send + Sync + std::fmt::Debug {
         expected: Option<u64>,
         now: SystemTime,
     ) -> Result<(), StoreError>;
+
+    /// Whether [`load`](TransactionStore::load) and [`save`](TransactionStore::save) may block
+    /// on IO (a database file): a driver then calls them on a blocking thread, never on an
+    /// async worker. `false` by default (an in-memory store answers at once).
+    fn is_blocking(&self) -> bool {
+        false
+    }
 }
 
 /// An in-memory [`TransactionStore`] with a maximum number of records; expired records are
