@@ -1,15 +1,24 @@
 //! # cmp-server (the binary)
 //!
-//! A CMP CA on HTTP with an in-memory transaction table:
+//! A CMP CA on HTTP:
 //!
 //! ```text
 //! cmp-server --listen http://127.0.0.1:0/pkix/ --secret pass:TEXT --ref VALUE \
 //!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN] [--trusted FILE]… \
+//!            [--state-dir DIR [--sqlite-synchronous normal|full]] \
+//!            [--max-transactions N] [--transaction-ttl SECONDS] \
 //!            [--grant-implicit-confirm] [--accept-raverified] [--accept-unprotected]
+//! cmp-server certs list --state-dir DIR
+//! cmp-server certs show SERIAL --state-dir DIR
+//! cmp-server certs revoke SERIAL [--reason N] --state-dir DIR
 //! ```
 //!
-//! Without `--ca-cert`/`--ca-key` it generates an EC P-256 root at start. It prints
-//! `listening on URL` with the real port once it accepts requests, then serves until killed.
+//! Without `--ca-cert`/`--ca-key` it generates an EC P-256 root at start. Without
+//! `--state-dir` the state is in memory and lost at exit; with it, transactions, issued
+//! certificates and revocations are in `DIR/cmp-server.sqlite` (SQLite, WAL), committed before
+//! the response that reports them leaves, and a restarted server (with the same CA) goes on
+//! where it stopped. It prints `listening on URL` with the real port once it accepts
+//! requests, then serves until killed.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -19,21 +28,117 @@ use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use cmp_core::asn1::CmpCertificate;
+use cmp_core::asn1::CrlReason;
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::parse_name;
-use cmp_core::server::{MemoryStore, ResponseSigner, ServerConfig};
-use cmp_server::{BuiltinCa, CmpServer, IssuancePolicy};
+use cmp_core::server::{MemoryStore, ResponseSigner, ServerConfig, TransactionStore};
+use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
+use cmp_server::{BuiltinCa, CmpServer, IssuancePolicy, SqliteOptions, SqliteStore, Synchronous};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use zeroize::Zeroizing;
 
+/// The most threads of the blocking pool (database calls): one SQLite connection serves them
+/// in turn, so more would only queue on its lock.
+const MAX_BLOCKING_THREADS: usize = 16;
+
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(name = "cmp-server", about = "A CMP (RFC 9810) CA on HTTP")]
+#[command(
+    name = "cmp-server",
+    about = "A CMP (RFC 9810) CA on HTTP",
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
+    /// An operator command instead of serving.
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Serve,
+}
+
+/// Operator commands.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// The certificates in the state directory.
+    Certs {
+        /// What to do.
+        #[command(subcommand)]
+        action: Certs,
+    },
+}
+
+/// `cmp-server certs …`
+#[derive(Debug, clap::Subcommand)]
+enum Certs {
+    /// One line per issued certificate, in the order of issue: SERIAL (hex, as `openssl x509
+    /// -serial` prints it), valid or revoked, notAfter, subject.
+    List {
+        /// The server's state directory.
+        #[arg(long, value_name = "DIR")]
+        state_dir: PathBuf,
+        /// List at most this many.
+        #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+        max: usize,
+    },
+    /// The line of one certificate, then the certificate (PEM).
+    Show {
+        /// The serial number in hex.
+        serial: String,
+        /// The server's state directory.
+        #[arg(long, value_name = "DIR")]
+        state_dir: PathBuf,
+    },
+    /// Revokes a certificate (committed when the command returns; the running server sees it
+    /// at once).
+    Revoke {
+        /// The serial number in hex.
+        serial: String,
+        /// The CRLReason code (0 unspecified, 1 keyCompromise, … 10 aACompromise).
+        #[arg(long, value_name = "N")]
+        reason: Option<u8>,
+        /// The server's state directory.
+        #[arg(long, value_name = "DIR")]
+        state_dir: PathBuf,
+    },
+}
+
+/// `--sqlite-synchronous`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SyncArg {
+    /// A commit survives a crash of the process (the default).
+    Normal,
+    /// A commit survives a power loss too; every commit waits for an fsync.
+    Full,
+}
+
+/// Serving options.
+#[derive(Debug, clap::Args)]
+struct Serve {
     /// Where to listen: http://HOST:PORT/PATH (port 0 picks a free port).
     #[arg(long, value_name = "URL")]
-    listen: String,
+    listen: Option<String>,
+    /// Keep transactions, issued certificates and revocations in DIR/cmp-server.sqlite
+    /// (created if missing); without it the state is in memory and lost at exit.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// How commits reach the disk: normal (survives a crash of the process) or full (also a
+    /// power loss; an fsync per commit, i.e. per issued certificate and per message).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        default_value = "normal",
+        requires = "state_dir"
+    )]
+    sqlite_synchronous: SyncArg,
+    /// The most transactions kept (open, or closed and not yet expired); new ones beyond
+    /// that are refused with systemUnavail.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_transactions: usize,
+    /// How long a transaction is remembered after its last message, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    transaction_ttl: u64,
     /// The shared secret of MAC-protected clients: pass:TEXT, env:VAR or file:PATH.
     #[arg(long, value_name = "SRC", requires = "reference")]
     secret: Option<String>,
@@ -126,7 +231,91 @@ fn parse_listen(url: &str) -> Result<(String, u16, String), String> {
     Ok((host.to_owned(), port, format!("/{path}")))
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+/// A serial number given in hex (colons allowed, as `openssl x509 -serial` or `-text` print
+/// it): its content octets.
+fn parse_serial(text: &str) -> Result<Vec<u8>, String> {
+    let digits: String = text.chars().filter(|c| *c != ':').collect();
+    let digits = if digits.len() % 2 == 1 {
+        format!("0{digits}")
+    } else {
+        digits
+    };
+    match hex::decode(&digits) {
+        Ok(bytes) if !bytes.is_empty() && bytes.len() <= 20 => Ok(bytes),
+        _ => Err(format!(
+            "{text}: a serial number is 1 to 20 bytes in hex (e.g. 4A1B…)"
+        )),
+    }
+}
+
+/// The state of an existing state directory (operator commands never create one).
+fn open_state(dir: &Path) -> Result<SqliteStore, String> {
+    if !dir.join(DB_FILE).is_file() {
+        return Err(format!(
+            "{}: no {DB_FILE} here (start cmp-server with --state-dir {} first)",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    SqliteStore::open_in(dir, SqliteOptions::default()).map_err(|e| e.to_string())
+}
+
+fn pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+fn certs(action: Certs) -> Result<(), String> {
+    match action {
+        Certs::List { state_dir, max } => {
+            let store = open_state(&state_dir)?;
+            for c in store.list(max).map_err(|e| e.to_string())? {
+                println!("{}", c.summary());
+            }
+        }
+        Certs::Show { serial, state_dir } => {
+            let store = open_state(&state_dir)?;
+            let serial = parse_serial(&serial)?;
+            let c = store
+                .get(&serial)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{}: no such certificate", serial_hex(&serial)))?;
+            print!("{}\n{}", c.summary(), pem(&c.certificate));
+        }
+        Certs::Revoke {
+            serial,
+            reason,
+            state_dir,
+        } => {
+            let reason = reason
+                .map(|r| {
+                    CrlReason::from_code(r)
+                        .ok_or_else(|| format!("--reason {r}: not a CRLReason code (0-6, 8-10)"))
+                })
+                .transpose()?;
+            let store = open_state(&state_dir)?;
+            let serial = parse_serial(&serial)?;
+            store
+                .revoke(&serial, reason, SystemTime::now())
+                .map_err(|e| format!("{}: {e}", serial_hex(&serial)))?;
+            println!("revoked {}", serial_hex(&serial));
+        }
+    }
+    Ok(())
+}
+
+async fn run(cli: Serve) -> Result<(), String> {
+    let listen = cli
+        .listen
+        .clone()
+        .ok_or("--listen URL is required (or an operator command: cmp-server certs …)")?;
     let provider = cmp_crypto::default_provider();
     let policy = IssuancePolicy::default();
     let ca = match (&cli.ca_cert, &cli.ca_key) {
@@ -153,6 +342,28 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     .map_err(|e| e.to_string())?;
+    let state = match &cli.state_dir {
+        Some(dir) => {
+            let options = SqliteOptions {
+                synchronous: match cli.sqlite_synchronous {
+                    SyncArg::Normal => Synchronous::Normal,
+                    SyncArg::Full => Synchronous::Full,
+                },
+                max_transactions: cli.max_transactions,
+                ..SqliteOptions::default()
+            };
+            let store = SqliteStore::open_in(dir, options).map_err(|e| e.to_string())?;
+            store
+                .bind_ca(ca.ca_cert().der())
+                .map_err(|e| e.to_string())?;
+            Some(Arc::new(store))
+        }
+        None => None,
+    };
+    let (ca, transactions): (BuiltinCa, Arc<dyn TransactionStore>) = match &state {
+        Some(store) => (ca.with_store(store.clone()), store.clone()),
+        None => (ca, Arc::new(MemoryStore::new(cli.max_transactions))),
+    };
     let ca = Arc::new(ca);
     let mut config = ServerConfig::new(
         provider.primitives.clone(),
@@ -170,6 +381,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     config.grant_implicit_confirm = cli.grant_implicit_confirm;
     config.accept_ra_verified = cli.accept_raverified;
     config.accept_unprotected = cli.accept_unprotected;
+    config.transaction_ttl = Duration::from_secs(cli.transaction_ttl);
     config.signer = Some(ResponseSigner {
         cert: ca.ca_cert().clone(),
         chain: ca.certificates().into_iter().skip(1).collect(),
@@ -178,13 +390,13 @@ async fn run(cli: Cli) -> Result<(), String> {
     let server = CmpServer::new(
         Arc::new(config),
         ca.clone(),
-        Arc::new(MemoryStore::default()),
+        transactions,
         Some(ca.key().clone()),
     );
-    let (host, port, path) = parse_listen(&cli.listen)?;
+    let (host, port, path) = parse_listen(&listen)?;
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
-        .map_err(|e| format!("--listen {}: {e}", cli.listen))?;
+        .map_err(|e| format!("--listen {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let http = cmp_transport_http::HttpServer::builder()
         .path(&path)
@@ -203,7 +415,17 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    if let Some(Command::Certs { action }) = cli.command {
+        return match certs(action) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cmp-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
     {
@@ -213,7 +435,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli.serve)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cmp-server: {e}");
