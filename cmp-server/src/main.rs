@@ -32,8 +32,13 @@ use cmp_core::asn1::CrlReason;
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::parse_name;
 use cmp_core::server::{MemoryStore, ResponseSigner, ServerConfig, TransactionStore};
+use cmp_core::transport::Responder;
 use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
 use cmp_server::{BuiltinCa, CmpServer, IssuancePolicy, SqliteOptions, SqliteStore, Synchronous};
+use cmp_transport_http::{
+    HttpServer, TlsServerSettings, read_pem_certificates, read_pem_private_key,
+};
+use cmp_transport_tcp::TcpServer;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use zeroize::Zeroizing;
@@ -46,7 +51,7 @@ const MAX_BLOCKING_THREADS: usize = 16;
 #[derive(Debug, Parser)]
 #[command(
     name = "cmp-server",
-    about = "A CMP (RFC 9810) CA on HTTP",
+    about = "A CMP (RFC 9810) CA on HTTP(S) and TCP(S)",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -115,9 +120,24 @@ enum SyncArg {
 /// Serving options.
 #[derive(Debug, clap::Args)]
 struct Serve {
-    /// Where to listen: http://HOST:PORT/PATH (port 0 picks a free port).
+    /// Where to listen: http://HOST:PORT/PATH, https://…, tcp://HOST:PORT or tcps://…;
+    /// repeat for several listeners. Port 0 picks a free port; each listener prints
+    /// `listening on URL` with the real port.
     #[arg(long, value_name = "URL")]
-    listen: Option<String>,
+    listen: Vec<String>,
+    /// The TLS server certificate (PEM, its chain after it) of https:// and tcps:// listeners.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Ask TLS clients for a certificate and verify it against these anchors (PEM); clients
+    /// without one are still served (CMP protection authenticates them).
+    #[arg(long, value_name = "FILE")]
+    tls_client_trusted: Option<PathBuf>,
+    /// The least severe log level on stderr: error, warn, info (audit lines) or debug.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: tracing::Level,
     /// Keep transactions, issued certificates and revocations in DIR/cmp-server.sqlite
     /// (created if missing); without it the state is in memory and lost at exit.
     #[arg(long, value_name = "DIR")]
@@ -213,12 +233,60 @@ fn read_certs(path: &Path) -> Result<Vec<CmpCertificate>, String> {
         .collect()
 }
 
-/// `http://HOST:PORT/PATH` → (HOST, PORT, /PATH).
-fn parse_listen(url: &str) -> Result<(String, u16, String), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("--listen {url}: only http:// is served so far"))?;
+/// A transport a listener speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    Http,
+    Https,
+    Tcp,
+    Tcps,
+}
+
+impl Scheme {
+    fn name(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+            Scheme::Tcp => "tcp",
+            Scheme::Tcps => "tcps",
+        }
+    }
+
+    fn tls(self) -> bool {
+        matches!(self, Scheme::Https | Scheme::Tcps)
+    }
+}
+
+/// One `--listen`.
+#[derive(Debug)]
+struct Listen {
+    scheme: Scheme,
+    host: String,
+    port: u16,
+    /// The HTTP path (`/` for TCP).
+    path: String,
+}
+
+/// `SCHEME://HOST:PORT[/PATH]` with SCHEME http, https, tcp or tcps.
+fn parse_listen(url: &str) -> Result<Listen, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("--listen {url}: give SCHEME://HOST:PORT[/PATH]"))?;
+    let scheme = match scheme {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        "tcp" => Scheme::Tcp,
+        "tcps" => Scheme::Tcps,
+        other => {
+            return Err(format!(
+                "--listen {url}: the scheme {other} is not served (http, https, tcp, tcps)"
+            ));
+        }
+    };
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if matches!(scheme, Scheme::Tcp | Scheme::Tcps) && !path.is_empty() {
+        return Err(format!("--listen {url}: a TCP listener has no path"));
+    }
     // Port 0 (any free port) is fine for a listener, unlike for a server URL.
     let (host, port) = authority
         .rsplit_once(':')
@@ -228,8 +296,67 @@ fn parse_listen(url: &str) -> Result<(String, u16, String), String> {
         .parse()
         .map_err(|_| format!("--listen {url}: the port is not a number from 0 to 65535"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    Ok((host.to_owned(), port, format!("/{path}")))
+    Ok(Listen {
+        scheme,
+        host: host.to_owned(),
+        port,
+        path: format!("/{path}"),
+    })
 }
+
+/// The TLS settings of https and tcps listeners.
+fn tls_settings(cli: &Serve) -> Result<TlsServerSettings, String> {
+    let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) else {
+        return Err("https:// and tcps:// listeners need --tls-cert and --tls-key".into());
+    };
+    let client_trusted = match &cli.tls_client_trusted {
+        Some(f) => read_pem_certificates(f).map_err(|e| format!("--tls-client-trusted: {e}"))?,
+        None => Vec::new(),
+    };
+    Ok(TlsServerSettings {
+        chain: read_pem_certificates(cert).map_err(|e| format!("--tls-cert: {e}"))?,
+        key: read_pem_private_key(key).map_err(|e| format!("--tls-key: {e}"))?,
+        client_trusted,
+        client_required: false,
+    })
+}
+
+/// Binds every listener (before any is announced, so a failure leaves none half-started).
+async fn bind_all(cli: &Serve) -> Result<Vec<(Listen, tokio::net::TcpListener, String)>, String> {
+    let mut bound = Vec::new();
+    for url in &cli.listen {
+        let listen = parse_listen(url)?;
+        let listener = tokio::net::TcpListener::bind((listen.host.as_str(), listen.port))
+            .await
+            .map_err(|e| format!("--listen {url}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let path = match listen.scheme {
+            Scheme::Http | Scheme::Https => listen.path.as_str(),
+            Scheme::Tcp | Scheme::Tcps => "",
+        };
+        let real = format!(
+            "{}://{}{path}",
+            listen.scheme.name(),
+            cmp_core::transport::join_authority(&local.ip().to_string(), local.port())
+        );
+        bound.push((listen, listener, real));
+    }
+    Ok(bound)
+}
+
+/// Waits for SIGTERM or SIGINT.
+async fn terminated() -> Result<&'static str, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
+/// How long in-flight exchanges may take to finish after SIGTERM.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A serial number given in hex (colons allowed, as `openssl x509 -serial` or `-text` print
 /// it): its content octets.
@@ -312,10 +439,9 @@ fn certs(action: Certs) -> Result<(), String> {
 }
 
 async fn run(cli: Serve) -> Result<(), String> {
-    let listen = cli
-        .listen
-        .clone()
-        .ok_or("--listen URL is required (or an operator command: cmp-server certs …)")?;
+    if cli.listen.is_empty() {
+        return Err("--listen URL is required (or an operator command: cmp-server certs …)".into());
+    }
     let provider = cmp_crypto::default_provider();
     let policy = IssuancePolicy::default();
     let ca = match (&cli.ca_cert, &cli.ca_key) {
@@ -393,24 +519,82 @@ async fn run(cli: Serve) -> Result<(), String> {
         transactions,
         Some(ca.key().clone()),
     );
-    let (host, port, path) = parse_listen(&listen)?;
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .map_err(|e| format!("--listen {listen}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let http = cmp_transport_http::HttpServer::builder()
-        .path(&path)
-        .build()
-        .map_err(|e| e.to_string())?;
-    println!(
-        "listening on http://{}{path}",
-        cmp_core::transport::join_authority(&local.ip().to_string(), local.port())
+    let bound = bind_all(&cli).await?;
+    let tls = if bound.iter().any(|(l, _, _)| l.scheme.tls()) {
+        Some(tls_settings(&cli)?)
+    } else {
+        None
+    };
+    let responder: Arc<dyn Responder> = Arc::new(server);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut serving = tokio::task::JoinSet::new();
+    let mut announce = String::new();
+    for (listen, listener, real) in bound {
+        let mut stop = stop_rx.clone();
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let responder = responder.clone();
+        let tls_for = |tls: &Option<TlsServerSettings>| -> Result<TlsServerSettings, String> {
+            let t = tls.as_ref().ok_or("no TLS settings")?;
+            Ok(TlsServerSettings {
+                chain: t.chain.clone(),
+                key: t.key.clone_key(),
+                client_trusted: t.client_trusted.clone(),
+                client_required: t.client_required,
+            })
+        };
+        match listen.scheme {
+            Scheme::Http | Scheme::Https => {
+                let mut builder = HttpServer::builder().path(&listen.path);
+                if listen.scheme == Scheme::Https {
+                    builder = builder.tls(tls_for(&tls)?);
+                }
+                let http = builder.build().map_err(|e| e.to_string())?;
+                serving.spawn(async move { http.serve(listener, responder, stopped).await });
+            }
+            Scheme::Tcp | Scheme::Tcps => {
+                let mut builder = TcpServer::builder();
+                if listen.scheme == Scheme::Tcps {
+                    let config = tls_for(&tls)?.server_config().map_err(|e| e.to_string())?;
+                    builder = builder.tls(Arc::new(config));
+                }
+                let tcp = builder.build();
+                serving.spawn(async move { tcp.serve(listener, responder, stopped).await });
+            }
+        }
+        announce.push_str(&format!("listening on {real}\n"));
+        tracing::info!(url = %real, "listening");
+    }
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(announce.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| e.to_string())?;
+    }
+    let signal = terminated().await?;
+    tracing::info!(
+        signal,
+        "stopping: no new connections; draining the exchanges in flight"
     );
-    use std::io::Write;
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
-    http.serve(listener, Arc::new(server), std::future::pending())
-        .await
-        .map_err(|e| e.to_string())
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while let Some(r) = serving.join_next().await {
+            if let Ok(Err(e)) = r {
+                tracing::warn!(error = %e, "a listener failed");
+            }
+        }
+    })
+    .await;
+    match drained {
+        Ok(()) => tracing::info!("drained; bye"),
+        Err(_) => tracing::warn!(
+            seconds = DRAIN_TIMEOUT.as_secs(),
+            "exchanges still in flight after the drain timeout; exiting"
+        ),
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -424,6 +608,11 @@ fn main() -> ExitCode {
             }
         };
     }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(cli.serve.log_level)
+        .with_target(true)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()

@@ -205,6 +205,18 @@ impl Exchange {
         self.refusal.as_ref()
     }
 
+    /// The decoded request, once [`start`](Exchange::start) read it (`None` before, or when
+    /// the bytes are not a PKIMessage).
+    pub fn request(&self) -> Option<&PkiMessage> {
+        self.rcv.as_ref().map(|r| r.message())
+    }
+
+    /// Who the request's protection proved it came from, once that check passed (`None`
+    /// before, when it failed, or for an identical retransmission answered from the store).
+    pub fn authenticated(&self) -> Option<Requester> {
+        self.auth.as_ref().map(|_| self.requester())
+    }
+
     /// Decodes the request; the first step is [`ServerStep::Load`] (or a response when the
     /// request cannot be read or has no transactionID). `now` is the time of the whole
     /// exchange.
