@@ -7,7 +7,9 @@
 //!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN] [--trusted FILE]… \
 //!            [--state-dir DIR [--sqlite-synchronous normal|full]] \
 //!            [--max-transactions N] [--transaction-ttl SECONDS] \
-//!            [--grant-implicit-confirm] [--accept-raverified] [--accept-unprotected]
+//!            [--grant-implicit-confirm] [--accept-raverified] [--accept-unprotected] \
+//!            [--pkistatus N [--failure BIT | --failurebits N] [--statusstring TEXT]] \
+//!            [--send-error] [--send-unprotected] [--send-unprot-err]
 //! cmp-server certs list --state-dir DIR
 //! cmp-server certs show SERIAL --state-dir DIR
 //! cmp-server certs revoke SERIAL [--reason N] --state-dir DIR
@@ -28,10 +30,12 @@ use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use cmp_core::asn1::CmpCertificate;
-use cmp_core::asn1::CrlReason;
+use cmp_core::asn1::{CrlReason, FailureBit, PkiStatus};
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::parse_name;
-use cmp_core::server::{MemoryStore, ResponseSigner, ServerConfig, TransactionStore};
+use cmp_core::server::{
+    ForcedStatus, MemoryStore, ResponseSigner, ServerConfig, TestKnobs, TransactionStore,
+};
 use cmp_core::transport::Responder;
 use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
 use cmp_server::{BuiltinCa, CmpServer, IssuancePolicy, SqliteOptions, SqliteStore, Synchronous};
@@ -192,6 +196,32 @@ struct Serve {
     /// Accept unprotected requests (for tests only).
     #[arg(long)]
     accept_unprotected: bool,
+    /// Test knob (as OpenSSL's mock server): the PKIStatus of certificate responses — 0
+    /// accepted, 1 grantedWithMods, 2 rejection (nothing is issued), 4 revocationWarning,
+    /// 5 revocationNotification, 6 keyUpdateWarning (3, waiting, is not supported).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=6))]
+    pkistatus: Option<u8>,
+    /// Test knob: one failInfo bit (0 badAlg … 26 duplicateCertReq) in certificate responses.
+    #[arg(long, value_name = "BIT", requires = "pkistatus", conflicts_with = "failurebits",
+          value_parser = clap::value_parser!(u8).range(0..=26))]
+    failure: Option<u8>,
+    /// Test knob: the failInfo bits as a number (bit i set: failInfo bit i) in certificate
+    /// responses.
+    #[arg(long, value_name = "N", requires = "pkistatus",
+          value_parser = clap::value_parser!(u32).range(0..(1 << 27)))]
+    failurebits: Option<u32>,
+    /// Test knob: the statusString of certificate responses.
+    #[arg(long, value_name = "TEXT", requires = "pkistatus")]
+    statusstring: Option<String>,
+    /// Test knob: answer every request with an error message (badRequest).
+    #[arg(long)]
+    send_error: bool,
+    /// Test knob: send responses without protection.
+    #[arg(long)]
+    send_unprotected: bool,
+    /// Test knob: send negative responses (errors, rejections) without protection.
+    #[arg(long)]
+    send_unprot_err: bool,
 }
 
 /// A secret as `openssl` names its source; the text of `pass:` is never echoed.
@@ -358,6 +388,37 @@ async fn terminated() -> Result<&'static str, String> {
 /// How long in-flight exchanges may take to finish after SIGTERM.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The test knobs of the command line.
+fn test_knobs(cli: &Serve) -> Result<TestKnobs, String> {
+    let mut knobs = TestKnobs::default();
+    knobs.send_error = cli.send_error;
+    knobs.send_unprotected = cli.send_unprotected;
+    knobs.send_unprotected_errors = cli.send_unprot_err;
+    if let Some(status) = cli.pkistatus {
+        if status == 3 {
+            return Err(
+                "--pkistatus 3 (waiting) needs delayed delivery, which this server does not do"
+                    .into(),
+            );
+        }
+        let bits = match (cli.failure, cli.failurebits) {
+            (Some(bit), _) => 1u32 << bit,
+            (None, Some(bits)) => bits,
+            (None, None) => 0,
+        };
+        let fail_info = (0..27)
+            .filter(|i| bits & (1 << i) != 0)
+            .filter_map(|i| FailureBit::from_bit(i as usize))
+            .collect();
+        knobs.cert_status = Some(ForcedStatus {
+            status: PkiStatus(i64::from(status)),
+            fail_info,
+            text: cli.statusstring.clone(),
+        });
+    }
+    Ok(knobs)
+}
+
 /// A serial number given in hex (colons allowed, as `openssl x509 -serial` or `-text` print
 /// it): its content octets.
 fn parse_serial(text: &str) -> Result<Vec<u8>, String> {
@@ -508,6 +569,7 @@ async fn run(cli: Serve) -> Result<(), String> {
     config.accept_ra_verified = cli.accept_raverified;
     config.accept_unprotected = cli.accept_unprotected;
     config.transaction_ttl = Duration::from_secs(cli.transaction_ttl);
+    config.test = test_knobs(&cli)?;
     config.signer = Some(ResponseSigner {
         cert: ca.ca_cert().clone(),
         chain: ca.certificates().into_iter().skip(1).collect(),

@@ -356,3 +356,82 @@ fn sigterm_lets_a_request_in_flight_finish() {
     );
     assert!(log.contains("drained; bye"), "{log}");
 }
+
+/// `cmp-agent ir` with PBM against `url`; its exit code and stderr.
+fn agent_ir(agent: &Path, dir: &Path, url: &str, n: usize) -> (Option<i32>, String) {
+    let out = run(Command::new(agent).current_dir(dir).args([
+        "ir",
+        "--server",
+        url,
+        "--secret",
+        SECRET,
+        "--ref",
+        "4711",
+        "--newkey",
+        "gen:ec:P-256",
+        "--newkeyout",
+        &format!("knob-key-{n}.pem"),
+        "--subject",
+        "/CN=knob test",
+        "--certout",
+        &format!("knob-cert-{n}.pem"),
+    ]));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn test_knobs_on_the_command_line() {
+    let agent = agent();
+    let dir = cmp_tests::tools::temp_dir("server-knobs");
+    let log = dir.join("server.log");
+    let (server, urls) = start(
+        &["http://127.0.0.1:0/pkix/"],
+        &[
+            "--pkistatus",
+            "2",
+            "--failure",
+            "9",
+            "--statusstring",
+            "forced by the test",
+        ],
+        &log,
+    );
+    assert_eq!(
+        agent_ir(&agent, &dir, &urls[0], 1),
+        (
+            Some(5),
+            "cmp-agent: server rejected the request: rejection (badPOP) \"forced by the test\"\n"
+                .to_owned()
+        )
+    );
+    drop(server);
+    let (server, urls) = start(&["http://127.0.0.1:0/pkix/"], &["--send-error"], &log);
+    assert_eq!(
+        agent_ir(&agent, &dir, &urls[0], 2),
+        (
+            Some(5),
+            "cmp-agent: server rejected the request: rejection (badRequest) \"this server answers every request with an error (--send-error)\" (error message)\n"
+                .to_owned()
+        )
+    );
+    drop(server);
+    let (server, urls) = start(&["http://127.0.0.1:0/pkix/"], &["--send-unprotected"], &log);
+    let (code, stderr) = agent_ir(&agent, &dir, &urls[0], 3);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("the response is not protected"), "{stderr}");
+    drop(server);
+    let refused = run(Command::new(env!("CARGO_BIN_EXE_cmp-server")).args([
+        "--listen",
+        "http://127.0.0.1:0/pkix/",
+        "--pkistatus",
+        "3",
+    ]));
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        "cmp-server: --pkistatus 3 (waiting) needs delayed delivery, which this server does not do\n"
+    );
+}

@@ -122,6 +122,31 @@ impl Exchange {
     }
 
     pub(super) fn issue(&mut self, enroll: Enroll) -> Result<ServerStep, ServerError> {
+        if let Some(forced) = self
+            .config
+            .test
+            .cert_status
+            .as_ref()
+            .filter(|f| f.status == PkiStatus::REJECTION)
+        {
+            let status = forced.status_info();
+            self.refusal = Some(Refusal::new(
+                forced
+                    .fail_info
+                    .first()
+                    .copied()
+                    .unwrap_or(FailureBit::BadRequest),
+                forced
+                    .text
+                    .clone()
+                    .unwrap_or_else(|| "a forced rejection (--pkistatus 2)".into()),
+            ));
+            let body = responses::cert_rep_body(
+                enroll.kind,
+                responses::cert_status_only(enroll.cert_req_id, status),
+            );
+            return self.reply(body, Some(TransactionState::Closed), false, Vec::new());
+        }
         let r = &enroll.requested;
         let encode = |what: &'static str, v: Result<Vec<u8>, rasn::error::EncodeError>| {
             v.map_err(|e| ServerError::Build(format!("encoding the requested {what}: {e}")))

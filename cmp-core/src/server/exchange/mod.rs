@@ -23,7 +23,7 @@ use super::template::{Requested, check_csr, check_public_key, check_template};
 use crate::asn1::{
     CertConfirmContent, CertId, CertReqMessages, CmpCertificate, ControlValue, CrlReason,
     FailureBit, InfoTypeAndValue, InfoValue, Pkcs10Request, PkiBody, PkiHeader, PkiMessage,
-    PkiStatusInfo, ReceivedMessage, RevReqContent, oid,
+    PkiStatus, PkiStatusInfo, ReceivedMessage, RevReqContent, oid,
 };
 use crate::builder::PkiHeaderBuilder;
 use crate::crypto::{DigestAlgorithm, SignatureAlgorithm, constant_time_eq};
@@ -430,7 +430,13 @@ impl Exchange {
                 certificate: issued.certificate.clone(),
             }
         };
-        let body = responses::cert_rep_body(kind, responses::cert_granted(id, cert, ca_pubs));
+        let mut content = responses::cert_granted(id, cert, ca_pubs);
+        if let (Some(forced), Some(response)) =
+            (&self.config.test.cert_status, content.response.first_mut())
+        {
+            response.status = forced.status_info();
+        }
+        let body = responses::cert_rep_body(kind, content);
         self.reply(body, Some(next), implicit, chain)
     }
 
@@ -617,6 +623,12 @@ impl Exchange {
             }
         }
         self.record = record;
+        if self.config.test.send_error && !matches!(msg.body, PkiBody::Error(_)) {
+            return self.refuse(Refusal::new(
+                FailureBit::BadRequest,
+                "this server answers every request with an error (--send-error)",
+            ));
+        }
         match &msg.body {
             PkiBody::Ir(r) => self.enroll(EnrollmentKind::Ir, r),
             PkiBody::Cr(r) => self.enroll(EnrollmentKind::Cr, r),
