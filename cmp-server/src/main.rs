@@ -10,6 +10,7 @@
 //!            [--grant-implicit-confirm] [--accept-raverified] [--accept-unprotected] \
 //!            [--pkistatus N [--failure BIT | --failurebits N] [--statusstring TEXT]] \
 //!            [--send-error] [--send-unprotected] [--send-unprot-err]
+//! cmp-server --listen tcp://127.0.0.1:0 --forward http://127.0.0.1:PORT/pkix/   (RA relay)
 //! cmp-server certs list --state-dir DIR
 //! cmp-server certs show SERIAL --state-dir DIR
 //! cmp-server certs revoke SERIAL [--reason N] --state-dir DIR
@@ -37,12 +38,17 @@ use cmp_core::server::{
     ForcedStatus, MemoryStore, ResponseSigner, ServerConfig, TestKnobs, TransactionStore,
 };
 use cmp_core::transport::Responder;
+use cmp_core::transport::Transport;
 use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
-use cmp_server::{BuiltinCa, CmpServer, IssuancePolicy, SqliteOptions, SqliteStore, Synchronous};
+use cmp_server::{
+    BuiltinCa, CmpServer, Forwarder, IssuancePolicy, SqliteOptions, SqliteStore, Synchronous,
+};
+use cmp_transport_http::HttpTransport;
 use cmp_transport_http::{
     HttpServer, TlsServerSettings, read_pem_certificates, read_pem_private_key,
 };
 use cmp_transport_tcp::TcpServer;
+use cmp_transport_tcp::TcpTransport;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use zeroize::Zeroizing;
@@ -163,6 +169,18 @@ struct Serve {
     /// How long a transaction is remembered after its last message, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     transaction_ttl: u64,
+    /// Relay: forward every request unchanged to this CMP server (http://HOST:PORT/PATH or
+    /// tcp://HOST:PORT) and its answers back; no CA, no state (the CA options are ignored).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["state_dir", "ca_cert"])]
+    forward: Option<String>,
+    /// How long the relay waits for the upstream's answer, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "forward"
+    )]
+    forward_timeout: u64,
     /// The shared secret of MAC-protected clients: pass:TEXT, env:VAR or file:PATH.
     #[arg(long, value_name = "SRC", requires = "reference")]
     secret: Option<String>,
@@ -499,10 +517,41 @@ fn certs(action: Certs) -> Result<(), String> {
     Ok(())
 }
 
+/// The relay of `--forward`.
+fn forwarder(url: &str, timeout: Duration) -> Result<Forwarder, String> {
+    let upstream: Arc<dyn Transport> = if url.starts_with("http://") {
+        Arc::new(
+            HttpTransport::builder(url)
+                .build()
+                .map_err(|e| format!("--forward {url}: {e}"))?,
+        )
+    } else if url.starts_with("tcp://") {
+        Arc::new(
+            TcpTransport::builder(url)
+                .build()
+                .map_err(|e| format!("--forward {url}: {e}"))?,
+        )
+    } else {
+        return Err(format!(
+            "--forward {url}: give http://HOST:PORT/PATH or tcp://HOST:PORT"
+        ));
+    };
+    Ok(Forwarder::new(upstream, url, timeout))
+}
+
 async fn run(cli: Serve) -> Result<(), String> {
     if cli.listen.is_empty() {
         return Err("--listen URL is required (or an operator command: cmp-server certs …)".into());
     }
+    let responder: Arc<dyn Responder> = match &cli.forward {
+        Some(url) => Arc::new(forwarder(url, Duration::from_secs(cli.forward_timeout))?),
+        None => Arc::new(ca_server(&cli).await?),
+    };
+    serve(&cli, responder).await
+}
+
+/// The CA of the command line, its state and its engine.
+async fn ca_server(cli: &Serve) -> Result<CmpServer, String> {
     let provider = cmp_crypto::default_provider();
     let policy = IssuancePolicy::default();
     let ca = match (&cli.ca_cert, &cli.ca_key) {
@@ -569,25 +618,28 @@ async fn run(cli: Serve) -> Result<(), String> {
     config.accept_ra_verified = cli.accept_raverified;
     config.accept_unprotected = cli.accept_unprotected;
     config.transaction_ttl = Duration::from_secs(cli.transaction_ttl);
-    config.test = test_knobs(&cli)?;
+    config.test = test_knobs(cli)?;
     config.signer = Some(ResponseSigner {
         cert: ca.ca_cert().clone(),
         chain: ca.certificates().into_iter().skip(1).collect(),
         alg: ca.key().spec().default_signature_algorithm(),
     });
-    let server = CmpServer::new(
+    Ok(CmpServer::new(
         Arc::new(config),
         ca.clone(),
         transactions,
         Some(ca.key().clone()),
-    );
-    let bound = bind_all(&cli).await?;
+    ))
+}
+
+/// Serves `responder` on every listener until SIGTERM or SIGINT, then drains.
+async fn serve(cli: &Serve, responder: Arc<dyn Responder>) -> Result<(), String> {
+    let bound = bind_all(cli).await?;
     let tls = if bound.iter().any(|(l, _, _)| l.scheme.tls()) {
-        Some(tls_settings(&cli)?)
+        Some(tls_settings(cli)?)
     } else {
         None
     };
-    let responder: Arc<dyn Responder> = Arc::new(server);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut serving = tokio::task::JoinSet::new();
     let mut announce = String::new();

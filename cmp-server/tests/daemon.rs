@@ -435,3 +435,97 @@ fn test_knobs_on_the_command_line() {
         "cmp-server: --pkistatus 3 (waiting) needs delayed delivery, which this server does not do\n"
     );
 }
+
+#[test]
+fn agent_over_tcp_through_the_forwarding_relay_to_the_openssl_mock() {
+    use cmp_tests::openssl_mock::{MockProtection, openssl_mock};
+    let agent = agent();
+    let dir = cmp_tests::tools::temp_dir("server-forward");
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let upstream = format!("http://127.0.0.1:{}/pkix/", mock.port);
+    let log = dir.join("relay.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cmp-server"))
+        .args(["--listen", "tcp://127.0.0.1:0", "--forward", &upstream])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("cmp-server starts");
+    let out = child.stdout.take().expect("stdout");
+    let relay = Server(child);
+    let mut line = String::new();
+    BufReader::new(out).read_line(&mut line).expect("a line");
+    let url = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .expect("listening on URL")
+        .to_owned();
+    assert!(url.starts_with("tcp://127.0.0.1:"), "{url}");
+    let pki = |f: &str| cmp_tests::fixtures::pki(f);
+    let stdout = ok(
+        run(Command::new(&agent).current_dir(&dir).args([
+            "ir",
+            "--server",
+            &url,
+            "--secret",
+            "pass:cmp-test-secret-1234",
+            "--ref",
+            "client-ref-1234",
+            "--recipient",
+            "/CN=CMP Test CA/O=cmp-rs test PKI",
+            "--newkey",
+            &pki("new-key.pem"),
+            "--subject",
+            "/CN=CMP Test Device/O=cmp-rs test PKI",
+            "--certout",
+            "relayed.pem",
+        ])),
+        "cmp-agent ir over tcp through the relay",
+    );
+    assert!(stdout.starts_with("enrolled: "), "{stdout}");
+    assert_eq!(
+        std::fs::read(dir.join("relayed.pem")).expect("certout"),
+        std::fs::read(pki("new-cert.pem")).expect("the mock's certificate")
+    );
+    drop(relay);
+    let log = std::fs::read_to_string(&log).expect("log");
+    let forwarded = log
+        .lines()
+        .filter(|l| l.contains(" audit: forwarded ") && l.contains(&upstream))
+        .count();
+    assert_eq!(forwarded, 2, "ir and certConf: {log}");
+    drop(mock);
+
+    // The upstream is gone: the relay answers systemUnavail at once.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cmp-server"))
+        .args(["--listen", "tcp://127.0.0.1:0", "--forward", &upstream])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cmp-server starts");
+    let out = child.stdout.take().expect("stdout");
+    let _relay = Server(child);
+    let mut line = String::new();
+    BufReader::new(out).read_line(&mut line).expect("a line");
+    let url = line.trim_end().strip_prefix("listening on ").expect("URL");
+    let out = run(Command::new(&agent).current_dir(&dir).args([
+        "ir",
+        "--server",
+        url,
+        "--secret",
+        "pass:cmp-test-secret-1234",
+        "--ref",
+        "client-ref-1234",
+        "--newkey",
+        &pki("new-key.pem"),
+        "--subject",
+        "/CN=CMP Test Device",
+        "--unprotected-errors",
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("rejection (systemUnavail) \"the upstream CA ")
+            && stderr.contains(" did not answer: "),
+        "{stderr}"
+    );
+}
