@@ -9,7 +9,8 @@
 //!            [--max-transactions N] [--transaction-ttl SECONDS] \
 //!            [--grant-implicit-confirm] [--accept-raverified] [--accept-unprotected] \
 //!            [--pkistatus N [--failure BIT | --failurebits N] [--statusstring TEXT]] \
-//!            [--send-error] [--send-unprotected] [--send-unprot-err]
+//!            [--send-error] [--send-unprotected] [--send-unprot-err] \
+//!            [--poll-count N [--check-after S]]
 //! cmp-server --listen tcp://127.0.0.1:0 --forward http://127.0.0.1:PORT/pkix/   (RA relay)
 //! cmp-server certs list --state-dir DIR
 //! cmp-server certs show SERIAL --state-dir DIR
@@ -231,6 +232,15 @@ struct Serve {
     /// Test knob: the statusString of certificate responses.
     #[arg(long, value_name = "TEXT", requires = "pkistatus")]
     statusstring: Option<String>,
+    /// Test knob: delayed delivery — a certificate response first says `waiting`, and the
+    /// client polls N times (pollRep until the last pollReq, which gets the certificate).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    poll_count: u32,
+    /// Test knob: the checkAfter of pollRep, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    check_after: u64,
     /// Test knob: answer every request with an error message (badRequest).
     #[arg(long)]
     send_error: bool,
@@ -412,12 +422,11 @@ fn test_knobs(cli: &Serve) -> Result<TestKnobs, String> {
     knobs.send_error = cli.send_error;
     knobs.send_unprotected = cli.send_unprotected;
     knobs.send_unprotected_errors = cli.send_unprot_err;
+    knobs.poll_count = cli.poll_count;
+    knobs.check_after = cli.check_after;
     if let Some(status) = cli.pkistatus {
         if status == 3 {
-            return Err(
-                "--pkistatus 3 (waiting) needs delayed delivery, which this server does not do"
-                    .into(),
-            );
+            return Err("--pkistatus 3 (waiting): use --poll-count N for delayed delivery".into());
         }
         let bits = match (cli.failure, cli.failurebits) {
             (Some(bit), _) => 1u32 << bit,

@@ -423,6 +423,20 @@ fn test_knobs_on_the_command_line() {
     assert_eq!(code, Some(4), "{stderr}");
     assert!(stderr.contains("the response is not protected"), "{stderr}");
     drop(server);
+    // Delayed delivery: ip waiting, one pollReq, the certificate.
+    let (server, urls) = start(
+        &["http://127.0.0.1:0/pkix/"],
+        &["--poll-count", "1", "--check-after", "1"],
+        &log,
+    );
+    let (code, stderr) = agent_ir(&agent, &dir, &urls[0], 4);
+    assert_eq!(code, Some(0), "{stderr}");
+    drop(server);
+    let audit = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        audit.contains(" audit: issued serial=") && audit.contains(" request=pollReq "),
+        "{audit}"
+    );
     let refused = run(Command::new(env!("CARGO_BIN_EXE_cmp-server")).args([
         "--listen",
         "http://127.0.0.1:0/pkix/",
@@ -432,7 +446,7 @@ fn test_knobs_on_the_command_line() {
     assert_eq!(refused.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&refused.stderr),
-        "cmp-server: --pkistatus 3 (waiting) needs delayed delivery, which this server does not do\n"
+        "cmp-server: --pkistatus 3 (waiting): use --poll-count N for delayed delivery\n"
     );
 }
 

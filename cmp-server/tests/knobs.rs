@@ -158,3 +158,47 @@ fn send_unprot_err_leaves_only_negative_responses_unprotected() {
     assert!(matches!(ip.body, PkiBody::Ip(_)));
     assert!(ip.protection.is_none(), "the rejection is unprotected");
 }
+
+#[test]
+fn delayed_delivery_waiting_then_poll_rep_then_the_certificate() {
+    let pki = knobs(|k| {
+        k.poll_count = 2;
+        k.check_after = 7;
+    });
+    let (result, log) = mac_ir(&pki);
+    let enrolled = result.expect("enrolled");
+    assert_eq!(enrolled.status, PkiStatus::ACCEPTED);
+    assert_eq!(
+        flow(&log),
+        ["ir→ip", "pollReq→pollRep", "pollReq→ip", "certConf→pkiconf"]
+    );
+    let PkiBody::Ip(waiting) = decode(&log[0].1).body else {
+        panic!("ip")
+    };
+    assert_eq!(waiting.response[0].status.status, PkiStatus::WAITING);
+    assert!(waiting.response[0].certified_key_pair.is_none());
+    let PkiBody::PollRep(rep) = decode(&log[1].1).body else {
+        panic!("pollRep")
+    };
+    assert_eq!(rep[0].check_after, 7.into());
+    // Without delayed delivery a pollReq is refused.
+    let plain = knobs(|_| {});
+    let (status, info, text) = {
+        let PkiBody::Error(e) = decode(&plain.send(&log[1].0)).body else {
+            panic!("error")
+        };
+        let i = e.pki_status_info;
+        (i.status, i.fail_info.clone(), i.text())
+    };
+    assert_eq!(status, PkiStatus::REJECTION);
+    assert_eq!(
+        info,
+        Some(cmp_core::asn1::PkiFailureInfo::from_bits([
+            FailureBit::BadRequest
+        ]))
+    );
+    assert_eq!(
+        text.as_deref(),
+        Some("pollReq for a transaction this server does not know (or has forgotten)")
+    );
+}

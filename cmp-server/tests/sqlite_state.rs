@@ -215,7 +215,8 @@ fn serials_are_unique_by_the_database_and_the_tables_are_bounded() {
         ..SqliteOptions::default()
     };
     let store = SqliteStore::open_in(&dir, options.clone()).expect("open");
-    assert_eq!(store.schema_version().expect("version"), 1);
+    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(SqliteStore::latest_schema_version(), 2);
     store.insert(&certificate(1)).expect("first");
     assert!(matches!(
         store.insert(&certificate(1)),
@@ -298,5 +299,56 @@ fn the_state_belongs_to_one_ca() {
             "{} holds the certificates of another CA: start with that CA's --ca-cert/--ca-key, or use another --state-dir",
             dir.join(cmp_server::store::DB_FILE).display()
         )
+    );
+}
+
+#[test]
+fn a_server_restarted_before_every_message_answers_the_poll_reqs_and_the_cert_conf() {
+    let dir = cmp_tests::tools::temp_dir("sqlite-restart-poll");
+    let (mut pki, _) = start_on(
+        Pki::new(|c| {
+            c.test.poll_count = 2;
+            c.test.check_after = 1;
+        }),
+        &dir,
+    );
+    let key = new_key();
+    let mut tx = Enrollment::new(
+        Arc::new(pki.mac_client()),
+        request(EnrollmentKind::Ir, key.as_ref()),
+    )
+    .expect("tx");
+    let mut log = Vec::new();
+    let mut step = tx.start(now()).expect("start");
+    let enrolled = loop {
+        assert!(log.len() < 8, "bounded");
+        step = match step {
+            Step::Sign { alg, data, .. } => {
+                let sig = cmp_tests::run::block_on(key.sign(alg, &data)).expect("sign");
+                tx.on_signature(sig, now()).expect("signature")
+            }
+            Step::Send(req) => {
+                pki = start_on(pki, &dir).0;
+                let resp = pki.send(&req);
+                log.push((req, resp.clone()));
+                tx.on_response(&resp, now()).expect("response")
+            }
+            Step::Stage { .. } => tx.on_staged(now()).expect("staged"),
+            Step::Wait(_) => tx.on_wait_elapsed(now()).expect("waited"),
+            Step::Done(enrolled) => break enrolled,
+        };
+    };
+    assert_eq!(
+        flow(&log),
+        ["ir→ip", "pollReq→pollRep", "pollReq→ip", "certConf→pkiconf"]
+    );
+    assert_eq!(
+        enrolled.certificate.subject_public_key_info(),
+        key.public_key()
+    );
+    let (_, store) = start_on(pki, &dir);
+    assert_eq!(
+        store.list(10).expect("list")[0].certificate,
+        enrolled.certificate.der()
     );
 }

@@ -91,8 +91,8 @@ pub enum ResponseProtection {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForcedStatus {
     /// The PKIStatus: 0 accepted, 1 grantedWithMods, 2 rejection, 4 revocationWarning,
-    /// 5 revocationNotification, 6 keyUpdateWarning (3, waiting, needs delayed delivery, which
-    /// this engine does not do).
+    /// 5 revocationNotification, 6 keyUpdateWarning (for 3, waiting, use
+    /// [`TestKnobs::poll_count`]).
     pub status: PkiStatus,
     /// The failInfo bits (none: no failInfo).
     pub fail_info: Vec<FailureBit>,
@@ -130,6 +130,12 @@ pub struct TestKnobs {
     pub send_unprotected_errors: bool,
     /// The status of certificate responses (`--pkistatus` and friends).
     pub cert_status: Option<ForcedStatus>,
+    /// Delayed delivery (`--poll-count`): a certificate response first says `waiting`, and
+    /// the client polls this many times; the last pollReq gets the certificate, the ones
+    /// before a pollRep. 0: the certificate comes at once.
+    pub poll_count: u32,
+    /// The checkAfter of those pollReps, in seconds (`--check-after`).
+    pub check_after: u64,
 }
 
 /// Everything the server engine needs besides the request.

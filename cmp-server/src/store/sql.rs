@@ -38,6 +38,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER NOT NULL,
         reason INTEGER
     ) STRICT;",
+    // 2: delayed delivery (a transaction polling for a certificate held back).
+    "ALTER TABLE transactions ADD COLUMN kind INTEGER;
+    ALTER TABLE transactions ADD COLUMN polls_left INTEGER;
+    ALTER TABLE transactions ADD COLUMN implicit INTEGER;",
 ];
 
 /// Session settings of every connection (the journal mode is the database's; the rest is the
@@ -49,8 +53,8 @@ pub(super) const META_GET: &str = "SELECT value FROM meta WHERE key = ?1";
 pub(super) const META_SET: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2)";
 
 pub(super) const TX_LOAD: &str = "SELECT transaction_id, version, state, cert_req_id, certificate, \
-    auth_kind, auth_value, last_request, last_response, response_nonce, expires_at \
-    FROM transactions WHERE transaction_id = ?1 AND expires_at > ?2";
+    auth_kind, auth_value, last_request, last_response, response_nonce, expires_at, kind, \
+    polls_left, implicit FROM transactions WHERE transaction_id = ?1 AND expires_at > ?2";
 pub(super) const TX_COUNT: &str = "SELECT COUNT(*) FROM transactions";
 pub(super) const TX_DELETE_EXPIRED: &str = "DELETE FROM transactions WHERE expires_at <= ?1";
 pub(super) const TX_DELETE_EXPIRED_ONE: &str =
@@ -58,13 +62,14 @@ pub(super) const TX_DELETE_EXPIRED_ONE: &str =
 /// Insert a new record; a live one with the same ID makes it change nothing (a lost race).
 pub(super) const TX_INSERT: &str = "INSERT INTO transactions (transaction_id, version, state, \
     cert_req_id, certificate, auth_kind, auth_value, last_request, last_response, \
-    response_nonce, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+    response_nonce, expires_at, kind, polls_left, implicit) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
     ON CONFLICT (transaction_id) DO NOTHING";
-/// The compare-and-swap: only the live record of the expected version (?12) is replaced.
+/// The compare-and-swap: only the live record of the expected version (?15) is replaced.
 pub(super) const TX_UPDATE: &str = "UPDATE transactions SET version = ?2, state = ?3, \
     cert_req_id = ?4, certificate = ?5, auth_kind = ?6, auth_value = ?7, last_request = ?8, \
-    last_response = ?9, response_nonce = ?10, expires_at = ?11 \
-    WHERE transaction_id = ?1 AND version = ?12 AND expires_at > ?13";
+    last_response = ?9, response_nonce = ?10, expires_at = ?11, kind = ?12, polls_left = ?13, \
+    implicit = ?14 WHERE transaction_id = ?1 AND version = ?15 AND expires_at > ?16";
 
 pub(super) const CERT_COUNT: &str = "SELECT COUNT(*) FROM certificates";
 /// Fails with a UNIQUE constraint violation when the serial is taken.

@@ -8,6 +8,7 @@ use cmp_core::asn1::CrlReason;
 use cmp_core::server::{
     Authenticator, StoreError, TransactionRecord, TransactionState, TransactionStore,
 };
+use cmp_core::transaction::EnrollmentKind;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sql;
@@ -244,23 +245,67 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
     Ok(())
 }
 
-/// A transaction record's columns: (state, cert_req_id, certificate, auth_kind, auth_value).
-type Encoded<'a> = (i64, Option<i64>, Option<&'a [u8]>, i64, &'a [u8]);
+/// A transaction record's state columns.
+struct Encoded<'a> {
+    state: i64,
+    cert_req_id: Option<i64>,
+    certificate: Option<&'a [u8]>,
+    auth_kind: i64,
+    auth_value: &'a [u8],
+    /// Polling: the request type, the polls left, implicit confirmation.
+    kind: Option<i64>,
+    polls_left: Option<i64>,
+    implicit: Option<i64>,
+}
+
+fn kind_code(kind: EnrollmentKind) -> i64 {
+    match kind {
+        EnrollmentKind::Ir => 0,
+        EnrollmentKind::Cr => 1,
+        EnrollmentKind::Kur => 2,
+        EnrollmentKind::Ccr => 3,
+        EnrollmentKind::P10cr => 4,
+    }
+}
+
+fn kind_of(code: i64) -> Option<EnrollmentKind> {
+    Some(match code {
+        0 => EnrollmentKind::Ir,
+        1 => EnrollmentKind::Cr,
+        2 => EnrollmentKind::Kur,
+        3 => EnrollmentKind::Ccr,
+        4 => EnrollmentKind::P10cr,
+        _ => return None,
+    })
+}
 
 fn encode(record: &TransactionRecord) -> Result<Encoded<'_>, StoreError> {
+    let (mut kind, mut polls, mut implicit_col) = (None, None, None);
     let (state, id, cert) = match &record.state {
         TransactionState::AwaitingConfirmation {
             cert_req_id,
             certificate,
         } => (0, Some(*cert_req_id), Some(certificate.as_slice())),
         TransactionState::Closed => (1, None, None),
+        TransactionState::Polling {
+            kind: k,
+            cert_req_id,
+            certificate,
+            polls_left,
+            implicit,
+        } => {
+            kind = Some(kind_code(*k));
+            polls = Some(i64::from(*polls_left));
+            implicit_col = Some(i64::from(*implicit));
+            (2, Some(*cert_req_id), Some(certificate.as_slice()))
+        }
         other => {
             return Err(StoreError::Backend(format!(
                 "this store cannot keep the state {other:?}"
             )));
         }
     };
-    let (kind, value): (i64, &[u8]) = match &record.authenticator {
+    let (kind_auth, value): (i64, &[u8]) = match &record.authenticator {
         Authenticator::Reference(r) => (0, r),
         Authenticator::Certificate(c) => (1, c),
         Authenticator::Unauthenticated => (2, &[]),
@@ -270,7 +315,16 @@ fn encode(record: &TransactionRecord) -> Result<Encoded<'_>, StoreError> {
             )));
         }
     };
-    Ok((state, id, cert, kind, value))
+    Ok(Encoded {
+        state,
+        cert_req_id: id,
+        certificate: cert,
+        auth_kind: kind_auth,
+        auth_value: value,
+        kind,
+        polls_left: polls,
+        implicit: implicit_col,
+    })
 }
 
 fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TransactionRecord, StoreError>> {
@@ -280,12 +334,34 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TransactionRecord,
     let auth_kind: i64 = row.get(5)?;
     let auth_value: Vec<u8> = row.get(6)?;
     let version: i64 = row.get(1)?;
+    let kind: Option<i64> = row.get(11)?;
+    let polls_left: Option<i64> = row.get(12)?;
+    let implicit: Option<i64> = row.get(13)?;
     let state = match (state, cert_req_id, certificate) {
         (0, Some(cert_req_id), Some(certificate)) => TransactionState::AwaitingConfirmation {
             cert_req_id,
             certificate,
         },
         (1, _, _) => TransactionState::Closed,
+        (2, Some(cert_req_id), Some(certificate)) => {
+            match (
+                kind.and_then(kind_of),
+                polls_left.and_then(|p| u32::try_from(p).ok()),
+            ) {
+                (Some(kind), Some(polls_left)) => TransactionState::Polling {
+                    kind,
+                    cert_req_id,
+                    certificate,
+                    polls_left,
+                    implicit: implicit == Some(1),
+                },
+                _ => {
+                    return Ok(Err(StoreError::Backend(
+                        "a polling transaction without its request type or poll count".into(),
+                    )));
+                }
+            }
+        }
         (s, _, _) => {
             return Ok(Err(StoreError::Backend(format!(
                 "a stored transaction has the unknown state {s}"
@@ -342,7 +418,7 @@ impl TransactionStore for SqliteStore {
         let expires = millis(record.expires_at).map_err(backend)?;
         let version = i64::try_from(record.version)
             .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
-        let (state, cert_req_id, certificate, auth_kind, auth_value) = encode(&record)?;
+        let e = encode(&record)?;
         let max = self.options.max_transactions;
         let mut inner = self.lock();
         let held = inner.transactions;
@@ -372,15 +448,18 @@ impl TransactionStore for SqliteStore {
                         params![
                             record.transaction_id,
                             version,
-                            state,
-                            cert_req_id,
-                            certificate,
-                            auth_kind,
-                            auth_value,
+                            e.state,
+                            e.cert_req_id,
+                            e.certificate,
+                            e.auth_kind,
+                            e.auth_value,
                             record.last_request,
                             record.last_response,
                             record.response_nonce,
                             expires,
+                            e.kind,
+                            e.polls_left,
+                            e.implicit,
                         ],
                     )
                     .map_err(sqlerr)?;
@@ -399,15 +478,18 @@ impl TransactionStore for SqliteStore {
                         params![
                             record.transaction_id,
                             version,
-                            state,
-                            cert_req_id,
-                            certificate,
-                            auth_kind,
-                            auth_value,
+                            e.state,
+                            e.cert_req_id,
+                            e.certificate,
+                            e.auth_kind,
+                            e.auth_value,
                             record.last_request,
                             record.last_response,
                             record.response_nonce,
                             expires,
+                            e.kind,
+                            e.polls_left,
+                            e.implicit,
                             expected,
                             now,
                         ],

@@ -238,6 +238,53 @@ impl Exchange {
         )
     }
 
+    /// A pollReq: a pollRep while polls are left, then the certificate response.
+    pub(super) fn poll(&mut self, content: &PollReqContent) -> Result<ServerStep, ServerError> {
+        let Some(TransactionState::Polling {
+            kind,
+            cert_req_id,
+            certificate,
+            polls_left,
+            implicit,
+        }) = self.record.as_ref().map(|r| r.state.clone())
+        else {
+            return self.refuse(Refusal::new(
+                FailureBit::BadRequest,
+                "no response is pending for this transaction",
+            ));
+        };
+        let [one] = content.as_slice() else {
+            return self.refuse(Refusal::new(
+                FailureBit::BadRequest,
+                format!("pollReq holds {} entries, expected one", content.len()),
+            ));
+        };
+        if i64::try_from(&one.cert_req_id).ok() != Some(cert_req_id) {
+            return self.refuse(Refusal::new(
+                FailureBit::BadRequest,
+                format!(
+                    "pollReq names certReqId {}, not {cert_req_id}",
+                    one.cert_req_id
+                ),
+            ));
+        }
+        if polls_left > 1 {
+            let next = TransactionState::Polling {
+                kind,
+                cert_req_id,
+                certificate,
+                polls_left: polls_left - 1,
+                implicit,
+            };
+            let body = responses::poll_rep(cert_req_id, self.config.test.check_after, None);
+            return self.reply(body, Some(next), false, Vec::new());
+        }
+        let cert = CmpCertificate::from_der(&certificate)
+            .map_err(|e| ServerError::Build(format!("the stored certificate: {e}")))?;
+        let chain = self.config.ca_certs.clone();
+        self.deliver(kind, cert_req_id, cert, chain, implicit)
+    }
+
     pub(super) fn cert_conf(
         &mut self,
         content: &CertConfirmContent,

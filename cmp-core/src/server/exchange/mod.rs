@@ -23,7 +23,7 @@ use super::template::{Requested, check_csr, check_public_key, check_template};
 use crate::asn1::{
     CertConfirmContent, CertId, CertReqMessages, CmpCertificate, ControlValue, CrlReason,
     FailureBit, InfoTypeAndValue, InfoValue, Pkcs10Request, PkiBody, PkiHeader, PkiMessage,
-    PkiStatus, PkiStatusInfo, ReceivedMessage, RevReqContent, oid,
+    PkiStatus, PkiStatusInfo, PollReqContent, ReceivedMessage, RevReqContent, oid,
 };
 use crate::builder::PkiHeaderBuilder;
 use crate::crypto::{DigestAlgorithm, SignatureAlgorithm, constant_time_eq};
@@ -417,6 +417,33 @@ impl Exchange {
                 .rcv
                 .as_ref()
                 .is_some_and(|r| r.message().header.has_implicit_confirm());
+        if self.config.test.poll_count > 0 {
+            // Delayed delivery: `waiting` now, the certificate on the last pollReq.
+            let body = responses::cert_rep_body(
+                kind,
+                responses::cert_status_only(id, PkiStatusInfo::with_status(PkiStatus::WAITING)),
+            );
+            let next = TransactionState::Polling {
+                kind,
+                cert_req_id: id,
+                certificate: issued.certificate,
+                polls_left: self.config.test.poll_count,
+                implicit,
+            };
+            return self.reply(body, Some(next), false, Vec::new());
+        }
+        self.deliver(kind, id, cert, chain, implicit)
+    }
+
+    /// The certificate response granting `cert`.
+    pub(super) fn deliver(
+        &mut self,
+        kind: EnrollmentKind,
+        id: i64,
+        cert: CmpCertificate,
+        chain: Vec<CmpCertificate>,
+        implicit: bool,
+    ) -> Result<ServerStep, ServerError> {
         let ca_pubs = if kind == EnrollmentKind::Kur {
             Vec::new()
         } else {
@@ -427,7 +454,7 @@ impl Exchange {
         } else {
             TransactionState::AwaitingConfirmation {
                 cert_req_id: id,
-                certificate: issued.certificate.clone(),
+                certificate: cert.der().to_vec(),
             }
         };
         let mut content = responses::cert_granted(id, cert, ca_pubs);
@@ -638,10 +665,7 @@ impl Exchange {
             PkiBody::Rr(r) => self.rr(r),
             PkiBody::Genm(itavs) => self.genm(itavs),
             PkiBody::CertConf(c) => self.cert_conf(c),
-            PkiBody::PollReq(_) => self.refuse(Refusal::new(
-                FailureBit::BadRequest,
-                "no response is pending: this server answers at once",
-            )),
+            PkiBody::PollReq(p) => self.poll(p),
             PkiBody::Error(_) => {
                 // RFC 9810 §5.3.21: a client's error message ends the transaction; the server
                 // confirms it.
