@@ -352,3 +352,74 @@ fn a_server_restarted_before_every_message_answers_the_poll_reqs_and_the_cert_co
         enrolled.certificate.der()
     );
 }
+
+#[test]
+fn migrations_upgrade_an_older_database_with_its_data_and_refuse_a_newer_one() {
+    let dir = cmp_tests::tools::temp_dir("sqlite-migrations");
+    let path = dir.join(cmp_server::store::DB_FILE);
+    drop(SqliteStore::open_in(&dir, SqliteOptions::default()).expect("create"));
+    let expires_ms = (now() + Duration::from_secs(60))
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    {
+        // Back to what the first release wrote (schema version 1), with a transaction in it.
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "ALTER TABLE transactions DROP COLUMN kind;
+             ALTER TABLE transactions DROP COLUMN polls_left;
+             ALTER TABLE transactions DROP COLUMN implicit;
+             PRAGMA user_version = 1;",
+        )
+        .expect("downgrade");
+        conn.execute(
+            "INSERT INTO transactions (transaction_id, version, state, cert_req_id, \
+             certificate, auth_kind, auth_value, last_request, last_response, response_nonce, \
+             expires_at) VALUES (x'01', 3, 1, NULL, NULL, 0, x'726566', x'01', x'02', x'03', ?1)",
+            [expires_ms],
+        )
+        .expect("a v1 row");
+    }
+    let store = SqliteStore::open_in(&dir, SqliteOptions::default()).expect("migrates");
+    assert_eq!(store.schema_version().expect("version"), 2);
+    let old = store.load(&[1], now()).expect("load").expect("kept");
+    assert_eq!(
+        (old.version, old.state, old.authenticator),
+        (
+            3,
+            TransactionState::Closed,
+            Authenticator::Reference(b"ref".to_vec())
+        )
+    );
+    let polling = TransactionRecord {
+        transaction_id: vec![2],
+        version: 1,
+        state: TransactionState::Polling {
+            kind: EnrollmentKind::Kur,
+            cert_req_id: 0,
+            certificate: vec![0x30],
+            polls_left: 3,
+            implicit: true,
+        },
+        authenticator: Authenticator::Unauthenticated,
+        last_request: vec![1],
+        last_response: vec![2],
+        response_nonce: vec![3],
+        expires_at: now() + Duration::from_secs(60),
+    };
+    store
+        .save(polling.clone(), None, now())
+        .expect("new columns");
+    assert_eq!(store.load(&[2], now()).expect("load"), Some(polling));
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA user_version = 99;")
+            .expect("from the future");
+    }
+    let err = SqliteStore::open_in(&dir, SqliteOptions::default()).expect_err("too new");
+    assert_eq!(
+        err.to_string(),
+        "the database has schema version 99; this cmp-server knows up to 2"
+    );
+}
