@@ -80,7 +80,9 @@ struct Inner {
 /// Transactions (with their last request and response), issued certificates (serials unique
 /// by a `UNIQUE` constraint) and revocations in one SQLite database in WAL mode.
 ///
-/// Every change is committed before the call returns. One connection, behind a mutex: the
+/// Every change is committed before the call returns. One server process per database (the
+/// counts that bound the tables are kept in memory); other processes — the operator's `certs`
+/// commands — may read and revoke beside it. One connection, behind a mutex: the
 /// calls block, so [`is_blocking`](CertificateStore::is_blocking) is true and the server calls
 /// them on tokio's blocking pool. Opening applies the pending migrations (`PRAGMA
 /// user_version` counts them).
