@@ -543,3 +543,60 @@ fn agent_over_tcp_through_the_forwarding_relay_to_the_openssl_mock() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_transaction_table_is_bounded_and_expired_transactions_make_room() {
+    let agent = agent();
+    let dir = cmp_tests::tools::temp_dir("server-bounded");
+    let log = dir.join("server.log");
+    let state = dir.join("state");
+    let state = state.to_str().expect("utf-8");
+    let (server, urls) = start(
+        &["http://127.0.0.1:0/pkix/"],
+        &["--state-dir", state, "--max-transactions", "2"],
+        &log,
+    );
+    assert_eq!(agent_ir(&agent, &dir, &urls[0], 1).0, Some(0));
+    assert_eq!(agent_ir(&agent, &dir, &urls[0], 2).0, Some(0));
+    // Both transactions are kept (closed) until they expire: a third is refused.
+    assert_eq!(
+        agent_ir(&agent, &dir, &urls[0], 3),
+        (
+            Some(5),
+            "cmp-agent: server rejected the request: rejection (systemUnavail) \"the transaction table is full (2 transactions)\" (error message)\n"
+                .to_owned()
+        )
+    );
+    drop(server);
+    // The state belongs to the CA generated at that start: another refuses it.
+    let other = run(Command::new(env!("CARGO_BIN_EXE_cmp-server")).args([
+        "--listen",
+        "http://127.0.0.1:0/pkix/",
+        "--state-dir",
+        state,
+    ]));
+    assert_eq!(other.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&other.stderr),
+        format!(
+            "cmp-server: {state}/cmp-server.sqlite holds the certificates of another CA: start with that CA's --ca-cert/--ca-key, or use another --state-dir\n"
+        )
+    );
+    // Transactions remembered for 1 s: once they expired, there is room.
+    let (_server, urls) = start(
+        &["http://127.0.0.1:0/pkix/"],
+        &[
+            "--state-dir",
+            &format!("{state}-ttl"),
+            "--max-transactions",
+            "2",
+            "--transaction-ttl",
+            "1",
+        ],
+        &log,
+    );
+    assert_eq!(agent_ir(&agent, &dir, &urls[0], 4).0, Some(0));
+    assert_eq!(agent_ir(&agent, &dir, &urls[0], 5).0, Some(0));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(agent_ir(&agent, &dir, &urls[0], 6).0, Some(0));
+}
