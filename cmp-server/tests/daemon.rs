@@ -334,7 +334,8 @@ fn sigterm_lets_a_request_in_flight_finish() {
     .expect("headers");
     conn.write_all(&body[..2]).expect("body start");
     conn.flush().expect("flush");
-    std::thread::sleep(Duration::from_millis(300));
+    // Time for the server to accept the connection and read the headers.
+    std::thread::sleep(Duration::from_millis(1000));
     ok(
         run(Command::new("kill").args(["-TERM", &server.0.id().to_string()])),
         "kill -TERM",
