@@ -1,30 +1,57 @@
 #!/usr/bin/env bash
-# The main job, until the built-in reference CA exists: a real enrollment on loopback.
-# Starts the OpenSSL mock CA (`openssl cmp -port`, with the committed test PKI), enrolls with
-# `cmp-agent ir` (PBM-protected, certConf/pkiConf), then shows the exchanged messages with
-# `cmp-agent inspect`. Needs only openssl (Debian's) and cargo.
+# The main job: a real CA on loopback. Builds and starts cmp-server (an EC P-256 CA generated
+# at start, its state in a temporary --state-dir, HTTP and TCP listeners on 127.0.0.1), then
+# with cmp-agent: ir over HTTP (PBM-protected, a new EC key), kur over TCP (signed with the new
+# certificate, a new key), rr of the first certificate over HTTP (signed with it); shows the
+# issued certificates, the server's `certs list` and its audit lines. Stops the server at the
+# end (SIGTERM). Needs only cargo and openssl (Debian's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v openssl >/dev/null || { echo "openssl is needed: apt-get install -y openssl" >&2; exit 1; }
-cargo build -q -p cmp-agent
+cargo build -q -p cmp-agent -p cmp-server
 agent=target/debug/cmp-agent
-pki=tests/fixtures/openssl/pki
+server=target/debug/cmp-server
 work=$(mktemp -d)
-mock_pid=
-cleanup() { [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null; rm -rf "$work"; }
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
-# The mock listens on all interfaces (OpenSSL 3.0 cannot restrict it); we connect to 127.0.0.1 only.
-openssl cmp -config "" -port "$port" -srv_ref server-ref-5678 -srv_secret pass:cmp-test-secret-1234 \
-  -rsp_cert "$pki/new-cert.pem" >"$work/mock.log" 2>&1 &
-mock_pid=$!
-for _ in $(seq 100); do grep -q ACCEPT "$work/mock.log" 2>/dev/null && break; sleep 0.1; done
-echo "== enrolling against the OpenSSL mock CA on 127.0.0.1:$port"
-"$agent" ir --server "http://127.0.0.1:$port/pkix/" \
-  --secret pass:cmp-test-secret-1234 --ref client-ref-1234 --recipient "/CN=CMP Test CA/O=cmp-rs test PKI" \
-  --newkey "$pki/new-key.pem" --subject "/CN=CMP Test Device/O=cmp-rs test PKI" \
-  --certout "$work/cert.pem" --reqout "$work/req" --rspout "$work/rsp"
-echo "== the new certificate"
-openssl x509 -in "$work/cert.pem" -noout -subject -issuer -serial -enddate
-echo "== the ip, its protection checked with the shared secret"
-"$agent" inspect --secret pass:cmp-test-secret-1234 "$work/rsp/01-ip.der"
+
+secret=pass:demo-secret-0815
+"$server" --listen http://127.0.0.1:0/pkix/ --listen tcp://127.0.0.1:0 \
+  --secret "$secret" --ref demo-device-ref --ca-subject "CN=cmp-server Demo CA" \
+  --state-dir "$work/state" >"$work/listening" 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 300); do
+  [ "$(wc -l <"$work/listening")" -ge 2 ] && break
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.1
+done
+http=$(sed -n 's/^listening on \(http:.*\)$/\1/p' "$work/listening")
+tcp=$(sed -n 's/^listening on \(tcp:.*\)$/\1/p' "$work/listening")
+if [ -z "$http" ] || [ -z "$tcp" ]; then
+  echo "cmp-server did not start:" >&2; cat "$work/server.log" >&2; exit 1
+fi
+echo "== cmp-server listens on $http and $tcp"
+
+echo "== ir over HTTP (PBM), a new EC P-256 key"
+"$agent" ir --server "$http" --secret "$secret" --ref demo-device-ref \
+  --newkey gen:ec:P-256 --newkeyout "$work/key.pem" --subject "/CN=Demo Device/O=cmp-rs demo" \
+  --certout "$work/cert.pem" --chainout "$work/chain.pem"
+echo "== kur over TCP, signed with the new certificate, another new key"
+"$agent" kur --server "$tcp" --cert "$work/cert.pem" --key "$work/key.pem" --trusted "$work/chain.pem" \
+  --newkey gen:ec:P-256 --newkeyout "$work/key2.pem" --certout "$work/cert2.pem"
+echo "== rr over HTTP of the first certificate, signed with it"
+"$agent" rr --server "$http" --cert "$work/cert.pem" --key "$work/key.pem" --trusted "$work/chain.pem" \
+  --revreason 4
+
+for c in cert.pem cert2.pem; do
+  echo "== $c"
+  openssl x509 -in "$work/$c" -noout -subject -issuer -serial -enddate
+done
+echo "== cmp-server certs list"
+"$server" certs list --state-dir "$work/state"
+echo "== the server's audit lines"
+grep ' audit: ' "$work/server.log" | sed 's/^[^ ]* *INFO audit: /  /'

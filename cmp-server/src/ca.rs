@@ -1,8 +1,7 @@
 //! [`BuiltinCa`]: a certificate authority in the process, as an
 //! [`Issuer`](cmp_core::server::Issuer).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use cmp_core::asn1::{CmpCertificate, CrlReason, FailureBit, oid};
@@ -20,6 +19,7 @@ use crate::certificate::{
     sign_certificate, subject_key_identifier,
 };
 use crate::error::Error;
+use crate::store::{CertificateStore, MemoryCertificates, StoredCertificate, off_worker};
 
 /// What the built-in CA grants.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,8 +27,9 @@ pub struct IssuancePolicy {
     /// The longest validity of an issued certificate (a longer request is cut); default one
     /// year. Never beyond the CA certificate's own notAfter.
     pub max_validity: Duration,
-    /// How many certificates the CA remembers (issued and revoked); default 1 000 000.
-    /// Issuing beyond that is refused with systemUnavail.
+    /// How many certificates the CA remembers (issued and revoked) in its in-memory store;
+    /// default 1 000 000. Issuing beyond that is refused with systemUnavail. (A
+    /// [`SqliteStore`](crate::SqliteStore) has its own limit.)
     pub max_certificates: usize,
 }
 
@@ -48,12 +49,6 @@ pub const SERIAL_LEN: usize = 16;
 /// How often a colliding random serial is drawn again before giving up.
 const SERIAL_ATTEMPTS: usize = 8;
 
-#[derive(Clone, Debug)]
-struct Entry {
-    certificate: Vec<u8>,
-    revoked_at: Option<SystemTime>,
-}
-
 /// A certificate authority in the process: issues X.509 v3 certificates for the requested
 /// public key and subject (and subjectAltNames) with random positive 16-byte serials, SKI and
 /// AKI, keyUsage by key type (digitalSignature; keyEncipherment too for RSA), critical
@@ -61,8 +56,10 @@ struct Entry {
 /// built with rasn-pkix types and signed through [`PrivateKey`], so the CA key may live in any
 /// backend.
 ///
-/// Issued and revoked certificates are kept in memory (bounded by
-/// [`IssuancePolicy::max_certificates`]).
+/// Issued and revoked certificates are kept in a [`CertificateStore`]: in memory (bounded by
+/// [`IssuancePolicy::max_certificates`]) unless another is given with
+/// [`BuiltinCa::with_store`]. A certificate is committed to the store before
+/// [`Issuer::issue`] returns it, and a revocation before [`Issuer::revoke`] returns.
 #[derive(Debug)]
 pub struct BuiltinCa {
     cert: CmpCertificate,
@@ -72,7 +69,7 @@ pub struct BuiltinCa {
     key_id: Vec<u8>,
     primitives: Arc<dyn Primitives>,
     policy: IssuancePolicy,
-    issued: Mutex<HashMap<Vec<u8>, Entry>>,
+    store: Arc<dyn CertificateStore>,
 }
 
 fn not_after_of(cert: &CmpCertificate) -> Option<SystemTime> {
@@ -110,8 +107,8 @@ impl BuiltinCa {
             alg,
             key_id,
             primitives,
+            store: Arc::new(MemoryCertificates::new(policy.max_certificates)),
             policy,
-            issued: Mutex::new(HashMap::new()),
         })
     }
 
@@ -172,9 +169,16 @@ impl BuiltinCa {
         out
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Entry>> {
-        // Every change is one insert or one field update: a poisoned map is consistent.
-        self.issued.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The same CA keeping its certificates in `store` (e.g. a
+    /// [`SqliteStore`](crate::SqliteStore)) instead of memory.
+    pub fn with_store(mut self, store: Arc<dyn CertificateStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Where the CA keeps its certificates.
+    pub fn store(&self) -> &Arc<dyn CertificateStore> {
+        &self.store
     }
 
     fn refuse(reason: impl Into<String>) -> IssuerError {
@@ -260,76 +264,87 @@ impl Issuer for BuiltinCa {
     }
 
     async fn issue(&self, request: &CertificateRequest) -> Result<IssuedCertificate, IssuerError> {
-        let mut fields = self.fields(request)?;
-        let unavailable = |why: String| IssuerError::Unavailable(why);
-        let mut serial = None;
+        let fields = self.fields(request)?;
+        let subject = format_name(&fields.subject);
+        let not_after = fields.not_after;
+        // The store's uniqueness constraint settles collisions: a taken serial is drawn again
+        // (and the certificate signed again), a bounded number of times.
         for _ in 0..SERIAL_ATTEMPTS {
             let (bytes, int) = random_serial(self.primitives.as_ref())
                 .map_err(|e| IssuerError::Failed(e.to_string()))?;
-            let issued = self.lock();
-            if issued.len() >= self.policy.max_certificates {
-                return Err(unavailable(format!(
-                    "the CA holds its maximum of {} certificates",
-                    self.policy.max_certificates
-                )));
-            }
-            if !issued.contains_key(&bytes) {
-                serial = Some((bytes, int));
-                break;
+            let mut fields = fields.clone();
+            fields.serial = int;
+            let der = sign_certificate(fields, self.key.as_ref(), self.alg)
+                .await
+                .map_err(|e| IssuerError::Failed(e.to_string()))?;
+            let record = StoredCertificate {
+                serial: bytes,
+                certificate: der.clone(),
+                subject: subject.clone(),
+                not_after,
+                issued_at: request.now,
+                revocation: None,
+            };
+            let store = self.store.clone();
+            let inserted = off_worker(store.is_blocking(), move || store.insert(&record))
+                .await
+                .and_then(|r| r);
+            match inserted {
+                Ok(()) => {
+                    return Ok(IssuedCertificate {
+                        certificate: der,
+                        chain: self.ca_certificates(),
+                    });
+                }
+                Err(Error::SerialTaken) => continue,
+                Err(e @ Error::StoreFull { .. }) => {
+                    return Err(IssuerError::Unavailable(e.to_string()));
+                }
+                Err(e) => return Err(IssuerError::Failed(e.to_string())),
             }
         }
-        let (bytes, int) = serial
-            .ok_or_else(|| IssuerError::Failed("no unused serial number was drawn".into()))?;
-        fields.serial = int;
-        let der = sign_certificate(fields, self.key.as_ref(), self.alg)
-            .await
-            .map_err(|e| IssuerError::Failed(e.to_string()))?;
-        {
-            let mut issued = self.lock();
-            if issued.contains_key(&bytes) {
-                return Err(IssuerError::Failed(
-                    "the serial number was taken while signing".into(),
-                ));
-            }
-            issued.insert(
-                bytes,
-                Entry {
-                    certificate: der.clone(),
-                    revoked_at: None,
-                },
-            );
-        }
-        Ok(IssuedCertificate {
-            certificate: der,
-            chain: self.ca_certificates(),
-        })
+        Err(IssuerError::Failed(
+            "no unused serial number was drawn".into(),
+        ))
     }
 
     async fn certificate(&self, serial: &[u8]) -> Result<Option<CertificateRecord>, IssuerError> {
-        Ok(self.lock().get(serial).map(|e| CertificateRecord {
-            certificate: e.certificate.clone(),
-            revoked_at: e.revoked_at,
+        let store = self.store.clone();
+        let serial = serial.to_vec();
+        let found = off_worker(store.is_blocking(), move || store.get(&serial))
+            .await
+            .and_then(|r| r)
+            .map_err(|e| IssuerError::Failed(e.to_string()))?;
+        Ok(found.map(|c| CertificateRecord {
+            certificate: c.certificate,
+            revoked_at: c.revocation.map(|r| r.revoked_at),
         }))
     }
 
     async fn revoke(
         &self,
         serial: &[u8],
-        _reason: Option<CrlReason>,
+        reason: Option<CrlReason>,
         now: SystemTime,
     ) -> Result<(), IssuerError> {
-        let mut issued = self.lock();
-        let entry = issued.get_mut(serial).ok_or_else(|| IssuerError::Refused {
-            fail_info: FailureBit::BadCertId,
-            reason: "no certificate with this serial number was issued".into(),
-        })?;
-        if entry.revoked_at.is_some() {
-            return Err(IssuerError::Refused {
+        let store = self.store.clone();
+        let serial = serial.to_vec();
+        let revoked = off_worker(store.is_blocking(), move || {
+            store.revoke(&serial, reason, now)
+        })
+        .await
+        .and_then(|r| r);
+        match revoked {
+            Ok(()) => Ok(()),
+            Err(Error::UnknownSerial) => Err(IssuerError::Refused {
+                fail_info: FailureBit::BadCertId,
+                reason: "no certificate with this serial number was issued".into(),
+            }),
+            Err(Error::AlreadyRevoked) => Err(IssuerError::Refused {
                 fail_info: FailureBit::CertRevoked,
                 reason: "the certificate is already revoked".into(),
-            });
+            }),
+            Err(e) => Err(IssuerError::Failed(e.to_string())),
         }
-        entry.revoked_at = Some(now);
-        Ok(())
     }
 }

@@ -21,7 +21,7 @@ pub(crate) const KU_KEY_CERT_SIGN: usize = 5;
 pub(crate) const KU_CRL_SIGN: usize = 6;
 
 /// The fields of a certificate to sign.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct CertFields {
     pub(crate) serial: Integer,
     pub(crate) issuer: Name,

@@ -5,8 +5,29 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use cmp_core::crypto::PrivateKey;
-use cmp_core::server::{Exchange, Issuer, ServerConfig, ServerError, ServerStep, TransactionStore};
+use cmp_core::server::{
+    Exchange, Issuer, ServerConfig, ServerError, ServerStep, StoreError, TransactionStore,
+};
 use cmp_core::transport::{PeerInfo, Responder};
+
+use cmp_core::asn1::CmpCertificate;
+use cmp_core::names::format_name;
+
+use crate::audit::Done;
+use crate::store::{off_worker, serial_hex};
+
+/// The content octets of a DER INTEGER.
+fn integer_octets(i: &rasn::types::Integer) -> Vec<u8> {
+    rasn::der::encode(i)
+        .ok()
+        .and_then(|der| {
+            cmp_core::der::Reader::new(&der, 0)
+                .read()
+                .ok()
+                .map(|t| t.value.to_vec())
+        })
+        .unwrap_or_default()
+}
 
 /// The most steps one exchange may take (a request needs at most six).
 pub const MAX_STEPS: usize = 16;
@@ -43,33 +64,70 @@ impl CmpServer {
     }
 
     /// The response to `request` at `now`: runs the exchange's steps until it responds.
+    /// Every decision is logged as an audit line (`tracing`, target `audit`).
     pub async fn respond_at(&self, request: Vec<u8>, now: SystemTime, peer: &PeerInfo) -> Vec<u8> {
         let mut exchange = Exchange::new(self.config.clone(), request, peer.clone());
-        match self.run(&mut exchange, now).await {
+        let mut done = Done::default();
+        let response = match self.run(&mut exchange, now, &mut done).await {
             Ok(bytes) => bytes,
-            Err(e) => exchange.failure_response(&e),
-        }
+            Err(e) => {
+                tracing::warn!(target: "audit", error = %e, "the exchange failed: systemFailure");
+                exchange.failure_response(&e)
+            }
+        };
+        crate::audit::log(&exchange, peer, &done, &response);
+        response
     }
 
-    async fn run(&self, exchange: &mut Exchange, now: SystemTime) -> Result<Vec<u8>, ServerError> {
+    async fn run(
+        &self,
+        exchange: &mut Exchange,
+        now: SystemTime,
+        done: &mut Done,
+    ) -> Result<Vec<u8>, ServerError> {
         let mut step = exchange.start(now)?;
         for _ in 0..MAX_STEPS {
             step = match step {
                 ServerStep::Respond(bytes) => return Ok(bytes),
                 ServerStep::Load { transaction_id } => {
-                    exchange.on_loaded(self.store.load(&transaction_id, now))?
+                    let store = self.store.clone();
+                    let loaded = off_worker(store.is_blocking(), move || {
+                        store.load(&transaction_id, now)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())));
+                    exchange.on_loaded(loaded)?
                 }
                 ServerStep::Save { record, expected } => {
-                    exchange.on_saved(self.store.save(record, expected, now))?
+                    let store = self.store.clone();
+                    let saved = off_worker(store.is_blocking(), move || {
+                        store.save(record, expected, now)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())));
+                    exchange.on_saved(saved)?
                 }
                 ServerStep::LookupCertificate { serial } => {
                     exchange.on_certificate(self.issuer.certificate(&serial).await)?
                 }
                 ServerStep::Issue(request) => {
-                    exchange.on_issued(self.issuer.issue(&request).await)?
+                    let issued = self.issuer.issue(&request).await;
+                    if let Ok(i) = &issued {
+                        done.issued = CmpCertificate::from_der(&i.certificate).ok().map(|c| {
+                            (
+                                serial_hex(&integer_octets(c.serial_number())),
+                                format_name(c.subject()),
+                            )
+                        });
+                    }
+                    exchange.on_issued(issued)?
                 }
                 ServerStep::Revoke { serial, reason } => {
-                    exchange.on_revoked(self.issuer.revoke(&serial, reason, now).await)?
+                    let revoked = self.issuer.revoke(&serial, reason, now).await;
+                    if revoked.is_ok() {
+                        done.revoked = Some(serial_hex(&serial));
+                    }
+                    exchange.on_revoked(revoked)?
                 }
                 ServerStep::Sign { alg, data } => {
                     let key = self.signing_key.as_ref().ok_or_else(|| {

@@ -10,15 +10,24 @@
 //! - [`CmpServer`]: the driver that runs an [`Exchange`](cmp_core::server::Exchange) per
 //!   request against the issuer, a [`TransactionStore`](cmp_core::server::TransactionStore)
 //!   and the response signing key, and answers as a
-//!   [`Responder`](cmp_core::transport::Responder) behind any transport's server half.
+//!   [`Responder`](cmp_core::transport::Responder) behind any transport's server half;
+//! - [`Forwarder`]: an RA relay that passes messages unchanged to an upstream CMP server;
+//! - [`store`]: where the state lives — in memory, or in one SQLite file ([`SqliteStore`]:
+//!   transactions with their last request and response, issued certificates, revocations),
+//!   committed before the response that reports a change leaves.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod audit;
 mod ca;
 mod certificate;
 mod driver;
 mod error;
+mod forward;
+pub mod store;
 
 pub use ca::{BuiltinCa, IssuancePolicy, SERIAL_LEN};
 pub use driver::{CmpServer, MAX_STEPS};
 pub use error::Error;
+pub use forward::Forwarder;
+pub use store::{SqliteOptions, SqliteStore, Synchronous};

@@ -10,7 +10,9 @@ use rasn_pkix::Name;
 use zeroize::Zeroizing;
 
 use super::store::DEFAULT_TRANSACTION_TTL;
-use crate::asn1::{CmpCertificate, DecodeLimits};
+use crate::asn1::{
+    CmpCertificate, DecodeLimits, FailureBit, PkiFailureInfo, PkiStatus, PkiStatusInfo,
+};
 use crate::crypto::{CertPathVerifier, Primitives, SignatureAlgorithm};
 use crate::protection::MacLimits;
 
@@ -82,6 +84,60 @@ pub enum ResponseProtection {
     Signature,
 }
 
+/// The status certificate responses carry instead of their own (`--pkistatus`,
+/// `--failure`/`--failurebits`, `--statusstring`): with `rejection` nothing is issued and the
+/// response is a rejection with these values; with another status the certificate is issued
+/// and the response carries this status, failInfo and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForcedStatus {
+    /// The PKIStatus: 0 accepted, 1 grantedWithMods, 2 rejection, 4 revocationWarning,
+    /// 5 revocationNotification, 6 keyUpdateWarning (for 3, waiting, use
+    /// [`TestKnobs::poll_count`]).
+    pub status: PkiStatus,
+    /// The failInfo bits (none: no failInfo).
+    pub fail_info: Vec<FailureBit>,
+    /// The statusString.
+    pub text: Option<String>,
+}
+
+impl ForcedStatus {
+    /// The PKIStatusInfo.
+    pub fn status_info(&self) -> PkiStatusInfo {
+        PkiStatusInfo {
+            status: self.status,
+            status_string: self
+                .text
+                .as_ref()
+                .map(|t| vec![rasn::types::Utf8String::from(t.as_str())]),
+            fail_info: (!self.fail_info.is_empty())
+                .then(|| PkiFailureInfo::from_bits(self.fail_info.iter().copied())),
+        }
+    }
+}
+
+/// Test knobs named like the options of OpenSSL's mock server (`openssl cmp -port`), to test
+/// how clients handle odd answers. All off by default; never for production.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TestKnobs {
+    /// Answer every request that passes the checks of the header (steps 1–8) with an `error`
+    /// message, badRequest (`--send-error`); a client's error is still confirmed.
+    pub send_error: bool,
+    /// Send every response without protection (`--send-unprotected`).
+    pub send_unprotected: bool,
+    /// Send negative responses — error messages, rejections in ip/cp/kup/ccp and rp — without
+    /// protection (`--send-unprot-err`; violates RFC 9810).
+    pub send_unprotected_errors: bool,
+    /// The status of certificate responses (`--pkistatus` and friends).
+    pub cert_status: Option<ForcedStatus>,
+    /// Delayed delivery (`--poll-count`): a certificate response first says `waiting`, and
+    /// the client polls this many times; the last pollReq gets the certificate, the ones
+    /// before a pollRep. 0: the certificate comes at once.
+    pub poll_count: u32,
+    /// The checkAfter of those pollReps, in seconds (`--check-after`).
+    pub check_after: u64,
+}
+
 /// Everything the server engine needs besides the request.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -128,6 +184,8 @@ pub struct ServerConfig {
     pub ca_pubs: Vec<CmpCertificate>,
     /// How long a transaction is remembered after its last message.
     pub transaction_ttl: Duration,
+    /// Test knobs (all off by default).
+    pub test: TestKnobs,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -175,6 +233,7 @@ impl ServerConfig {
             grant_implicit_confirm: false,
             ca_pubs: Vec::new(),
             transaction_ttl: DEFAULT_TRANSACTION_TTL,
+            test: TestKnobs::default(),
         }
     }
 }

@@ -52,8 +52,17 @@
 //!      `badCertId`; then pkiConf.
 //!    - genm: caCerts answered with the CA's certificates; other types answered without a
 //!      value ("nothing to offer").
-//!    - error: pkiConf. pollReq: `badRequest`, not stored (this engine answers at once).
+//!    - pollReq: with delayed delivery ([`TestKnobs::poll_count`]) a pollRep while polls
+//!      are left, then the certificate response; else `badRequest`, not stored.
+//!    - error: pkiConf.
 //!      Anything else: `badRequest`, not stored.
+//!
+//! With [`TestKnobs`] (OpenSSL mock-server style, for testing clients) `send_error` answers
+//! every request that passed steps 1–8 with an `error` (badRequest), `cert_status` replaces
+//! the status of certificate responses (a forced rejection issues nothing), `poll_count`
+//! holds an issued certificate back (`waiting`, then pollRep until the last pollReq), and
+//! `send_unprotected` / `send_unprotected_errors` leave all / the negative responses
+//! unprotected.
 //!
 //! Issuer and store failures answer `systemUnavail` or `systemFailure`; losing a race for a
 //! transactionID in the store answers `transactionIdInUse`.
@@ -83,7 +92,9 @@ mod store;
 mod template;
 
 pub use checks::Refusal;
-pub use config::{ResponseProtection, ResponseSigner, ServerConfig, SharedSecrets};
+pub use config::{
+    ForcedStatus, ResponseProtection, ResponseSigner, ServerConfig, SharedSecrets, TestKnobs,
+};
 pub use error::{IssuerError, ServerError, StoreError};
 pub use exchange::{Exchange, MAX_GENM_ENTRIES, ServerStep};
 pub use issuer::{CertificateRecord, CertificateRequest, IssuedCertificate, Issuer, Requester};

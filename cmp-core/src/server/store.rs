@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use super::error::StoreError;
+use crate::transaction::EnrollmentKind;
 
 /// Who authenticated a transaction's first request; later messages of the transaction must be
 /// protected with the same credential.
@@ -42,6 +43,21 @@ pub enum TransactionState {
         cert_req_id: i64,
         /// The issued certificate (DER), whose hash certConf must carry.
         certificate: Vec<u8>,
+    },
+    /// A certificate was issued and is held back (delayed delivery, the `poll_count` test
+    /// knob): the client polls, and the last poll gets the certificate response.
+    Polling {
+        /// The request type (ip, cp, kup or ccp answers it).
+        kind: EnrollmentKind,
+        /// The certReqId of the response.
+        cert_req_id: i64,
+        /// The issued certificate (DER).
+        certificate: Vec<u8>,
+        /// pollReqs still answered with pollRep; the next one after them gets the
+        /// certificate.
+        polls_left: u32,
+        /// Whether implicit confirmation is granted.
+        implicit: bool,
     },
     /// The transaction is over; its ID stays reserved until the record expires.
     Closed,
@@ -90,6 +106,13 @@ pub trait TransactionStore: Send + Sync + std::fmt::Debug {
         expected: Option<u64>,
         now: SystemTime,
     ) -> Result<(), StoreError>;
+
+    /// Whether [`load`](TransactionStore::load) and [`save`](TransactionStore::save) may block
+    /// on IO (a database file): a driver then calls them on a blocking thread, never on an
+    /// async worker. `false` by default (an in-memory store answers at once).
+    fn is_blocking(&self) -> bool {
+        false
+    }
 }
 
 /// An in-memory [`TransactionStore`] with a maximum number of records; expired records are

@@ -122,6 +122,31 @@ impl Exchange {
     }
 
     pub(super) fn issue(&mut self, enroll: Enroll) -> Result<ServerStep, ServerError> {
+        if let Some(forced) = self
+            .config
+            .test
+            .cert_status
+            .as_ref()
+            .filter(|f| f.status == PkiStatus::REJECTION)
+        {
+            let status = forced.status_info();
+            self.refusal = Some(Refusal::new(
+                forced
+                    .fail_info
+                    .first()
+                    .copied()
+                    .unwrap_or(FailureBit::BadRequest),
+                forced
+                    .text
+                    .clone()
+                    .unwrap_or_else(|| "a forced rejection (--pkistatus 2)".into()),
+            ));
+            let body = responses::cert_rep_body(
+                enroll.kind,
+                responses::cert_status_only(enroll.cert_req_id, status),
+            );
+            return self.reply(body, Some(TransactionState::Closed), false, Vec::new());
+        }
         let r = &enroll.requested;
         let encode = |what: &'static str, v: Result<Vec<u8>, rasn::error::EncodeError>| {
             v.map_err(|e| ServerError::Build(format!("encoding the requested {what}: {e}")))
@@ -211,6 +236,53 @@ impl Exchange {
             false,
             Vec::new(),
         )
+    }
+
+    /// A pollReq: a pollRep while polls are left, then the certificate response.
+    pub(super) fn poll(&mut self, content: &PollReqContent) -> Result<ServerStep, ServerError> {
+        let Some(TransactionState::Polling {
+            kind,
+            cert_req_id,
+            certificate,
+            polls_left,
+            implicit,
+        }) = self.record.as_ref().map(|r| r.state.clone())
+        else {
+            return self.refuse(Refusal::new(
+                FailureBit::BadRequest,
+                "no response is pending for this transaction",
+            ));
+        };
+        let [one] = content.as_slice() else {
+            return self.refuse(Refusal::new(
+                FailureBit::BadRequest,
+                format!("pollReq holds {} entries, expected one", content.len()),
+            ));
+        };
+        if i64::try_from(&one.cert_req_id).ok() != Some(cert_req_id) {
+            return self.refuse(Refusal::new(
+                FailureBit::BadRequest,
+                format!(
+                    "pollReq names certReqId {}, not {cert_req_id}",
+                    one.cert_req_id
+                ),
+            ));
+        }
+        if polls_left > 1 {
+            let next = TransactionState::Polling {
+                kind,
+                cert_req_id,
+                certificate,
+                polls_left: polls_left - 1,
+                implicit,
+            };
+            let body = responses::poll_rep(cert_req_id, self.config.test.check_after, None);
+            return self.reply(body, Some(next), false, Vec::new());
+        }
+        let cert = CmpCertificate::from_der(&certificate)
+            .map_err(|e| ServerError::Build(format!("the stored certificate: {e}")))?;
+        let chain = self.config.ca_certs.clone();
+        self.deliver(kind, cert_req_id, cert, chain, implicit)
     }
 
     pub(super) fn cert_conf(

@@ -23,7 +23,7 @@ use super::template::{Requested, check_csr, check_public_key, check_template};
 use crate::asn1::{
     CertConfirmContent, CertId, CertReqMessages, CmpCertificate, ControlValue, CrlReason,
     FailureBit, InfoTypeAndValue, InfoValue, Pkcs10Request, PkiBody, PkiHeader, PkiMessage,
-    PkiStatusInfo, ReceivedMessage, RevReqContent, oid,
+    PkiStatus, PkiStatusInfo, PollReqContent, ReceivedMessage, RevReqContent, oid,
 };
 use crate::builder::PkiHeaderBuilder;
 use crate::crypto::{DigestAlgorithm, SignatureAlgorithm, constant_time_eq};
@@ -203,6 +203,18 @@ impl Exchange {
     /// (or answered from the store).
     pub fn refusal(&self) -> Option<&Refusal> {
         self.refusal.as_ref()
+    }
+
+    /// The decoded request, once [`start`](Exchange::start) read it (`None` before, or when
+    /// the bytes are not a PKIMessage).
+    pub fn request(&self) -> Option<&PkiMessage> {
+        self.rcv.as_ref().map(|r| r.message())
+    }
+
+    /// Who the request's protection proved it came from, once that check passed (`None`
+    /// before, when it failed, or for an identical retransmission answered from the store).
+    pub fn authenticated(&self) -> Option<Requester> {
+        self.auth.as_ref().map(|_| self.requester())
     }
 
     /// Decodes the request; the first step is [`ServerStep::Load`] (or a response when the
@@ -405,6 +417,33 @@ impl Exchange {
                 .rcv
                 .as_ref()
                 .is_some_and(|r| r.message().header.has_implicit_confirm());
+        if self.config.test.poll_count > 0 {
+            // Delayed delivery: `waiting` now, the certificate on the last pollReq.
+            let body = responses::cert_rep_body(
+                kind,
+                responses::cert_status_only(id, PkiStatusInfo::with_status(PkiStatus::WAITING)),
+            );
+            let next = TransactionState::Polling {
+                kind,
+                cert_req_id: id,
+                certificate: issued.certificate,
+                polls_left: self.config.test.poll_count,
+                implicit,
+            };
+            return self.reply(body, Some(next), false, Vec::new());
+        }
+        self.deliver(kind, id, cert, chain, implicit)
+    }
+
+    /// The certificate response granting `cert`.
+    pub(super) fn deliver(
+        &mut self,
+        kind: EnrollmentKind,
+        id: i64,
+        cert: CmpCertificate,
+        chain: Vec<CmpCertificate>,
+        implicit: bool,
+    ) -> Result<ServerStep, ServerError> {
         let ca_pubs = if kind == EnrollmentKind::Kur {
             Vec::new()
         } else {
@@ -415,10 +454,16 @@ impl Exchange {
         } else {
             TransactionState::AwaitingConfirmation {
                 cert_req_id: id,
-                certificate: issued.certificate.clone(),
+                certificate: cert.der().to_vec(),
             }
         };
-        let body = responses::cert_rep_body(kind, responses::cert_granted(id, cert, ca_pubs));
+        let mut content = responses::cert_granted(id, cert, ca_pubs);
+        if let (Some(forced), Some(response)) =
+            (&self.config.test.cert_status, content.response.first_mut())
+        {
+            response.status = forced.status_info();
+        }
+        let body = responses::cert_rep_body(kind, content);
         self.reply(body, Some(next), implicit, chain)
     }
 
@@ -605,6 +650,12 @@ impl Exchange {
             }
         }
         self.record = record;
+        if self.config.test.send_error && !matches!(msg.body, PkiBody::Error(_)) {
+            return self.refuse(Refusal::new(
+                FailureBit::BadRequest,
+                "this server answers every request with an error (--send-error)",
+            ));
+        }
         match &msg.body {
             PkiBody::Ir(r) => self.enroll(EnrollmentKind::Ir, r),
             PkiBody::Cr(r) => self.enroll(EnrollmentKind::Cr, r),
@@ -614,10 +665,7 @@ impl Exchange {
             PkiBody::Rr(r) => self.rr(r),
             PkiBody::Genm(itavs) => self.genm(itavs),
             PkiBody::CertConf(c) => self.cert_conf(c),
-            PkiBody::PollReq(_) => self.refuse(Refusal::new(
-                FailureBit::BadRequest,
-                "no response is pending: this server answers at once",
-            )),
+            PkiBody::PollReq(p) => self.poll(p),
             PkiBody::Error(_) => {
                 // RFC 9810 §5.3.21: a client's error message ends the transaction; the server
                 // confirms it.

@@ -48,6 +48,19 @@ fn check_pvno_value(pvno: i64) -> bool {
     pvno == crate::asn1::PVNO_CMP2000 || pvno == crate::asn1::PVNO_CMP2021
 }
 
+/// An error message, or a rejection in a certificate response or an rp.
+fn is_negative(body: &PkiBody) -> bool {
+    let rejected = |s: &PkiStatusInfo| s.status == crate::asn1::PkiStatus::REJECTION;
+    match body {
+        PkiBody::Error(_) => true,
+        PkiBody::Ip(c) | PkiBody::Cp(c) | PkiBody::Kup(c) | PkiBody::Ccp(c) => {
+            c.response.iter().any(|r| rejected(&r.status))
+        }
+        PkiBody::Rp(r) => r.status.iter().any(rejected),
+        _ => false,
+    }
+}
+
 fn error_body(refusal: &Refusal) -> PkiBody {
     responses::error(
         PkiStatusInfo::rejection([refusal.fail_info], Some(&refusal.reason)),
@@ -71,7 +84,11 @@ impl Exchange {
         self.reply(body, Some(TransactionState::Closed), false, Vec::new())
     }
 
-    fn protection(&self) -> Result<Protect, ServerError> {
+    fn protection(&self, negative: bool) -> Result<Protect, ServerError> {
+        let test = &self.config.test;
+        if test.send_unprotected || (negative && test.send_unprotected_errors) {
+            return Ok(Protect::None);
+        }
         if let (Some(Auth::Mac { secret, alg, .. }), ResponseProtection::AsRequest) =
             (&self.auth, self.config.response_protection)
         {
@@ -150,7 +167,7 @@ impl Exchange {
         implicit: bool,
         chain: Vec<CmpCertificate>,
     ) -> Result<ServerStep, ServerError> {
-        let protect = self.protection()?;
+        let protect = self.protection(is_negative(&body))?;
         let signer = match &protect {
             Protect::Sign(s) => Some(s.as_ref()),
             _ => None,
