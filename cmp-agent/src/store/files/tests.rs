@@ -433,3 +433,103 @@ fn file_io_runs_on_the_blocking_pool_inside_a_runtime() {
     let inline = block_on(blocking(|| Ok(std::thread::current().id()))).expect("ran");
     assert_eq!(here, inline, "outside a runtime: the caller's thread");
 }
+
+/// The environment variable that turns [`installs_until_killed`] into the victim of
+/// [`sigkill_at_random_moments_never_mixes_generations`]: the store directory.
+const VICTIM_DIR: &str = "CMP_AGENT_TEST_STORE_VICTIM";
+
+/// Install number `i`: key, certificate and chain that belong together (the certificate by
+/// the parity of `i`, the key and the chain by `i`).
+fn numbered(i: u32) -> Credential {
+    let cert = if i % 2 == 0 { ca_cert() } else { new_cert() };
+    Credential {
+        key: Some(StoredKey::Pkcs8(Zeroizing::new(
+            format!("key {i}").into_bytes(),
+        ))),
+        certificate: cert.der().to_vec(),
+        chain: vec![format!("chain {i}").into_bytes()],
+    }
+}
+
+/// The victim: installs numbered credentials in a loop until killed. Runs only when the
+/// crash test starts it (ignored otherwise).
+#[test]
+#[ignore = "started by sigkill_at_random_moments_never_mixes_generations"]
+fn installs_until_killed() {
+    let dir = std::env::var_os(VICTIM_DIR).expect("started by the crash test");
+    let s = FileStore::new(PathBuf::from(dir));
+    let dev = id("device");
+    let start = block_on(s.load(&dev))
+        .ok()
+        .flatten()
+        .and_then(|r| r.current)
+        .map_or(1, |c| {
+            let key = match c.key {
+                Some(StoredKey::Pkcs8(k)) => String::from_utf8_lossy(&k).into_owned(),
+                _ => String::new(),
+            };
+            key.trim_start_matches("key ").parse::<u32>().unwrap_or(0) + 1
+        });
+    for i in start.. {
+        install(&s, &dev, &numbered(i)).expect("install");
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_never_mixes_generations() {
+    let root = tempfile::tempdir().expect("dir");
+    let dir = root.path().join("device");
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut installed_at_least = 0;
+    for round in 0..12u64 {
+        let mut child = std::process::Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "store::files::tests::installs_until_killed",
+                "--nocapture",
+            ])
+            .env(VICTIM_DIR, root.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the victim");
+        // Let it run through a number of installs, then SIGKILL it at an arbitrary moment.
+        std::thread::sleep(std::time::Duration::from_millis(150 + 37 * round));
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("wait");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "round {round}: the victim was killed, not finished"
+        );
+
+        let s = FileStore::new(root.path());
+        let current = block_on(s.load(&id("device")))
+            .expect("the store opens after the crash")
+            .and_then(|r| r.current);
+        let Some(current) = current else {
+            // Killed before its first install was complete (a slow start): nothing shows.
+            assert_eq!(
+                installed_at_least, 0,
+                "round {round}: the credential vanished"
+            );
+            continue;
+        };
+        let Some(StoredKey::Pkcs8(k)) = &current.key else {
+            panic!("round {round}: no key")
+        };
+        let i: u32 = String::from_utf8_lossy(k)
+            .trim_start_matches("key ")
+            .parse()
+            .expect("a numbered key");
+        assert_eq!(current, numbered(i), "round {round}: one generation, whole");
+        assert_eq!(seen_through_current(&dir), numbered(i), "round {round}");
+        assert!(i >= installed_at_least, "round {round}: went back to {i}");
+        installed_at_least = i;
+    }
+    assert!(
+        installed_at_least > 12,
+        "the victim installed {installed_at_least}"
+    );
+}
