@@ -436,7 +436,7 @@ fn file_io_runs_on_the_blocking_pool_inside_a_runtime() {
 
 /// The environment variable that turns [`installs_until_killed`] into the victim of
 /// [`sigkill_at_random_moments_never_mixes_generations`]: the store directory.
-const VICTIM_DIR: &str = "CMP_AGENT_TEST_STORE_VICTIM";
+const VICTIM_DIR: &str = "CMP_STORE_TEST_VICTIM_DIR";
 
 /// Install number `i`: key, certificate and chain that belong together (the certificate by
 /// the parity of `i`, the key and the chain by `i`).
