@@ -10,6 +10,16 @@
 //!
 //! The trait speaks DER bytes and the small types of this module, so that a storage plugin
 //! does not depend on the ASN.1 library the core uses.
+//!
+//! A long-lived agent renews like this, so that a key is never orphaned:
+//! 1. generate the new key (a token keeps it under a label; a software key is a PKCS#8
+//!    document) and [`Storage::save_transaction`] the transaction's state, with the key's
+//!    locator or document, before the request is sent;
+//! 2. on the response, [`Storage::stage`] the credential (key, certificate, chain) — the
+//!    driver does this before certConf when given [`crate::client::Driver::storage`];
+//! 3. on confirmation [`Storage::commit`], then clear the transaction (`save_transaction(None)`)
+//!    and update the [`Metadata`]. After a crash, [`Storage::load`] gives the staged credential
+//!    (pending or unconfirmed) and the saved transaction to resume from.
 
 use std::fmt::{self, Debug};
 
