@@ -90,7 +90,7 @@ pub(crate) fn read_certs(path: &Path) -> Result<Vec<CmpCertificate>, CertFileErr
 }
 
 /// The DER of every PEM block in `text` whose label is one of `labels`.
-fn pem_blocks(text: &str, labels: &[&str]) -> Result<Vec<Vec<u8>>, CertFileError> {
+pub(crate) fn pem_blocks(text: &str, labels: &[&str]) -> Result<Vec<Vec<u8>>, CertFileError> {
     let mut out = Vec::new();
     let mut body: Option<(String, String)> = None;
     for line in text.lines().map(str::trim) {

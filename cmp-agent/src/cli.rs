@@ -109,21 +109,6 @@ pub(crate) enum Command {
     Config(ConfigCommand),
 }
 
-impl Command {
-    /// The options of a client command (`ir` … `genm`), which the configuration completes.
-    pub(crate) fn client_args_mut(&mut self) -> Option<&mut crate::client_cli::ClientArgs> {
-        match self {
-            Command::Ir(a) | Command::Cr(a) | Command::Kur(a) | Command::Ccr(a) => {
-                Some(&mut a.client)
-            }
-            Command::P10cr(a) => Some(&mut a.client),
-            Command::Rr(a) => Some(&mut a.client),
-            Command::Genm(a) => Some(&mut a.client),
-            Command::Inspect(_) | Command::Plugins(_) | Command::Config(_) => None,
-        }
-    }
-}
-
 /// `cmp-agent config …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ConfigCommand {

@@ -66,7 +66,7 @@ mod store;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use cmp_core::registry::Registry;
 use cmp_core::transaction::EnrollmentKind;
@@ -78,7 +78,9 @@ use crate::cli::{Cli, Command, ConfigCommand};
 /// Runs the agent with the command line `args` (the program name first, as
 /// [`std::env::args_os`] gives it) and the plugins of `registry`, and returns the exit
 /// status. The configuration is read first (`--config FILE` or `CMP_AGENT_CONFIG`, then
-/// `CMP_AGENT_*` variables); the libraries its `[[plugin]]` entries and then the `--plugin PATH`
+/// `CMP_AGENT_*` variables; every option of the client commands has a key, and an option the
+/// command line does not set is taken from there); the libraries its `[[plugin]]` entries and
+/// then the `--plugin PATH`
 /// flags name are loaded into `registry`; one that cannot be loaded, like a configuration
 /// error, is one line naming the path or key (exit 2). Usage errors print clap's message
 /// (exit 2); `--help` and `--version` print to standard output (exit 0).
@@ -87,30 +89,50 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let mut cli = match Cli::try_parse_from(args) {
+    let mut argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // A first, lenient look at the command line: the configuration file, the command, and
+    // which options the command line sets (the configuration fills in the others).
+    let pre = cli::Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(&argv)
+        .ok();
+    let config_flag = pre
+        .as_ref()
+        .and_then(|m| m.try_get_one::<std::path::PathBuf>("config").ok().flatten())
+        .cloned();
+    let loaded = match config::load(config_flag.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            // A usage error on the command line is reported first.
+            if let Err(usage) = Cli::try_parse_from(&argv) {
+                let _ = usage.print();
+                return exit::code(u8::try_from(usage.exit_code()).unwrap_or(exit::MALFORMED));
+            }
+            eprintln!("cmp-agent: {e}");
+            return exit::code(exit::MALFORMED);
+        }
+    };
+    if let Some((name, given)) = pre.as_ref().and_then(clap::ArgMatches::subcommand) {
+        match loaded.extra_args(name, given) {
+            Ok(extra) => argv.extend(extra),
+            Err(e) => {
+                eprintln!("cmp-agent: {e}");
+                return exit::code(exit::MALFORMED);
+            }
+        }
+    }
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return exit::code(u8::try_from(e.exit_code()).unwrap_or(exit::MALFORMED));
         }
     };
-    let loaded = match config::load(cli.config.as_deref()) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("cmp-agent: {e}");
-            return exit::code(exit::MALFORMED);
-        }
-    };
-    let file_plugins = loaded.config.plugin.iter().map(|p| &p.path);
+    let file_plugins = loaded.plugin.iter().map(|p| &p.path);
     for path in file_plugins.chain(&cli.plugin) {
         if let Err(e) = dynamic::load(&mut registry, path) {
             eprintln!("cmp-agent: {e}");
             return exit::code(exit::MALFORMED);
-        }
-    }
-    if let Some(client) = cli.command.client_args_mut() {
-        if client.key_backend.is_none() {
-            client.key_backend = loaded.config.key_backend.clone();
         }
     }
     let r = &registry;

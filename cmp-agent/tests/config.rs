@@ -184,11 +184,35 @@ fn configuration_errors_name_the_key_and_its_source() {
     let cases = [
         (
             "key_backnd = \"x\"\n",
-            "key key_backnd: unknown field: found `key_backnd`, expected `plugin` or `key_backend`",
+            "key key_backnd: unknown key (the README's option table lists the keys)",
         ),
         (
-            "key_backend = 3\n",
-            "key key_backend: invalid type: found signed int `3`, expected a string",
+            "tls_trusted = \"roots.pem\"\n",
+            "key tls_trusted: unknown key (the README's option table lists the keys)",
+        ),
+        (
+            "[tls]\ntrust = \"roots.pem\"\n",
+            "key tls.trust: unknown key (the README's option table lists the keys)",
+        ),
+        (
+            "msg_timeout = \"soon\"\n",
+            "key msg_timeout: invalid value 'soon' for '--msg-timeout <S>': invalid digit found in string",
+        ),
+        (
+            "msg_timeout = 0\n",
+            "key msg_timeout: invalid value '0' for '--msg-timeout <S>': 0 is not in 1..18446744073709551615",
+        ),
+        (
+            "implicit_confirm = \"yes\"\n",
+            "key implicit_confirm: expected true or false",
+        ),
+        (
+            "server = [\"http://a\", \"http://b\"]\n",
+            "key server: expected one value, found a list",
+        ),
+        (
+            "secret = \"cmp-test-secret-1234\"\n",
+            "key secret: not a secret source (give pass:TEXT, env:VAR or file:PATH)",
         ),
         (
             "[[plugin]]\npath = \"/a.so\"\nname = \"a\"\n",
@@ -217,7 +241,7 @@ fn configuration_errors_name_the_key_and_its_source() {
         (o.status.code(), stderr(&o)),
         (
             Some(2),
-            "cmp-agent: configuration: environment variable CMP_AGENT_KEYBACKEND: key keybackend: unknown field: found `keybackend`, expected `plugin` or `key_backend`\n"
+            "cmp-agent: configuration: environment variable CMP_AGENT_KEYBACKEND: key keybackend: unknown key (the README's option table lists the keys)\n"
                 .to_owned()
         )
     );
@@ -242,4 +266,138 @@ fn configuration_errors_name_the_key_and_its_source() {
             format!("cmp-agent: configuration file {missing} (CMP_AGENT_CONFIG): no such file\n")
         )
     );
+}
+
+#[test]
+fn more_configuration_errors_name_the_variable() {
+    let dir = tools::temp_dir("agent-config-env-errors");
+    let cases = [
+        (
+            "CMP_AGENT_TLS__TRUST",
+            "x",
+            "environment variable CMP_AGENT_TLS__TRUST: key tls.trust: unknown key (the README's option table lists the keys)",
+        ),
+        (
+            "CMP_AGENT_MSG_TIMEOUT",
+            "soon",
+            "environment variable CMP_AGENT_MSG_TIMEOUT: key msg_timeout: invalid value 'soon' for '--msg-timeout <S>': invalid digit found in string",
+        ),
+        (
+            "CMP_AGENT_TLS__KEYPASS",
+            "hunter2",
+            "environment variable CMP_AGENT_TLS__KEYPASS: key tls.keypass: not a secret source (give pass:TEXT, env:VAR or file:PATH)",
+        ),
+    ];
+    for (var, value, problem) in cases {
+        let o = agent_env(&dir, &[(var, value)], &["config", "check"]);
+        assert_eq!(
+            (o.status.code(), stderr(&o), stdout(&o)),
+            (
+                Some(2),
+                format!("cmp-agent: configuration: {problem}\n"),
+                String::new()
+            ),
+            "{var}"
+        );
+    }
+}
+
+#[test]
+fn config_check_masks_secrets_and_names_every_source() {
+    let dir = tools::temp_dir("agent-config-secrets");
+    let file = write(
+        &dir,
+        "agent.toml",
+        "server = \"http://127.0.0.1:1/pkix/\"\n\
+         secret = \"pass:cmp-test-secret-1234\"\n\
+         keypass = \"file:/run/keypass\"\n\
+         crls = [\"a.crl\", \"b.crl\"]\n\
+         implicit_confirm = true\n\
+         msg_timeout = 30\n\
+         [tls]\n\
+         trusted = \"roots.pem\"\n",
+    );
+    let o = agent_env(
+        &dir,
+        &[
+            ("CMP_AGENT_TLS__KEYPASS", "env:TLS_PW"),
+            ("CMP_AGENT_MSG_TIMEOUT", "45"),
+        ],
+        &["--config", &file, "config", "check"],
+    );
+    assert_eq!((o.status.code(), stderr(&o)), (Some(0), String::new()));
+    let out = stdout(&o);
+    assert!(!out.contains("cmp-test-secret-1234"), "{out}");
+    assert_eq!(
+        out,
+        format!(
+            "# configuration file: {file}\n\
+             server = \"http://127.0.0.1:1/pkix/\"  # {file}\n\
+             msg_timeout = 45  # environment variable CMP_AGENT_MSG_TIMEOUT\n\
+             secret = \"<hidden, pass:…>\"  # {file}\n\
+             keypass = \"<hidden, from file:/run/keypass>\"  # {file}\n\
+             key_backend = \"software\"  # default\n\
+             crls = [\"a.crl\", \"b.crl\"]  # {file}\n\
+             implicit_confirm = true  # {file}\n\
+             \n[tls]\n\
+             trusted = \"roots.pem\"  # {file}\n\
+             keypass = \"<hidden, from env:TLS_PW>\"  # environment variable CMP_AGENT_TLS__KEYPASS\n"
+        )
+    );
+}
+
+#[test]
+fn ir_from_a_configuration_file_alone() {
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let dir = tools::temp_dir("agent-config-alone");
+    let certout = dir.join("cert.pem").display().to_string();
+    let file = write(
+        &dir,
+        "agent.toml",
+        &format!(
+            "server = \"{server}\"\n\
+             secret = \"env:CMP_TEST_SECRET\"\n\
+             ref = \"client-ref-1234\"\n\
+             recipient = \"{RECIPIENT}\"\n\
+             newkey = \"{newkey}\"\n\
+             subject = \"{SUBJECT}\"\n\
+             certout = \"{certout}\"\n\
+             reqout = \"sent\"\n\
+             msg_timeout = 20\n",
+            server = url(&mock),
+            newkey = pki("new-key.pem"),
+        ),
+    );
+    let secret = ("CMP_TEST_SECRET", "cmp-test-secret-1234");
+    let o = agent_env(&dir, &[secret], &["--config", &file, "ir"]);
+    ok(&o, "ir from the configuration file alone", &mock);
+    assert_eq!(
+        std::fs::read_to_string(&certout).expect("certout"),
+        std::fs::read_to_string(pki("new-cert.pem")).expect("pem")
+    );
+    let mut sent: Vec<String> = std::fs::read_dir(dir.join("sent"))
+        .expect("reqout")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    sent.sort();
+    assert_eq!(sent, ["01-ir.der", "02-certConf.der"]);
+
+    // A variable overrides the file, a flag overrides both.
+    let by_env = dir.join("by-env.pem").display().to_string();
+    let o = agent_env(
+        &dir,
+        &[secret, ("CMP_AGENT_CERTOUT", &by_env)],
+        &["--config", &file, "ir"],
+    );
+    ok(&o, "ir with --certout from the environment", &mock);
+    assert!(Path::new(&by_env).is_file());
+    let other = dir.join("other.pem").display().to_string();
+    let o = agent_env(
+        &dir,
+        &[secret, ("CMP_AGENT_CERTOUT", "/nonexistent/never.pem")],
+        &["--config", &file, "ir", "--certout", &other],
+    );
+    ok(&o, "ir with a flag over the environment", &mock);
+    assert!(Path::new(&other).is_file());
 }

@@ -11,7 +11,7 @@ use crate::asn1::{FailureBit, PVNO_CMP2000, PVNO_CMP2021};
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::PrivateKey;
 use crate::error::ClientError;
-use crate::storage::Storage;
+use crate::storage::{Credential, IdentityName, Storage, StoredKey};
 use crate::transaction::{SignPurpose, Step, Transaction, TransactionConfig};
 use crate::transport::Transport;
 
@@ -63,6 +63,14 @@ type MessageHook<'a> = Box<dyn FnMut(Direction, &[u8]) + Send + 'a>;
 /// A callback that sees every warning.
 type WarningHook<'a> = Box<dyn FnMut(&str) + Send + 'a>;
 
+/// Where the driver keeps an issued certificate: the store, the identity, and the key that
+/// goes with the certificate.
+struct StorageTarget<'a> {
+    store: &'a dyn Storage,
+    name: IdentityName,
+    key: Option<StoredKey>,
+}
+
 /// Runs transactions.
 pub struct Driver<'a> {
     transport: &'a dyn Transport,
@@ -71,7 +79,7 @@ pub struct Driver<'a> {
     on_message: Option<MessageHook<'a>>,
     on_warning: Option<WarningHook<'a>>,
     clock: &'a dyn Clock,
-    storage: Option<(&'a dyn Storage, String)>,
+    storage: Option<StorageTarget<'a>>,
 }
 
 impl<'a> Driver<'a> {
@@ -88,10 +96,21 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Keeps issued certificates in `storage` under `name`: staged before certConf is sent,
-    /// committed when the transaction succeeds, marked unconfirmed when it fails after staging.
-    pub fn storage(mut self, storage: &'a dyn Storage, name: &str) -> Self {
-        self.storage = Some((storage, name.to_owned()));
+    /// Keeps issued certificates in `storage` as the identity `name`, with `key` (the new
+    /// key, as the store is to keep it; `None` when it keeps none): staged before certConf is
+    /// sent, committed when the transaction succeeds, marked unconfirmed when it fails after
+    /// staging.
+    pub fn storage(
+        mut self,
+        storage: &'a dyn Storage,
+        name: IdentityName,
+        key: Option<StoredKey>,
+    ) -> Self {
+        self.storage = Some(StorageTarget {
+            store: storage,
+            name,
+            key,
+        });
         self
     }
 
@@ -171,7 +190,7 @@ impl<'a> Driver<'a> {
     ///
     /// Cancellation-safe: dropping the future never leaves a half-written file (storage
     /// writes are atomic); at worst a staged certificate remains, which
-    /// [`Storage::load`] reports as not yet confirmed.
+    /// [`Storage::load`] reports as pending.
     pub async fn run<T: Transaction>(
         &mut self,
         tx: &mut T,
@@ -181,13 +200,15 @@ impl<'a> Driver<'a> {
         let result = self.run_inner(tx, keys, &mut staged).await;
         self.transport.end_transaction();
         if staged {
-            if let Some((store, name)) = &self.storage {
+            if let Some(t) = &self.storage {
                 match &result {
-                    Ok(_) => store.commit(name).await?,
+                    Ok(_) => t.store.commit(&t.name).await?,
                     Err(e) => {
                         // Keep the transaction's own failure in view: it is why the
                         // certificate had to be marked unconfirmed.
-                        if let Err(storage) = store.mark_unconfirmed(name, &e.to_string()).await {
+                        if let Err(storage) =
+                            t.store.mark_unconfirmed(&t.name, &e.to_string()).await
+                        {
                             return Err(ClientError::Local(format!(
                                 "{storage}; the transaction had failed: {e}"
                             )));
@@ -252,8 +273,18 @@ impl<'a> Driver<'a> {
                     next?
                 }
                 Step::Stage { certificate, chain } => {
-                    if let Some((store, name)) = &self.storage {
-                        store.stage(name, &certificate, &chain).await?;
+                    if let Some(t) = &self.storage {
+                        let credential = Credential {
+                            key: t.key.clone(),
+                            certificate: certificate.der().to_vec(),
+                            // extraCerts, without the certificate itself.
+                            chain: chain
+                                .iter()
+                                .filter(|c| c.der() != certificate.der())
+                                .map(|c| c.der().to_vec())
+                                .collect(),
+                        };
+                        t.store.stage(&t.name, &credential).await?;
                     }
                     *staged = true;
                     tx.on_staged(clock.now())?

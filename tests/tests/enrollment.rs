@@ -776,11 +776,18 @@ mod storage {
     use std::sync::Mutex;
     use std::time::Instant;
 
-    use cmp_core::asn1::CmpCertificate;
-    use cmp_core::storage::{Storage, StorageError, StoredCertificate};
+    use cmp_core::storage::{
+        Credential, IdentityName, IdentityRecord, Metadata, Storage, StorageError, TransactionBlob,
+        TrustStore,
+    };
     use cmp_core::transport::{Transport, TransportError};
 
     use super::*;
+
+    /// The event of staging the new certificate: for the new key, no chain (the mock's ip
+    /// carries no extraCerts), with the key locator the driver was given.
+    pub(super) const STAGED: &str =
+        "stage device (true, 0 in the chain, key Some(Locator(\"pkcs11:object=device\")))";
 
     /// Records stage/commit/unconfirmed and the messages sent, in one order.
     #[derive(Debug, Default)]
@@ -790,38 +797,63 @@ mod storage {
     #[derive(Debug)]
     pub(super) struct MemoryStore<'a>(pub(super) &'a Events, pub(super) bool);
 
+    impl MemoryStore<'_> {
+        fn push(&self, event: String) {
+            self.0.0.lock().expect("lock").push(event);
+        }
+    }
+
     #[async_trait::async_trait]
     impl Storage for MemoryStore<'_> {
-        async fn stage(
-            &self,
-            name: &str,
-            _c: &CmpCertificate,
-            _chain: &[CmpCertificate],
-        ) -> Result<(), StorageError> {
-            self.0.0.lock().expect("lock").push(format!("stage {name}"));
-            Ok(())
+        async fn list(&self) -> Result<Vec<IdentityName>, StorageError> {
+            Ok(Vec::new())
         }
-        async fn commit(&self, name: &str) -> Result<(), StorageError> {
-            self.0
-                .0
-                .lock()
-                .expect("lock")
-                .push(format!("commit {name}"));
-            Ok(())
-        }
-        async fn mark_unconfirmed(&self, name: &str, reason: &str) -> Result<(), StorageError> {
-            if self.1 {
-                return Err(StorageError("disk full".into()));
-            }
-            self.0
-                .0
-                .lock()
-                .expect("lock")
-                .push(format!("unconfirmed {name}: {reason}"));
-            Ok(())
-        }
-        async fn load(&self, _name: &str) -> Result<Option<StoredCertificate>, StorageError> {
+        async fn load(&self, _: &IdentityName) -> Result<Option<IdentityRecord>, StorageError> {
             Ok(None)
+        }
+        async fn stage(&self, name: &IdentityName, c: &Credential) -> Result<(), StorageError> {
+            let cert = CmpCertificate::from_der(&c.certificate).expect("the staged certificate");
+            self.push(format!(
+                "stage {name} ({}, {} in the chain, key {:?})",
+                cert.subject_public_key_info() == new_key().public_key(),
+                c.chain.len(),
+                c.key
+            ));
+            Ok(())
+        }
+        async fn commit(&self, name: &IdentityName) -> Result<(), StorageError> {
+            self.push(format!("commit {name}"));
+            Ok(())
+        }
+        async fn mark_unconfirmed(
+            &self,
+            name: &IdentityName,
+            reason: &str,
+        ) -> Result<(), StorageError> {
+            if self.1 {
+                return Err(StorageError::Other("disk full".into()));
+            }
+            self.push(format!("unconfirmed {name}: {reason}"));
+            Ok(())
+        }
+        async fn discard_staged(&self, _: &IdentityName) -> Result<(), StorageError> {
+            unreachable!("the driver never discards")
+        }
+        async fn save_metadata(&self, _: &IdentityName, _: &Metadata) -> Result<(), StorageError> {
+            unreachable!("the driver keeps no metadata")
+        }
+        async fn save_transaction(
+            &self,
+            _: &IdentityName,
+            _: Option<&TransactionBlob>,
+        ) -> Result<(), StorageError> {
+            unreachable!("the driver saves no transaction")
+        }
+        async fn trust(&self) -> Result<TrustStore, StorageError> {
+            unreachable!("the driver reads no trust")
+        }
+        async fn save_trust(&self, _: &TrustStore) -> Result<(), StorageError> {
+            unreachable!("the driver writes no trust")
         }
     }
 
@@ -866,7 +898,9 @@ mod storage {
         let sleep = RecordingSleep::default();
         let result = {
             let mut tx = Enrollment::new(cfg, request(&key)).expect("tx");
-            let mut driver = Driver::new(&transport, &sleep).storage(&store, "device");
+            let name = IdentityName::new("device").expect("a name");
+            let key_ref = cmp_core::storage::StoredKey::Locator("pkcs11:object=device".into());
+            let mut driver = Driver::new(&transport, &sleep).storage(&store, name, Some(key_ref));
             block_on(driver.run(
                 &mut tx,
                 Keys {
@@ -889,7 +923,7 @@ fn the_certificate_is_staged_before_certconf_and_committed_after_pkiconf() {
     result.expect("enrolled");
     assert_eq!(
         events,
-        ["send ir", "stage device", "send certConf", "commit device"]
+        ["send ir", storage::STAGED, "send certConf", "commit device"]
     );
 }
 
@@ -905,7 +939,7 @@ fn implicit_confirmation_commits_at_once() {
         vec![script(move |_| granted())],
     );
     result.expect("enrolled");
-    assert_eq!(events, ["send ir", "stage device", "commit device"]);
+    assert_eq!(events, ["send ir", storage::STAGED, "commit device"]);
 }
 
 #[test]
@@ -928,7 +962,7 @@ fn a_failed_confirmation_keeps_the_certificate_marked_unconfirmed() {
         events,
         [
             "send ir",
-            "stage device",
+            storage::STAGED,
             "send certConf",
             "unconfirmed device: server rejected the request: rejection (systemFailure) (error message)"
         ]
@@ -976,7 +1010,7 @@ fn a_storage_failure_after_a_failed_confirmation_still_names_the_transaction_fai
                 .into()
         )
     );
-    assert_eq!(events, ["send ir", "stage device", "send certConf"]);
+    assert_eq!(events, ["send ir", storage::STAGED, "send certConf"]);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The built-in plugins and the registry they make: transports `http` (http, https) and `tcp`
 //! (tcp, tcps), key backends `software`, `pkcs11` and (feature `aws-lc`) `aws-lc`, and the
-//! `files` storage.
+//! `files` storage (`dir = DIR`: identity records in generation directories; `certout = FILE`:
+//! the `--certout` file of the one-shot commands; see [`crate::store`]).
 //!
 //! The transports take these settings, which the agent fills from its options:
 //!

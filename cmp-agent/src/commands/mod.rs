@@ -18,6 +18,7 @@ use cmp_core::names::format_name;
 use cmp_core::transaction::{Enrollment, EnrollmentKind, GeneralMessage, PopoMethod, Revocation};
 
 use cmp_core::registry::{Registry, Settings};
+use cmp_core::storage::IdentityName;
 
 use crate::client_cli::{ClientArgs, EnrollArgs, GenmArgs, RevokeArgs};
 use crate::exit;
@@ -32,11 +33,6 @@ pub(crate) struct AgentError {
 }
 
 impl AgentError {
-    /// The sentence.
-    pub(crate) fn message(&self) -> &str {
-        &self.message
-    }
-
     /// A usage error or unreadable input (exit 2).
     pub(crate) fn usage(message: impl Into<String>) -> Self {
         AgentError {
@@ -125,19 +121,25 @@ where
         .map(Mutex::new);
     let sleep = TokioSleep;
     let total = (args.total_timeout > 0).then(|| Duration::from_secs(args.total_timeout));
-    // --certout goes to the `files` storage.
+    // --certout goes to the `files` storage, as one certificate file.
     let store = match certout {
-        Some(_) => Some(crate::store::Watched::new(
+        Some(path) => Some(crate::store::Watched::new(
             registry
-                .build_storage("files", &Settings::new())
+                .build_storage(
+                    "files",
+                    &Settings::new().with("certout", path.display().to_string()),
+                )
                 .map_err(|e| AgentError::local(e.to_string()))?,
+            path,
         )),
         None => None,
     };
-    let name = certout.map(|p| p.display().to_string());
     let mut driver = Driver::new(transport, &sleep);
-    if let (Some(n), Some(store)) = (&name, &store) {
-        driver = driver.storage(store, n);
+    if let Some(store) = &store {
+        let name = IdentityName::new(crate::store::CERTOUT_IDENTITY)
+            .map_err(|e| AgentError::local(e.to_string()))?;
+        // The key stays where --newkey/--newkeyout put it.
+        driver = driver.storage(store, name, None);
     }
     // Security warnings are printed even with -q.
     let driver = driver.on_warning(|w| eprintln!("cmp-agent: warning: {w}"));
