@@ -5,6 +5,7 @@
 
 mod support;
 
+use cmp_tests::courier::courier;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -19,13 +20,11 @@ use cmp_core::protection::MacSettings;
 use cmp_core::transaction::{
     Credentials, Enrollment, EnrollmentKind, EnrollmentRequest, PopoMethod, TransactionConfig,
 };
-use cmp_core::transport::Transport;
 use cmp_crypto::software::read_key_file;
 use cmp_plugin::{Plugin, PluginError, PluginStatus};
 use cmp_tests::fixtures;
 use cmp_tests::mock_ca::{ca_cert, new_cert};
 use cmp_tests::openssl_mock::{MockProtection, openssl_mock};
-use cmp_transport_http::HttpTransport;
 use rasn_pkix::GeneralName;
 
 const SUBJECT: &str = "/CN=CMP Test Device/O=cmp-rs test PKI";
@@ -41,48 +40,6 @@ impl Sleep for TokioSleep {
     fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(tokio::time::sleep(d))
     }
-}
-
-/// The courier: moves each `NAME.req.der` to the CA over HTTP and writes the answer as
-/// `NAME.rsp.der` (atomically: a temporary name, then a rename). Returns the names carried.
-fn courier(dir: PathBuf, url: String, stop: Arc<AtomicBool>) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let http = HttpTransport::builder(&url)
-        .no_proxy()
-        .message_timeout(Duration::from_secs(10))
-        .build()
-        .expect("http transport");
-    let mut carried = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .expect("read the spool")
-            .flatten()
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()?
-                    .strip_suffix(".req.der")
-                    .map(str::to_owned)
-            })
-            .collect();
-        names.sort();
-        for name in names {
-            let req_path = dir.join(format!("{name}.req.der"));
-            let request = std::fs::read(&req_path).expect("read request");
-            std::fs::remove_file(&req_path).expect("take the request");
-            let response = rt
-                .block_on(http.exchange(&request, None))
-                .expect("the mock answers");
-            let tmp = dir.join(format!("{name}.rsp.partial"));
-            std::fs::write(&tmp, response).expect("write");
-            std::fs::rename(&tmp, dir.join(format!("{name}.rsp.der"))).expect("rename");
-            carried.push(name);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    carried
 }
 
 fn config() -> Arc<TransactionConfig> {

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod courier;
 pub mod enroll_rig;
 pub mod fixtures;
 pub mod fuzz_harness;
