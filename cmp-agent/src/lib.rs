@@ -35,8 +35,9 @@
 //! #     fn name(&self) -> &str { "pigeon" }
 //! #     fn version(&self) -> &str { "1" }
 //! #     fn schemes(&self) -> Vec<String> { vec!["pigeon".into()] }
-//! #     fn build(&self, _: &str, _: &Settings) -> Result<Arc<dyn Transport>, RegistryError> {
-//! #         unimplemented!()
+//! #     fn build(&self, url: &str, _: &Settings) -> Result<Arc<dyn Transport>, RegistryError> {
+//! #         // A real factory builds its transport here; this one has no pigeons yet.
+//! #         Err(RegistryError::UnknownScheme { url: url.into(), known: String::new() })
 //! #     }
 //! # }
 //! fn main() -> std::process::ExitCode {
