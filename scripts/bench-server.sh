@@ -21,8 +21,9 @@ MOCK_COUNT=${MOCK_COUNT:-2000}
 command -v openssl >/dev/null || { echo "openssl is needed: apt-get install -y openssl" >&2; exit 1; }
 
 cargo build --release -q -p cmp-server
-server=target/release/cmp-server
-load=target/release/cmp-load
+target=${CARGO_TARGET_DIR:-target}
+server=$target/release/cmp-server
+load=$target/release/cmp-load
 pki=tests/fixtures/openssl/pki
 work=$(mktemp -d)
 pids=()

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use cmp_core::asn1::{CmpCertificate, CrlReason, FailureBit, oid};
-use cmp_core::crypto::{KeyProvider, KeySpec, Primitives, PrivateKey, SignatureAlgorithm};
+use cmp_core::crypto::{
+    KeyProvider, KeySpec, Primitives, PrivateKey, PrivateKeyExt, SignatureAlgorithm,
+};
 use cmp_core::names::format_name;
 use cmp_core::server::{
     CertificateRecord, CertificateRequest, IssuedCertificate, Issuer, IssuerError,
@@ -90,14 +92,14 @@ impl BuiltinCa {
         primitives: Arc<dyn Primitives>,
         policy: IssuancePolicy,
     ) -> Result<Self, Error> {
-        if key.public_key() != cert.subject_public_key_info() {
+        if !key.matches_public_key(cert.subject_public_key_info()) {
             return Err(Error::KeyMismatch {
                 subject: format_name(cert.subject()),
             });
         }
         let key_id = match cert.subject_key_identifier() {
             Some(id) => id,
-            None => key_identifier(primitives.as_ref(), key.public_key())?,
+            None => key_identifier(primitives.as_ref(), &key.public_key_info()?)?,
         };
         let alg = key.spec().default_signature_algorithm();
         Ok(BuiltinCa {
@@ -126,12 +128,13 @@ impl BuiltinCa {
     ) -> Result<Self, Error> {
         let key = keys.generate(KeySpec::EcP256).await?;
         let alg = key.spec().default_signature_algorithm();
-        let key_id = key_identifier(primitives.as_ref(), key.public_key())?;
+        let public_key = key.public_key_info()?;
+        let key_id = key_identifier(primitives.as_ref(), &public_key)?;
         let fields = CertFields {
             serial: random_serial(primitives.as_ref())?.1,
             issuer: subject.clone(),
             subject,
-            public_key: key.public_key().clone(),
+            public_key,
             not_before: now,
             not_after: now + validity,
             extensions: vec![

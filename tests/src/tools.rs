@@ -34,3 +34,25 @@ pub fn temp_dir(label: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     dir
 }
+
+/// SoftHSM2's PKCS#11 module, found rather than assumed (the path differs between Debian's
+/// architectures: `/usr/lib/softhsm`, `/usr/lib/<triplet>/softhsm`), `SOFTHSM2_MODULE` first;
+/// or a panic that says how to install it.
+pub fn softhsm_module() -> PathBuf {
+    if let Some(p) = std::env::var_os("SOFTHSM2_MODULE") {
+        return PathBuf::from(p);
+    }
+    let mut candidates = vec![PathBuf::from("/usr/lib/softhsm/libsofthsm2.so")];
+    if let Ok(dirs) = std::fs::read_dir("/usr/lib") {
+        let mut arch: Vec<PathBuf> = dirs
+            .filter_map(Result::ok)
+            .map(|d| d.path().join("softhsm/libsofthsm2.so"))
+            .collect();
+        arch.sort();
+        candidates.extend(arch);
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("SoftHSM2 is needed: apt-get install -y softhsm2"))
+}

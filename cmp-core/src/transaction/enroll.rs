@@ -15,7 +15,7 @@ use crate::asn1::{
     PopoSigningKey, ProofOfPossession, ReceivedMessage, oid,
 };
 use crate::builder::{cert_conf, cert_req_messages, poll_req};
-use crate::crypto::{DigestAlgorithm, Primitives, SignatureAlgorithm};
+use crate::crypto::{CertPathVerifierExt, DigestAlgorithm, Primitives, SignatureAlgorithm};
 use crate::error::{ClientError, ResponseError, ServerRefusal};
 
 /// Which enrollment message.
@@ -388,7 +388,7 @@ impl Enrollment {
         } else if let Some(root) = &enrolled.bootstrap_root {
             let mut inter = enrolled.extra_certs.clone();
             inter.extend(enrolled.ca_pubs.iter().cloned());
-            if let Err(e) = self.config().paths.verify_path(
+            if let Err(e) = self.config().paths.verify_certificates(
                 &cert,
                 &inter,
                 std::slice::from_ref(root),
@@ -403,7 +403,7 @@ impl Enrollment {
         if refusal.is_none() && !self.config().out_trusted.is_empty() {
             let mut inter = enrolled.extra_certs.clone();
             inter.extend(enrolled.ca_pubs.iter().cloned());
-            if let Err(e) = self.config().paths.verify_path(
+            if let Err(e) = self.config().paths.verify_certificates(
                 &cert,
                 &inter,
                 &self.config().out_trusted,

@@ -13,7 +13,7 @@ use crate::asn1::{
     PollRepContent, ReceivedMessage, format_unix,
 };
 use crate::builder::PkiHeaderBuilder;
-use crate::crypto::SignatureAlgorithm;
+use crate::crypto::{CertPathVerifierExt, SignatureAlgorithm};
 use crate::error::{ClientError, ResponseError};
 use crate::names::{format_general_name, format_name, names_equal};
 use crate::protection::{
@@ -513,7 +513,7 @@ impl Session {
                         && self
                             .config
                             .paths
-                            .verify_path(
+                            .verify_certificates(
                                 signer,
                                 &intermediates,
                                 std::slice::from_ref(*c),

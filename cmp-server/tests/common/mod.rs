@@ -4,6 +4,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use cmp_core::crypto::PrivateKeyExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -95,7 +96,7 @@ impl Primitives for SeededPrimitives {
     }
     fn verify_signature(
         &self,
-        spki: &rasn_pkix::SubjectPublicKeyInfo,
+        spki: &[u8],
         alg: SignatureAlgorithm,
         message: &[u8],
         signature: &[u8],
@@ -115,7 +116,7 @@ pub fn cert_request(subject: &str, key: &dyn PrivateKey) -> CertificateRequest {
         kind: EnrollmentKind::Ir,
         subject: rasn::der::encode(&parse_name(subject).expect("dn")).expect("der"),
         subject_alt_names: None,
-        public_key: rasn::der::encode(key.public_key()).expect("der"),
+        public_key: key.public_key().to_vec(),
         not_before: None,
         not_after: None,
         requester: Requester::Unauthenticated,
@@ -329,7 +330,7 @@ pub fn request(kind: EnrollmentKind, key: &dyn PrivateKey) -> EnrollmentRequest 
         template: CertTemplateBuilder::new()
             .subject(parse_name(SUBJECT).expect("dn"))
             .build(),
-        public_key: Some(key.public_key().clone()),
+        public_key: Some(key.public_key_info().expect("the key\'s public key")),
         popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
         controls: None,
         csr: None,

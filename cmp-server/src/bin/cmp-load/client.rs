@@ -1,6 +1,7 @@
 //! One client of the load: its transport, its credentials, and one enrollment at a time, run
 //! to the end as a correct client runs it.
 
+use cmp_core::crypto::PrivateKeyExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,7 +83,7 @@ async fn enroll(plan: &Plan, transport: &dyn Transport, n: u64) -> Result<(), Cl
     let request = EnrollmentRequest {
         kind: EnrollmentKind::Ir,
         template: CertTemplateBuilder::new().subject(subject).build(),
-        public_key: Some(key.public_key().clone()),
+        public_key: Some(key.public_key_info().expect("the key\'s public key")),
         popo: PopoMethod::Signature(key.spec().default_signature_algorithm()),
         controls: None,
         csr: None,
