@@ -8,13 +8,16 @@ use std::time::{Duration, SystemTime};
 use cmp_core::asn1::CmpCertificate;
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::parse_name;
-use cmp_core::server::{MemoryStore, ResponseSigner, ServerConfig, TestKnobs, TransactionStore};
+use cmp_core::server::{
+    MacDerivation, MemoryStore, ResponseSigner, ServerConfig, TestKnobs, TransactionStore,
+};
 use cmp_core::transport::{Responder, Transport};
 use cmp_transport_http::{HttpTransport, TlsServerSettings};
 use cmp_transport_tcp::TcpTransport;
 use zeroize::Zeroizing;
 
 use crate::ca::{BuiltinCa, IssuancePolicy};
+use crate::derive_pool::DerivationPool;
 use crate::driver::CmpServer;
 use crate::error::Error;
 use crate::files::read_certs;
@@ -84,7 +87,8 @@ type Configure = Box<dyn FnOnce(&mut ServerConfig) + Send>;
 /// Defaults: the built-in CA with a generated EC P-256 root (`CN=cmp-server CA`), the state
 /// in memory, no shared secrets, only the CA as anchor for signed requests, responses to
 /// signed requests signed with the CA key, at most 10 000 transactions remembered for 600 s,
-/// issued certificates valid for at most a year, a 30 s drain at shutdown.
+/// issued certificates valid for at most a year, MAC keys derived on a [`DerivationPool`] of
+/// half the CPUs, a 30 s drain at shutdown.
 #[must_use]
 pub struct ServerBuilder {
     listen: Vec<String>,
@@ -103,6 +107,7 @@ pub struct ServerBuilder {
     knobs: TestKnobs,
     configure: Vec<Configure>,
     drain_timeout: Duration,
+    derivations: DerivationPool,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -139,6 +144,7 @@ impl Default for ServerBuilder {
             knobs: TestKnobs::default(),
             configure: Vec::new(),
             drain_timeout: Duration::from_secs(30),
+            derivations: DerivationPool::default(),
         }
     }
 }
@@ -260,6 +266,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Where the MAC keys of MAC-protected requests are derived (default: half the CPUs,
+    /// four waiting per thread; beyond that `systemUnavail` at once).
+    pub fn derivation_pool(mut self, pool: DerivationPool) -> Self {
+        self.derivations = pool;
+        self
+    }
+
     /// How long [`Server::shutdown`] waits for the exchanges in flight (default 30 s).
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
@@ -363,6 +376,7 @@ impl ServerBuilder {
         config.accept_unprotected = self.accept_unprotected;
         config.transaction_ttl = self.transaction_ttl;
         config.test = self.knobs.clone();
+        config.mac_derivation = MacDerivation::Step;
         config.signer = Some(ResponseSigner {
             cert: ca.ca_cert().clone(),
             chain: ca.certificates().into_iter().skip(1).collect(),
@@ -376,7 +390,8 @@ impl ServerBuilder {
             ca.clone(),
             transactions,
             Some(ca.key().clone()),
-        ))
+        )
+        .with_derivation_pool(self.derivations.clone()))
     }
 }
 

@@ -26,6 +26,7 @@ mod audit;
 mod builder;
 mod ca;
 mod certificate;
+mod derive_pool;
 mod driver;
 mod error;
 pub mod files;
@@ -36,6 +37,7 @@ pub mod store;
 
 pub use builder::{CaSource, ServerBuilder};
 pub use ca::{BuiltinCa, IssuancePolicy, SERIAL_LEN};
+pub use derive_pool::{DEFAULT_QUEUE_PER_THREAD, DerivationPool};
 pub use driver::{CmpServer, MAX_STEPS};
 pub use error::Error;
 pub use forward::Forwarder;

@@ -7,6 +7,7 @@
 //!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN] [--trusted FILE]… \
 //!            [--state-dir DIR [--sqlite-synchronous normal|full]] \
 //!            [--max-transactions N] [--transaction-ttl SECONDS] \
+//!            [--mac-threads N] [--mac-queue N] \
 //!            [--grant-implicit-confirm] [--accept-raverified] [--accept-unprotected] \
 //!            [--pkistatus N [--failure BIT | --failurebits N] [--statusstring TEXT]] \
 //!            [--send-error] [--send-unprotected] [--send-unprot-err] \
@@ -34,7 +35,10 @@ use cmp_core::asn1::{CrlReason, FailureBit, PkiStatus};
 use cmp_core::server::{ForcedStatus, TestKnobs};
 use cmp_server::files::{pem, read_certs, read_secret};
 use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
-use cmp_server::{CaSource, Server, ServerBuilder, SqliteOptions, SqliteStore, Synchronous};
+use cmp_server::{
+    CaSource, DEFAULT_QUEUE_PER_THREAD, DerivationPool, Server, ServerBuilder, SqliteOptions,
+    SqliteStore, Synchronous,
+};
 use cmp_transport_http::{TlsServerSettings, read_pem_certificates, read_pem_private_key};
 
 /// The most threads of the blocking pool (database calls): one SQLite connection serves them
@@ -150,6 +154,14 @@ struct Serve {
     /// that are refused with systemUnavail.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_transactions: usize,
+    /// How many MAC keys (PBM, PBMAC1: up to about a second each) are derived at once, on
+    /// threads of their own; default half the CPUs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    mac_threads: Option<u16>,
+    /// How many MAC-protected requests may wait for a derivation thread; the ones beyond are
+    /// answered with systemUnavail at once. Default 4 per thread.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    mac_queue: Option<u32>,
     /// How long a transaction is remembered after its last message, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     transaction_ttl: u64,
@@ -402,6 +414,14 @@ fn builder(cli: &Serve) -> Result<ServerBuilder, String> {
     }
     for file in &cli.trusted {
         b = b.trusted(read_certs(file).map_err(|e| format!("--trusted {e}"))?);
+    }
+    if cli.mac_threads.is_some() || cli.mac_queue.is_some() {
+        let default = DerivationPool::default();
+        let threads = cli.mac_threads.map_or(default.threads(), usize::from);
+        let queue = cli
+            .mac_queue
+            .map_or(threads * DEFAULT_QUEUE_PER_THREAD, |q| q as usize);
+        b = b.derivation_pool(DerivationPool::new(threads, queue));
     }
     Ok(b.max_transactions(cli.max_transactions)
         .transaction_ttl(Duration::from_secs(cli.transaction_ttl))

@@ -75,13 +75,27 @@ pub struct ResponseSigner {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResponseProtection {
-    /// As the request: a MAC-protected request gets a MAC with the same secret and the same
-    /// algorithm and parameters (a fresh salt), a signed request a signature by the
+    /// As the request: a MAC-protected request gets a MAC with the key that verified it
+    /// (the request's `protectionAlg`, salt and iteration count included, so the response
+    /// costs no second key derivation), a signed request a signature by the
     /// [`ResponseSigner`].
     #[default]
     AsRequest,
     /// Always a signature by the [`ResponseSigner`].
     Signature,
+}
+
+/// Where the MAC key of a MAC-protected request is derived (PBM's iterated hash or PBMAC1's
+/// PBKDF2: up to about a second at the highest accepted iteration count).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MacDerivation {
+    /// Inside the machine's call, blocking the caller (for synchronous drivers and tests).
+    #[default]
+    Inline,
+    /// Handed out as [`ServerStep::DeriveMacKey`](super::ServerStep::DeriveMacKey), for the
+    /// driver to run on a bounded blocking pool (what cmp-server does).
+    Step,
 }
 
 /// The status certificate responses carry instead of their own (`--pkistatus`,
@@ -149,6 +163,9 @@ pub struct ServerConfig {
     pub secrets: SharedSecrets,
     /// Accepted iteration counts of MAC-protected requests (checked before any work).
     pub mac_limits: MacLimits,
+    /// Where MAC keys are derived: inline (the default of [`ServerConfig::new`]) or handed
+    /// out as a step. An async driver must choose [`MacDerivation::Step`].
+    pub mac_derivation: MacDerivation,
     /// Limits on received messages.
     pub decode_limits: DecodeLimits,
     /// Trust anchors for client signatures (e.g. a vendor root for 3GPP-style ir). The CA's
@@ -219,6 +236,7 @@ impl ServerConfig {
             paths,
             secrets: SharedSecrets::new(),
             mac_limits: MacLimits::default(),
+            mac_derivation: MacDerivation::Inline,
             decode_limits: DecodeLimits::default(),
             client_anchors: Vec::new(),
             untrusted: Vec::new(),

@@ -10,11 +10,11 @@ use rasn::types::{BitString, GeneralizedTime, Integer};
 use rasn_pkix::GeneralName;
 
 use super::checks::{
-    Auth, Refusal, check_message_time, check_protection, check_pvno, check_recipient,
-    check_sender_nonce,
+    Auth, Protection, Refusal, check_mac, check_message_time, check_protection, check_pvno,
+    check_recipient, check_sender_nonce, protection_refusal,
 };
 use super::config::{ResponseProtection, ResponseSigner, ServerConfig};
-use super::error::{IssuerError, ServerError, StoreError};
+use super::error::{DerivationError, IssuerError, ServerError, StoreError};
 use super::issuer::{CertificateRecord, CertificateRequest, IssuedCertificate, Requester};
 use super::pop::{check_csr_signature, check_pop};
 use super::responses;
@@ -29,7 +29,7 @@ use crate::builder::PkiHeaderBuilder;
 use crate::crypto::{DigestAlgorithm, SignatureAlgorithm, constant_time_eq};
 use crate::der::Reader;
 use crate::names::names_equal;
-use crate::protection::{MacSettings, ProtectionAlg, prepare_signature, protect_with_mac};
+use crate::protection::{MacKey, MacKeyDerivation, prepare_signature};
 use crate::transaction::EnrollmentKind;
 use crate::transport::PeerInfo;
 
@@ -48,6 +48,11 @@ pub enum ServerStep {
         /// The transactionID.
         transaction_id: Vec<u8>,
     },
+    /// Derive this MAC key (blocking work: up to about a second) on a bounded blocking pool,
+    /// never on an async worker thread, and hand it to [`Exchange::on_mac_key`] — or
+    /// [`DerivationError::Busy`] at once when the pool's queue is full. Only with
+    /// [`MacDerivation::Step`](super::MacDerivation::Step).
+    DeriveMacKey(MacKeyDerivation),
     /// Ask the [`Issuer`](super::Issuer) for the certificate with this serial number (the
     /// request's signer when this CA issued it, kur's oldCertID, rr's certificate) and hand the
     /// answer to [`Exchange::on_certificate`].
@@ -117,6 +122,11 @@ struct Pending {
 enum State {
     New,
     AwaitLoad,
+    /// The MAC key of the request's `reference`, with the loaded record.
+    AwaitMacKey {
+        reference: Vec<u8>,
+        record: Option<TransactionRecord>,
+    },
     AwaitCertificate(Lookup),
     AwaitIssue(Enroll),
     AwaitRevoke(CertId),
@@ -130,6 +140,7 @@ impl State {
         match self {
             State::New => "not started",
             State::AwaitLoad => "waiting for the transaction record",
+            State::AwaitMacKey { .. } => "waiting for a MAC key",
             State::AwaitCertificate(_) => "waiting for a certificate lookup",
             State::AwaitIssue(_) => "waiting for the issuer",
             State::AwaitRevoke(_) => "waiting for a revocation",
@@ -144,7 +155,8 @@ impl State {
 /// next [`ServerStep`] out, until [`ServerStep::Respond`].
 ///
 /// ```text
-/// start ─▶ Load ─▶ [LookupCertificate: the signer] ─▶ [LookupCertificate: kur's or rr's]
+/// start ─▶ Load ─▶ [DeriveMacKey | LookupCertificate: the signer]
+///       ─▶ [LookupCertificate: kur's or rr's]
 ///       ─▶ [Issue | Revoke] ─▶ [Sign] ─▶ [Save] ─▶ Respond
 /// ```
 /// Every request gets a response: a refusal is an `error` message or a rejection status; a
@@ -264,6 +276,37 @@ impl Exchange {
             Ok(record) => self.check(record),
             Err(e) => self.refuse(store_refusal(&e)),
         }
+    }
+
+    /// Takes the key asked for by [`ServerStep::DeriveMacKey`] (or why there is none) and
+    /// checks the request's MAC with it.
+    pub fn on_mac_key(
+        &mut self,
+        key: Result<MacKey, DerivationError>,
+    ) -> Result<ServerStep, ServerError> {
+        let (reference, record) = match std::mem::replace(&mut self.state, State::Done) {
+            State::AwaitMacKey { reference, record } => (reference, record),
+            other => {
+                self.state = other;
+                return Err(self.unexpected("a MAC key"));
+            }
+        };
+        let key = match key {
+            Ok(k) => k,
+            Err(DerivationError::Busy) => {
+                return self.refuse(Refusal::new(
+                    FailureBit::SystemUnavail,
+                    DerivationError::Busy.to_string(),
+                ));
+            }
+            Err(DerivationError::Failed(e)) => return self.refuse(protection_refusal(e)),
+        };
+        let rcv = self.received()?;
+        match check_mac(&rcv, reference, key) {
+            Ok(auth) => self.auth = Some(auth),
+            Err(r) => return self.refuse(r),
+        }
+        self.check_authenticated(record)
     }
 
     /// Takes the answer to [`ServerStep::LookupCertificate`].
@@ -568,7 +611,14 @@ impl Exchange {
         }
         let rcv = self.received()?;
         match check_protection(&self.config, &rcv, self.now) {
-            Ok(auth) => self.auth = Some(auth),
+            Ok(Protection::Checked(auth)) => self.auth = Some(auth),
+            Ok(Protection::Derive {
+                reference,
+                derivation,
+            }) => {
+                self.state = State::AwaitMacKey { reference, record };
+                return Ok(ServerStep::DeriveMacKey(derivation));
+            }
             Err(r) => return self.refuse(r),
         }
         // A signer this CA issued must not be revoked: ask the issuer.
