@@ -18,15 +18,19 @@ use crate::certificate::{
     basic_constraints, end_entity_key_usage, extension, key_identifier, key_usage,
     sign_certificate, subject_key_identifier,
 };
+use crate::client_policy::ClientPolicy;
 use crate::error::Error;
 use crate::store::{CertificateStore, MemoryCertificates, StoredCertificate, off_worker};
 
 /// What the built-in CA grants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuancePolicy {
-    /// The longest validity of an issued certificate (a longer request is cut); default one
-    /// year. Never beyond the CA certificate's own notAfter.
+    /// The validity of an issued certificate, and the longest one granted (a longer request
+    /// is cut); default one year. Never beyond the CA certificate's own notAfter.
     pub max_validity: Duration,
+    /// Per-client rules: the first whose [`ClientMatch`](crate::ClientMatch) governs the
+    /// requester applies; a requester no rule governs may request any names and key type.
+    pub clients: Vec<ClientPolicy>,
     /// How many certificates the CA remembers (issued and revoked) in its in-memory store;
     /// default 1 000 000. Issuing beyond that is refused with systemUnavail. (A
     /// [`SqliteStore`](crate::SqliteStore) has its own limit.)
@@ -37,6 +41,7 @@ impl Default for IssuancePolicy {
     fn default() -> Self {
         IssuancePolicy {
             max_validity: Duration::from_secs(365 * 24 * 3600),
+            clients: Vec::new(),
             max_certificates: 1_000_000,
         }
     }
@@ -195,11 +200,29 @@ impl BuiltinCa {
             .map_err(|e| Self::refuse(format!("the public key is malformed: {e}")))?;
         let spec = KeySpec::of_public_key(&public_key)
             .map_err(|e| Self::refuse(format!("the public key: {e}")))?;
+        let sans: Option<rasn_pkix::GeneralNames> = request
+            .subject_alt_names
+            .as_ref()
+            .map(|san| rasn::der::decode(san))
+            .transpose()
+            .map_err(|e| Self::refuse(format!("subjectAltNames are malformed: {e}")))?;
+        let client = self
+            .policy
+            .clients
+            .iter()
+            .find(|c| c.governs(&request.requester));
+        let mut max_validity = self.policy.max_validity;
+        if let Some(client) = client {
+            client.check(&subject, sans.as_ref(), spec)?;
+            if let Some(m) = client.max_validity {
+                max_validity = max_validity.min(m);
+            }
+        }
         let not_before = request.now;
         let mut not_after = request
             .not_after
-            .unwrap_or(not_before + self.policy.max_validity)
-            .min(not_before + self.policy.max_validity);
+            .unwrap_or(not_before + max_validity)
+            .min(not_before + max_validity);
         if let Some(ca_end) = not_after_of(&self.cert) {
             not_after = not_after.min(ca_end);
         }
@@ -219,9 +242,7 @@ impl BuiltinCa {
             .map_err(fail)?,
             authority_key_identifier(&self.key_id).map_err(fail)?,
         ];
-        if let Some(san) = &request.subject_alt_names {
-            let names: rasn_pkix::GeneralNames = rasn::der::decode(san)
-                .map_err(|e| Self::refuse(format!("subjectAltNames are malformed: {e}")))?;
+        if let Some(names) = sans {
             if names.is_empty() {
                 return Err(Self::refuse("subjectAltNames are empty"));
             }

@@ -113,4 +113,12 @@ pub enum Error {
         /// The timeout.
         seconds: u64,
     },
+    /// The configuration file is unreadable or holds a key or value that is not understood.
+    #[error("configuration file {path}: {message}")]
+    Config {
+        /// The file.
+        path: String,
+        /// What is wrong (a secret's value never appears here).
+        message: String,
+    },
 }

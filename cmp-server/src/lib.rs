@@ -26,6 +26,8 @@ mod audit;
 mod builder;
 mod ca;
 mod certificate;
+mod client_policy;
+pub mod config_file;
 mod derive_pool;
 mod driver;
 mod error;
@@ -37,6 +39,7 @@ pub mod store;
 
 pub use builder::{CaSource, ServerBuilder};
 pub use ca::{BuiltinCa, IssuancePolicy, SERIAL_LEN};
+pub use client_policy::{ClientMatch, ClientPolicy};
 pub use derive_pool::{DEFAULT_QUEUE_PER_THREAD, DerivationPool};
 pub use driver::{CmpServer, MAX_STEPS};
 pub use error::Error;

@@ -3,7 +3,8 @@
 //! A CMP CA on HTTP:
 //!
 //! ```text
-//! cmp-server --listen http://127.0.0.1:0/pkix/ --secret pass:TEXT --ref VALUE \
+//! cmp-server [--config FILE] --listen http://127.0.0.1:0/pkix/ --secret pass:TEXT --ref VALUE \
+//!            [--validity SECONDS] \
 //!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN] [--trusted FILE]… \
 //!            [--state-dir DIR [--sqlite-synchronous normal|full]] \
 //!            [--max-transactions N] [--transaction-ttl SECONDS] \
@@ -26,6 +27,7 @@
 //! requests, then serves until killed.
 #![forbid(unsafe_code)]
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -33,11 +35,12 @@ use std::time::{Duration, SystemTime};
 use clap::Parser;
 use cmp_core::asn1::{CrlReason, FailureBit, PkiStatus};
 use cmp_core::server::{ForcedStatus, TestKnobs};
+use cmp_server::config_file::{self, ClientEntry, OptionKind};
 use cmp_server::files::{pem, read_certs, read_secret};
 use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
 use cmp_server::{
-    CaSource, DEFAULT_QUEUE_PER_THREAD, DerivationPool, Server, ServerBuilder, SqliteOptions,
-    SqliteStore, Synchronous,
+    CaSource, DEFAULT_QUEUE_PER_THREAD, DerivationPool, IssuancePolicy, Server, ServerBuilder,
+    SqliteOptions, SqliteStore, Synchronous,
 };
 use cmp_transport_http::{TlsServerSettings, read_pem_certificates, read_pem_private_key};
 
@@ -50,7 +53,8 @@ const MAX_BLOCKING_THREADS: usize = 16;
 #[command(
     name = "cmp-server",
     about = "A CMP (RFC 9810) CA on HTTP(S) and TCP(S)",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    args_override_self = true
 )]
 struct Cli {
     /// An operator command instead of serving.
@@ -118,6 +122,16 @@ enum SyncArg {
 /// Serving options.
 #[derive(Debug, clap::Args)]
 struct Serve {
+    /// A TOML file with the options (an option --NAME is the key NAME, --tls-NAME the key
+    /// NAME in [tls]; flags on the command line win) and [[client]] entries: many clients'
+    /// secrets and policies (which subjects, subjectAltNames, key types and validity each
+    /// reference or client certificate may request).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The validity of issued certificates in seconds (a request for less gets less; a
+    /// [[client]]'s max_validity may cut it further); default one year.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=100 * 365 * 24 * 3600))]
+    validity: Option<u64>,
     /// Where to listen: http://HOST:PORT/PATH, https://…, tcp://HOST:PORT or tcps://…;
     /// repeat for several listeners. Port 0 picks a free port; each listener prints
     /// `listening on URL` with the real port.
@@ -378,8 +392,9 @@ fn certs(action: Certs) -> Result<(), String> {
     Ok(())
 }
 
-/// The server the command line describes.
-fn builder(cli: &Serve) -> Result<ServerBuilder, String> {
+/// The server the command line describes (with the `[[client]]` entries of its
+/// configuration file).
+fn builder(cli: &Serve, clients: &[ClientEntry]) -> Result<ServerBuilder, String> {
     let mut b = Server::builder().drain_timeout(DRAIN_TIMEOUT);
     for url in &cli.listen {
         b = b.listen(url);
@@ -415,6 +430,24 @@ fn builder(cli: &Serve) -> Result<ServerBuilder, String> {
     for file in &cli.trusted {
         b = b.trusted(read_certs(file).map_err(|e| format!("--trusted {e}"))?);
     }
+    let mut policy = IssuancePolicy::default();
+    if let Some(seconds) = cli.validity {
+        policy.max_validity = Duration::from_secs(seconds);
+    }
+    let config = cli.config.as_deref().map(Path::display);
+    for (i, entry) in clients.iter().enumerate() {
+        let (client, secret) = entry.resolve(i + 1).map_err(|e| {
+            format!(
+                "configuration file {}: {e}",
+                config.as_ref().map(ToString::to_string).unwrap_or_default()
+            )
+        })?;
+        if let Some((reference, secret)) = secret {
+            b = b.secret(reference, secret);
+        }
+        policy.clients.push(client);
+    }
+    b = b.issuance_policy(policy);
     if cli.mac_threads.is_some() || cli.mac_queue.is_some() {
         let default = DerivationPool::default();
         let threads = cli.mac_threads.map_or(default.threads(), usize::from);
@@ -432,11 +465,14 @@ fn builder(cli: &Serve) -> Result<ServerBuilder, String> {
 }
 
 /// Serves until SIGTERM or SIGINT, then drains.
-async fn run(cli: Serve) -> Result<(), String> {
+async fn run(cli: Serve, clients: Vec<ClientEntry>) -> Result<(), String> {
     if cli.listen.is_empty() {
         return Err("--listen URL is required (or an operator command: cmp-server certs …)".into());
     }
-    let server = builder(&cli)?.start().await.map_err(|e| e.to_string())?;
+    let server = builder(&cli, &clients)?
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
     {
         use std::io::Write;
         let announce: String = server
@@ -461,8 +497,58 @@ async fn run(cli: Serve) -> Result<(), String> {
     Ok(())
 }
 
+/// How the option `--long` takes its value, for the configuration file.
+fn option_kind(long: &str) -> Option<OptionKind> {
+    use clap::CommandFactory;
+    if matches!(long, "config" | "help" | "version") {
+        return None;
+    }
+    let command = Cli::command();
+    let arg = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?;
+    Some(match arg.get_action() {
+        clap::ArgAction::SetTrue | clap::ArgAction::SetFalse => OptionKind::Switch,
+        clap::ArgAction::Append => OptionKind::Values,
+        _ => OptionKind::Value,
+    })
+}
+
+/// The arguments with those of `--config FILE` before them, and its `[[client]]` entries.
+fn with_config_file() -> Result<(Vec<OsString>, Vec<ClientEntry>), String> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut path = None;
+    for (i, a) in args.iter().enumerate().skip(1) {
+        let a = a.to_string_lossy();
+        if a == "--" {
+            break;
+        }
+        if a == "--config" {
+            path = args.get(i + 1).map(PathBuf::from);
+        } else if let Some(p) = a.strip_prefix("--config=") {
+            path = Some(PathBuf::from(p));
+        }
+    }
+    let Some(path) = path else {
+        return Ok((args, Vec::new()));
+    };
+    let file = config_file::load(&path, option_kind).map_err(|e| e.to_string())?;
+    let mut all = Vec::with_capacity(args.len() + file.args.len());
+    all.extend(args.first().cloned());
+    all.extend(file.args.into_iter().map(OsString::from));
+    all.extend(args.into_iter().skip(1));
+    Ok((all, file.clients))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (args, clients) = match with_config_file() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cmp-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(args);
     if let Some(Command::Certs { action }) = cli.command {
         return match certs(action) {
             Ok(()) => ExitCode::SUCCESS,
@@ -488,7 +574,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.serve)) {
+    match runtime.block_on(run(cli.serve, clients)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cmp-server: {e}");

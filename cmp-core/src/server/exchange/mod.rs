@@ -760,5 +760,9 @@ fn store_refusal(e: &StoreError) -> Refusal {
 }
 
 fn issuer_refusal(e: &IssuerError) -> Refusal {
-    Refusal::new(e.fail_info(), e.to_string())
+    match e {
+        // The issuer's own words are the client's statusString.
+        IssuerError::Refused { reason, .. } => Refusal::new(e.fail_info(), reason.clone()),
+        other => Refusal::new(other.fail_info(), other.to_string()),
+    }
 }
