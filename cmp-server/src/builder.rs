@@ -17,13 +17,14 @@ use cmp_transport_tcp::TcpTransport;
 use zeroize::Zeroizing;
 
 use crate::ca::{BuiltinCa, IssuancePolicy};
+use crate::crl::{CrlSettings, CrlSource};
 use crate::derive_pool::DerivationPool;
 use crate::driver::CmpServer;
 use crate::error::Error;
 use crate::files::read_certs;
 use crate::forward::Forwarder;
-use crate::listen::parse_listen;
-use crate::running::Server;
+use crate::listen::{Scheme, bind, parse_listen};
+use crate::running::{CrlListener, Server};
 use crate::store::{SqliteOptions, SqliteStore};
 
 /// Where the CA's certificate and key come from.
@@ -108,6 +109,8 @@ pub struct ServerBuilder {
     configure: Vec<Configure>,
     drain_timeout: Duration,
     derivations: DerivationPool,
+    crl: CrlSettings,
+    crl_listen: Option<String>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -145,6 +148,8 @@ impl Default for ServerBuilder {
             configure: Vec::new(),
             drain_timeout: Duration::from_secs(30),
             derivations: DerivationPool::default(),
+            crl: CrlSettings::default(),
+            crl_listen: None,
         }
     }
 }
@@ -273,6 +278,22 @@ impl ServerBuilder {
         self
     }
 
+    /// Serve the CA's CRL over HTTP `GET` at this URL (`http://HOST:PORT/PATH`, port 0 for a
+    /// free one; [`Server::crl_url`] has the real one). Issued certificates name it as their
+    /// cRLDistributionPoint unless [`crl_settings`](Self::crl_settings) gives another URL
+    /// (e.g. of a proxy in front).
+    pub fn crl_listen(mut self, url: impl Into<String>) -> Self {
+        self.crl_listen = Some(url.into());
+        self
+    }
+
+    /// How CRLs are published (the distribution point URL, nextUpdate, how long a signed
+    /// CRL is served).
+    pub fn crl_settings(mut self, settings: CrlSettings) -> Self {
+        self.crl = settings;
+        self
+    }
+
     /// How long [`Server::shutdown`] waits for the exchanges in flight (default 30 s).
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
@@ -301,20 +322,60 @@ impl ServerBuilder {
             }
         }
         let role = std::mem::replace(&mut self.role, Role::Ca);
-        let (responder, ca_certs): (Arc<dyn Responder>, Vec<CmpCertificate>) = match role {
-            Role::Forward { url, timeout } => (Arc::new(forwarder(&url, timeout)?), Vec::new()),
-            Role::Responder(r) => (r, Vec::new()),
-            Role::Ca => {
-                let server = self.ca_server().await?;
-                let certs = server.config().ca_certs.clone();
-                (Arc::new(server), certs)
+        // The CRL listener first: its real URL goes into the certificates.
+        let crl_bound = match self.crl_listen.clone() {
+            None => None,
+            Some(url) if !matches!(role, Role::Ca) => {
+                return Err(Error::Listen {
+                    url,
+                    message: "only the built-in CA has a CRL to serve".into(),
+                });
+            }
+            Some(url) => {
+                let listen = parse_listen(&url)?;
+                if listen.scheme != Scheme::Http {
+                    return Err(Error::Listen {
+                        url,
+                        message: "the CRL is served over http://HOST:PORT/PATH".into(),
+                    });
+                }
+                let (listener, real) = bind(&listen).await?;
+                if self.crl.url.is_none() {
+                    self.crl.url = Some(real.clone());
+                }
+                Some((listener, real, listen.path))
             }
         };
-        Server::start(listens, self.tls, responder, ca_certs, self.drain_timeout).await
+        let (responder, ca_certs, crl): (Arc<dyn Responder>, Vec<CmpCertificate>, _) = match role {
+            Role::Forward { url, timeout } => {
+                (Arc::new(forwarder(&url, timeout)?), Vec::new(), None)
+            }
+            Role::Responder(r) => (r, Vec::new(), None),
+            Role::Ca => {
+                let (server, ca) = self.ca_server().await?;
+                let certs = server.config().ca_certs.clone();
+                let crl = crl_bound.map(|(listener, url, path)| CrlListener {
+                    listener,
+                    url,
+                    path,
+                    source: ca as Arc<dyn CrlSource>,
+                });
+                (Arc::new(server) as Arc<dyn Responder>, certs, crl)
+            }
+        };
+        Server::start(
+            listens,
+            self.tls,
+            responder,
+            ca_certs,
+            crl,
+            self.drain_timeout,
+        )
+        .await
     }
 
     /// The CA, its state and its engine.
-    async fn ca_server(&mut self) -> Result<CmpServer, Error> {
+    async fn ca_server(&mut self) -> Result<(CmpServer, Arc<BuiltinCa>), Error> {
         let provider = cmp_crypto::default_provider();
         let source = std::mem::replace(
             &mut self.ca,
@@ -351,6 +412,7 @@ impl ServerBuilder {
                 .await?
             }
         };
+        let ca = ca.with_crl(self.crl.clone());
         let (ca, transactions): (BuiltinCa, Arc<dyn TransactionStore>) = match &self.state_dir {
             Some(dir) => {
                 let store = Arc::new(SqliteStore::open_in(dir, self.sqlite.clone())?);
@@ -385,13 +447,14 @@ impl ServerBuilder {
         for f in std::mem::take(&mut self.configure) {
             f(&mut config);
         }
-        Ok(CmpServer::new(
+        let server = CmpServer::new(
             Arc::new(config),
             ca.clone(),
             transactions,
             Some(ca.key().clone()),
         )
-        .with_derivation_pool(self.derivations.clone()))
+        .with_derivation_pool(self.derivations.clone());
+        Ok((server, ca))
     }
 }
 

@@ -1,7 +1,8 @@
 //! [`BuiltinCa`]: a certificate authority in the process, as an
 //! [`Issuer`](cmp_core::server::Issuer).
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use cmp_core::asn1::{CmpCertificate, CrlReason, FailureBit, oid};
@@ -19,6 +20,9 @@ use crate::certificate::{
     sign_certificate, subject_key_identifier,
 };
 use crate::client_policy::ClientPolicy;
+use crate::crl::{
+    CrlInput, CrlSettings, CrlSource, MAX_CRL_ENTRIES, build_crl, distribution_point,
+};
 use crate::error::Error;
 use crate::store::{CertificateStore, MemoryCertificates, StoredCertificate, off_worker};
 
@@ -75,6 +79,11 @@ pub struct BuiltinCa {
     primitives: Arc<dyn Primitives>,
     policy: IssuancePolicy,
     store: Arc<dyn CertificateStore>,
+    crl: CrlSettings,
+    /// The last CRL signed: its DER, when it was built, and the revocation count it saw.
+    crl_cache: Mutex<Option<(Vec<u8>, SystemTime, u64)>>,
+    /// Revocations through this CA object (a newer count rebuilds the CRL).
+    revocations: AtomicU64,
 }
 
 fn not_after_of(cert: &CmpCertificate) -> Option<SystemTime> {
@@ -114,6 +123,9 @@ impl BuiltinCa {
             primitives,
             store: Arc::new(MemoryCertificates::new(policy.max_certificates)),
             policy,
+            crl: CrlSettings::default(),
+            crl_cache: Mutex::new(None),
+            revocations: AtomicU64::new(0),
         })
     }
 
@@ -186,6 +198,53 @@ impl BuiltinCa {
         &self.store
     }
 
+    /// The same CA publishing CRLs as `settings` say (with a URL, issued certificates carry
+    /// it as their cRLDistributionPoint).
+    pub fn with_crl(mut self, settings: CrlSettings) -> Self {
+        self.crl = settings;
+        self
+    }
+
+    /// How the CA publishes CRLs.
+    pub fn crl_settings(&self) -> &CrlSettings {
+        &self.crl
+    }
+
+    /// The CA's CRL at `now` (DER, signed with the CA key): the one signed last while it is
+    /// younger than [`CrlSettings::refresh`] and no revocation went through this CA since,
+    /// else a new one.
+    pub async fn crl(&self, now: SystemTime) -> Result<Vec<u8>, Error> {
+        let generation = self.revocations.load(Ordering::SeqCst);
+        if let Ok(cache) = self.crl_cache.lock() {
+            if let Some((der, built, g)) = cache.as_ref() {
+                let fresh = now
+                    .duration_since(*built)
+                    .is_ok_and(|age| age < self.crl.refresh);
+                if *g == generation && fresh {
+                    return Ok(der.clone());
+                }
+            }
+        }
+        let store = self.store.clone();
+        let revoked = off_worker(store.is_blocking(), move || store.revoked(MAX_CRL_ENTRIES))
+            .await
+            .and_then(|r| r)?;
+        let der = build_crl(CrlInput {
+            issuer: self.cert.subject().clone(),
+            key_id: &self.key_id,
+            key: self.key.as_ref(),
+            alg: self.alg,
+            now,
+            next_update: self.crl.next_update,
+            revoked,
+        })
+        .await?;
+        if let Ok(mut cache) = self.crl_cache.lock() {
+            *cache = Some((der.clone(), now, generation));
+        }
+        Ok(der)
+    }
+
     fn refuse(reason: impl Into<String>) -> IssuerError {
         IssuerError::Refused {
             fail_info: FailureBit::BadCertTemplate,
@@ -242,6 +301,9 @@ impl BuiltinCa {
             .map_err(fail)?,
             authority_key_identifier(&self.key_id).map_err(fail)?,
         ];
+        if let Some(url) = &self.crl.url {
+            extensions.push(distribution_point(url).map_err(fail)?);
+        }
         if let Some(names) = sans {
             if names.is_empty() {
                 return Err(Self::refuse("subjectAltNames are empty"));
@@ -356,7 +418,10 @@ impl Issuer for BuiltinCa {
         .await
         .and_then(|r| r);
         match revoked {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.revocations.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
             Err(Error::UnknownSerial) => Err(IssuerError::Refused {
                 fail_info: FailureBit::BadCertId,
                 reason: "no certificate with this serial number was issued".into(),
@@ -367,5 +432,12 @@ impl Issuer for BuiltinCa {
             }),
             Err(e) => Err(IssuerError::Failed(e.to_string())),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl CrlSource for BuiltinCa {
+    async fn current_crl(&self) -> Result<Vec<u8>, Error> {
+        self.crl(SystemTime::now()).await
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cmp-server [--config FILE] --listen http://127.0.0.1:0/pkix/ --secret pass:TEXT --ref VALUE \
-//!            [--validity SECONDS] \
+//!            [--validity SECONDS] [--crl-listen http://HOST:PORT/PATH] [--crl-url URL] \
 //!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN] [--trusted FILE]… \
 //!            [--state-dir DIR [--sqlite-synchronous normal|full]] \
 //!            [--max-transactions N] [--transaction-ttl SECONDS] \
@@ -39,8 +39,8 @@ use cmp_server::config_file::{self, ClientEntry, OptionKind};
 use cmp_server::files::{pem, read_certs, read_secret};
 use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
 use cmp_server::{
-    CaSource, DEFAULT_QUEUE_PER_THREAD, DerivationPool, IssuancePolicy, Server, ServerBuilder,
-    SqliteOptions, SqliteStore, Synchronous,
+    CaSource, CrlSettings, DEFAULT_QUEUE_PER_THREAD, DerivationPool, IssuancePolicy, Server,
+    ServerBuilder, SqliteOptions, SqliteStore, Synchronous,
 };
 use cmp_transport_http::{TlsServerSettings, read_pem_certificates, read_pem_private_key};
 
@@ -137,6 +137,15 @@ struct Serve {
     /// `listening on URL` with the real port.
     #[arg(long, value_name = "URL")]
     listen: Vec<String>,
+    /// Serve the CA's CRL over HTTP GET at http://HOST:PORT/PATH (port 0: a free one; a line
+    /// `serving the CRL at URL` gives the real one). Issued certificates name it as their
+    /// CRL distribution point unless --crl-url names another.
+    #[arg(long, value_name = "URL")]
+    crl_listen: Option<String>,
+    /// The CRL distribution point issued certificates carry (e.g. a proxy in front of
+    /// --crl-listen); without --crl-listen and --crl-url they carry none.
+    #[arg(long, value_name = "URL")]
+    crl_url: Option<String>,
     /// The TLS server certificate (PEM, its chain after it) of https:// and tcps:// listeners.
     #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -414,6 +423,15 @@ fn builder(cli: &Serve, clients: &[ClientEntry]) -> Result<ServerBuilder, String
             subject: cli.ca_subject.clone(),
         },
     });
+    if let Some(url) = &cli.crl_listen {
+        b = b.crl_listen(url);
+    }
+    if let Some(url) = &cli.crl_url {
+        b = b.crl_settings(CrlSettings {
+            url: Some(url.clone()),
+            ..CrlSettings::default()
+        });
+    }
     if let Some(dir) = &cli.state_dir {
         b = b.state_dir(dir).sqlite(SqliteOptions {
             synchronous: match cli.sqlite_synchronous {
@@ -479,6 +497,11 @@ async fn run(cli: Serve, clients: Vec<ClientEntry>) -> Result<(), String> {
             .urls()
             .iter()
             .map(|u| format!("listening on {u}\n"))
+            .chain(
+                server
+                    .crl_url()
+                    .map(|u| format!("serving the CRL at {u}\n")),
+            )
             .collect();
         let mut out = std::io::stdout().lock();
         out.write_all(announce.as_bytes())

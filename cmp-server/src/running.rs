@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::builder::ServerBuilder;
+use crate::crl::{CrlSource, serve_crl};
 use crate::error::Error;
 use crate::listen::{Listen, Scheme, bind};
 
@@ -20,6 +21,7 @@ use crate::listen::{Listen, Scheme, bind};
 #[derive(Debug)]
 pub struct Server {
     urls: Vec<String>,
+    crl_url: Option<String>,
     ca_certs: Vec<CmpCertificate>,
     stop: watch::Sender<bool>,
     serving: JoinSet<std::io::Result<()>>,
@@ -35,6 +37,15 @@ fn copy_tls(t: &TlsServerSettings) -> TlsServerSettings {
     }
 }
 
+/// The bound CRL listener and what it serves.
+pub(crate) struct CrlListener {
+    pub(crate) listener: tokio::net::TcpListener,
+    /// Its real URL.
+    pub(crate) url: String,
+    pub(crate) path: String,
+    pub(crate) source: Arc<dyn CrlSource>,
+}
+
 impl Server {
     /// A builder with the defaults.
     pub fn builder() -> ServerBuilder {
@@ -47,6 +58,7 @@ impl Server {
         tls: Option<TlsServerSettings>,
         responder: Arc<dyn Responder>,
         ca_certs: Vec<CmpCertificate>,
+        crl: Option<CrlListener>,
         drain_timeout: Duration,
     ) -> Result<Self, Error> {
         let mut bound = Vec::with_capacity(listens.len());
@@ -93,8 +105,18 @@ impl Server {
             tracing::info!(url = %real, "listening");
             urls.push(real);
         }
+        let crl_url = crl.map(|c| {
+            let mut stop = stop_rx.clone();
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            tracing::info!(url = %c.url, "serving the CRL");
+            serving.spawn(serve_crl(c.listener, c.source, c.path, stopped));
+            c.url
+        });
         Ok(Server {
             urls,
+            crl_url,
             ca_certs,
             stop,
             serving,
@@ -114,6 +136,11 @@ impl Server {
             .iter()
             .find(|u| u.starts_with(&prefix))
             .map(String::as_str)
+    }
+
+    /// The URL the CRL is served at (with the real port), when a CRL listener was asked for.
+    pub fn crl_url(&self) -> Option<&str> {
+        self.crl_url.as_deref()
     }
 
     /// The CA certificate followed by its chain (empty for a relay or a custom responder):
