@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use cmp_core::asn1::CmpCertificate;
+use cmp_core::asn1::{CertReqTemplateContent, RootCaKeyUpdateContent};
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::parse_name;
 use cmp_core::server::{
@@ -111,6 +112,9 @@ pub struct ServerBuilder {
     derivations: DerivationPool,
     crl: CrlSettings,
     crl_listen: Option<String>,
+    root_update: Option<RootCaKeyUpdateContent>,
+    cert_req_template: Option<CertReqTemplateContent>,
+    signer: Option<(PathBuf, PathBuf)>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -150,6 +154,9 @@ impl Default for ServerBuilder {
             derivations: DerivationPool::default(),
             crl: CrlSettings::default(),
             crl_listen: None,
+            root_update: None,
+            cert_req_template: None,
+            signer: None,
         }
     }
 }
@@ -291,6 +298,26 @@ impl ServerBuilder {
     /// CRL is served).
     pub fn crl_settings(mut self, settings: CrlSettings) -> Self {
         self.crl = settings;
+        self
+    }
+
+    /// Answer a genm rootCaCert with this root CA key update (newWithNew, newWithOld,
+    /// oldWithNew).
+    pub fn root_ca_key_update(mut self, update: RootCaKeyUpdateContent) -> Self {
+        self.root_update = Some(update);
+        self
+    }
+
+    /// Answer a genm certReqTemplate with this template.
+    pub fn cert_req_template(mut self, template: CertReqTemplateContent) -> Self {
+        self.cert_req_template = Some(template);
+        self
+    }
+
+    /// Sign responses to signed requests (and errors) with this certificate (PEM, its chain
+    /// after it, or DER) and key file instead of the CA key.
+    pub fn response_signer(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.signer = Some((cert.into(), key.into()));
         self
     }
 
@@ -439,11 +466,44 @@ impl ServerBuilder {
         config.transaction_ttl = self.transaction_ttl;
         config.test = self.knobs.clone();
         config.mac_derivation = MacDerivation::Step;
-        config.signer = Some(ResponseSigner {
-            cert: ca.ca_cert().clone(),
-            chain: ca.certificates().into_iter().skip(1).collect(),
-            alg: ca.key().spec().default_signature_algorithm(),
-        });
+        let signing_key: Arc<dyn PrivateKey> = match self.signer.take() {
+            Some((cert, key)) => {
+                let mut certs = read_certs(&cert)?;
+                let signer_cert = certs.remove(0);
+                let key: Arc<dyn PrivateKey> = Arc::new(
+                    cmp_crypto::software::read_key_file(&key, None).map_err(|e| Error::File {
+                        path: key.display().to_string(),
+                        message: e.to_string(),
+                    })?,
+                );
+                if key.public_key() != signer_cert.subject_public_key_info() {
+                    return Err(Error::File {
+                        path: cert.display().to_string(),
+                        message: format!(
+                            "the response signer's key does not belong to {}",
+                            cmp_core::names::format_name(signer_cert.subject())
+                        ),
+                    });
+                }
+                config.signer = Some(ResponseSigner {
+                    cert: signer_cert,
+                    chain: certs,
+                    alg: key.spec().default_signature_algorithm(),
+                });
+                key
+            }
+            None => {
+                config.signer = Some(ResponseSigner {
+                    cert: ca.ca_cert().clone(),
+                    chain: ca.certificates().into_iter().skip(1).collect(),
+                    alg: ca.key().spec().default_signature_algorithm(),
+                });
+                ca.key().clone()
+            }
+        };
+        config.genp.root_ca_key_update = self.root_update.take();
+        config.genp.cert_req_template = self.cert_req_template.take();
+        config.genp.crls = true;
         for f in std::mem::take(&mut self.configure) {
             f(&mut config);
         }
@@ -451,7 +511,7 @@ impl ServerBuilder {
             Arc::new(config),
             ca.clone(),
             transactions,
-            Some(ca.key().clone()),
+            Some(signing_key),
         )
         .with_derivation_pool(self.derivations.clone());
         Ok((server, ca))

@@ -404,6 +404,13 @@ impl Issuer for BuiltinCa {
         }))
     }
 
+    async fn crl(&self, now: SystemTime) -> Result<Option<Vec<u8>>, IssuerError> {
+        BuiltinCa::crl(self, now)
+            .await
+            .map(Some)
+            .map_err(|e| IssuerError::Failed(e.to_string()))
+    }
+
     async fn revoke(
         &self,
         serial: &[u8],

@@ -149,6 +149,7 @@ impl CmpServer {
                     }
                     exchange.on_revoked(revoked)?
                 }
+                ServerStep::CurrentCrl => exchange.on_crl(self.issuer.crl(now).await)?,
                 ServerStep::Sign { alg, data } => {
                     let key = self.signing_key.as_ref().ok_or_else(|| {
                         ServerError::Config("a response signer without its key".into())

@@ -34,6 +34,7 @@ mod driver;
 mod error;
 pub mod files;
 mod forward;
+pub mod genp;
 mod listen;
 mod running;
 pub mod store;

@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! cmp-server [--config FILE] --listen http://127.0.0.1:0/pkix/ --secret pass:TEXT --ref VALUE \
+//!            [--cert FILE --key FILE] [--newwithnew F [--newwithold F] [--oldwithnew F]] \
+//!            [--template-subject DN] [--template-key-type SPEC] \
 //!            [--validity SECONDS] [--crl-listen http://HOST:PORT/PATH] [--crl-url URL] \
 //!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN] [--trusted FILE]… \
 //!            [--state-dir DIR [--sqlite-synchronous normal|full]] \
@@ -34,9 +36,11 @@ use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use cmp_core::asn1::{CrlReason, FailureBit, PkiStatus};
+use cmp_core::names::parse_name;
 use cmp_core::server::{ForcedStatus, TestKnobs};
 use cmp_server::config_file::{self, ClientEntry, OptionKind};
 use cmp_server::files::{pem, read_certs, read_secret};
+use cmp_server::genp;
 use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
 use cmp_server::{
     CaSource, CrlSettings, DEFAULT_QUEUE_PER_THREAD, DerivationPool, IssuancePolicy, Server,
@@ -137,6 +141,29 @@ struct Serve {
     /// `listening on URL` with the real port.
     #[arg(long, value_name = "URL")]
     listen: Vec<String>,
+    /// Sign responses to signed requests (and errors) with this certificate (PEM, its chain
+    /// after it, or DER) instead of the CA certificate.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// genm rootCaCert is answered with this new root (self-signed) in rootCaKeyUpdate.
+    #[arg(long, value_name = "FILE")]
+    newwithnew: Option<PathBuf>,
+    /// The new root key certified by the old one, for rootCaKeyUpdate.
+    #[arg(long, value_name = "FILE", requires = "newwithnew")]
+    newwithold: Option<PathBuf>,
+    /// The old root key certified by the new one, for rootCaKeyUpdate.
+    #[arg(long, value_name = "FILE", requires = "newwithnew")]
+    oldwithnew: Option<PathBuf>,
+    /// genm certReqTemplate is answered with a template of this subject.
+    #[arg(long, value_name = "DN")]
+    template_subject: Option<String>,
+    /// genm certReqTemplate is answered with this key type (ec:P-256, ec:P-384, rsa:2048, …,
+    /// ed25519) as keySpec.
+    #[arg(long, value_name = "SPEC")]
+    template_key_type: Option<String>,
     /// Serve the CA's CRL over HTTP GET at http://HOST:PORT/PATH (port 0: a free one; a line
     /// `serving the CRL at URL` gives the real one). Issued certificates name it as their
     /// CRL distribution point unless --crl-url names another.
@@ -423,6 +450,30 @@ fn builder(cli: &Serve, clients: &[ClientEntry]) -> Result<ServerBuilder, String
             subject: cli.ca_subject.clone(),
         },
     });
+    if let (Some(cert), Some(key)) = (&cli.cert, &cli.key) {
+        b = b.response_signer(cert, key);
+    }
+    if let Some(nwn) = &cli.newwithnew {
+        let update =
+            genp::root_ca_key_update(nwn, cli.newwithold.as_deref(), cli.oldwithnew.as_deref())
+                .map_err(|e| format!("--newwithnew: {e}"))?;
+        b = b.root_ca_key_update(update);
+    }
+    if cli.template_subject.is_some() || cli.template_key_type.is_some() {
+        let subject = cli
+            .template_subject
+            .as_deref()
+            .map(parse_name)
+            .transpose()
+            .map_err(|e| format!("--template-subject: {e}"))?;
+        let key = cli
+            .template_key_type
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| format!("--template-key-type: {e}"))?;
+        b = b.cert_req_template(genp::cert_req_template(subject, key).map_err(|e| e.to_string())?);
+    }
     if let Some(url) = &cli.crl_listen {
         b = b.crl_listen(url);
     }

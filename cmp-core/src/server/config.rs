@@ -11,7 +11,8 @@ use zeroize::Zeroizing;
 
 use super::store::DEFAULT_TRANSACTION_TTL;
 use crate::asn1::{
-    CmpCertificate, DecodeLimits, FailureBit, PkiFailureInfo, PkiStatus, PkiStatusInfo,
+    CertReqTemplateContent, CmpCertificate, DecodeLimits, FailureBit, PkiFailureInfo, PkiStatus,
+    PkiStatusInfo, RootCaKeyUpdateContent,
 };
 use crate::crypto::{CertPathVerifier, Primitives, SignatureAlgorithm};
 use crate::protection::MacLimits;
@@ -83,6 +84,21 @@ pub enum ResponseProtection {
     AsRequest,
     /// Always a signature by the [`ResponseSigner`].
     Signature,
+}
+
+/// What a genp answers besides caCerts (RFC 9483 §4.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GenpContent {
+    /// The answer to rootCaCert (and to a bare rootCaKeyUpdate, as OpenSSL 3.0 asks):
+    /// newWithNew, newWithOld, oldWithNew. When the request names its old root and
+    /// newWithOld is given, the update is answered only if newWithOld verifies under that
+    /// root's key (else: no update for that root).
+    pub root_ca_key_update: Option<RootCaKeyUpdateContent>,
+    /// The answer to certReqTemplate.
+    pub cert_req_template: Option<CertReqTemplateContent>,
+    /// Answer crlStatusList with the issuer's CRL ([`ServerStep::CurrentCrl`](super::ServerStep::CurrentCrl))
+    /// when it is newer than the thisUpdate the client has.
+    pub crls: bool,
 }
 
 /// Where the MAC key of a MAC-protected request is derived (PBM's iterated hash or PBMAC1's
@@ -201,6 +217,8 @@ pub struct ServerConfig {
     pub ca_pubs: Vec<CmpCertificate>,
     /// How long a transaction is remembered after its last message.
     pub transaction_ttl: Duration,
+    /// What genp answers besides caCerts (nothing by default).
+    pub genp: GenpContent,
     /// Test knobs (all off by default).
     pub test: TestKnobs,
 }
@@ -251,6 +269,7 @@ impl ServerConfig {
             grant_implicit_confirm: false,
             ca_pubs: Vec::new(),
             transaction_ttl: DEFAULT_TRANSACTION_TTL,
+            genp: GenpContent::default(),
             test: TestKnobs::default(),
         }
     }

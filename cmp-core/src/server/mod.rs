@@ -52,8 +52,11 @@
 //!    - certConf: one CertStatus for the certReqId and certHash (with the hash of the
 //!      certificate's signature algorithm, or hashAlg) of the certificate issued → else
 //!      `badCertId`; then pkiConf.
-//!    - genm: caCerts answered with the CA's certificates; other types answered without a
-//!      value ("nothing to offer").
+//!    - genm: caCerts answered with the CA's certificates; rootCaCert with the configured
+//!      rootCaKeyUpdate, certReqTemplate with the configured template, crlStatusList with
+//!      the issuer's CRL ([`ServerStep::CurrentCrl`]) when newer than the client's
+//!      ([`GenpContent`]); other types, and these when there is nothing to offer, answered
+//!      without a value.
 //!    - pollReq: with delayed delivery ([`TestKnobs::poll_count`]) a pollRep while polls
 //!      are left, then the certificate response; else `badRequest`, not stored.
 //!    - error: pkiConf.
@@ -101,8 +104,8 @@ mod template;
 
 pub use checks::Refusal;
 pub use config::{
-    ForcedStatus, MacDerivation, ResponseProtection, ResponseSigner, ServerConfig, SharedSecrets,
-    TestKnobs,
+    ForcedStatus, GenpContent, MacDerivation, ResponseProtection, ResponseSigner, ServerConfig,
+    SharedSecrets, TestKnobs,
 };
 pub use error::{DerivationError, IssuerError, ServerError, StoreError};
 pub use exchange::{Exchange, MAX_GENM_ENTRIES, ServerStep};

@@ -89,6 +89,10 @@ pub enum ServerStep {
         /// The version it replaces.
         expected: Option<u64>,
     },
+    /// Ask the [`Issuer`](super::Issuer) for its current CRL
+    /// ([`Issuer::crl`](super::Issuer::crl)) and hand it to [`Exchange::on_crl`] (a genm
+    /// crlStatusList, with [`GenpContent::crls`](super::GenpContent::crls)).
+    CurrentCrl,
     /// Send these bytes to the client; the exchange is over.
     Respond(Vec<u8>),
 }
@@ -130,6 +134,7 @@ enum State {
     AwaitCertificate(Lookup),
     AwaitIssue(Enroll),
     AwaitRevoke(CertId),
+    AwaitCrl(Vec<InfoTypeAndValue>),
     AwaitSignature(Box<Pending>),
     AwaitSave(Vec<u8>),
     Done,
@@ -144,6 +149,7 @@ impl State {
             State::AwaitCertificate(_) => "waiting for a certificate lookup",
             State::AwaitIssue(_) => "waiting for the issuer",
             State::AwaitRevoke(_) => "waiting for a revocation",
+            State::AwaitCrl(_) => "waiting for the CRL",
             State::AwaitSignature(_) => "waiting for a signature",
             State::AwaitSave(_) => "waiting for the store",
             State::Done => "done",
@@ -529,6 +535,35 @@ impl Exchange {
             }
             Err(e) => self.reject_rr(issuer_refusal(&e)),
         }
+    }
+
+    /// Takes the answer to [`ServerStep::CurrentCrl`]: the issuer's CRL (DER), `None` when it
+    /// has none.
+    pub fn on_crl(
+        &mut self,
+        crl: Result<Option<Vec<u8>>, IssuerError>,
+    ) -> Result<ServerStep, ServerError> {
+        let itavs = match std::mem::replace(&mut self.state, State::Done) {
+            State::AwaitCrl(i) => i,
+            other => {
+                self.state = other;
+                return Err(self.unexpected("a CRL"));
+            }
+        };
+        let crl = match crl {
+            Ok(Some(der)) => match rasn::der::decode::<rasn_pkix::CertificateList>(&der) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    return self.refuse_and_close(Refusal::new(
+                        FailureBit::SystemFailure,
+                        format!("the issuer's CRL is malformed: {e}"),
+                    ));
+                }
+            },
+            Ok(None) => None,
+            Err(e) => return self.refuse_and_close(issuer_refusal(&e)),
+        };
+        self.genp(&itavs, crl)
     }
 
     /// Takes the signature asked for by [`ServerStep::Sign`].
