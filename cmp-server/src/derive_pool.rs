@@ -3,24 +3,38 @@
 
 use std::sync::Arc;
 
-use cmp_core::protection::{MacKey, MacKeyDerivation};
+use cmp_core::protection::{MacKey, MacKeyDerivation, ProtectionAlg};
 use cmp_core::server::DerivationError;
 use tokio::sync::Semaphore;
 
-/// How many derivations may wait for a thread, per thread, by default.
+/// How many maximal derivations may wait for a thread, per thread, by default.
 pub const DEFAULT_QUEUE_PER_THREAD: usize = 4;
 
+/// The cost of the most expensive derivation the server accepts by default (PBMAC1 with
+/// 1 000 000 PBKDF2 iterations, two hash compressions each): one place in the queue.
+pub const MAXIMAL_DERIVATION_COST: u64 = 2_000_000;
+
+/// A place in the queue, in units.
+const UNITS_PER_PLACE: u64 = 1000;
+
 /// Runs MAC key derivations (PBM's iterated hash, PBMAC1's PBKDF2: up to about a second
-/// each) on at most `threads` threads of tokio's blocking pool, never on an async worker; at
-/// most `queue` more wait for a thread. A derivation beyond that is refused at once
-/// ([`DerivationError::Busy`], answered with `systemUnavail`), so a flood of expensive MAC
-/// requests costs bounded CPU and memory and cannot starve signature-protected clients.
+/// each) on at most `threads` threads of tokio's blocking pool, never on an async worker.
+///
+/// What waits is bounded by work, not by count: `threads + queue` places, a maximal
+/// derivation ([`MAXIMAL_DERIVATION_COST`]) taking a whole place and a cheap one a share
+/// (OpenSSL's default PBM of 500 iterations takes a thousandth), so a thousand ordinary
+/// clients queue where a flood of maximal ones is cut off after `threads + queue`. A
+/// derivation beyond that is refused at once ([`DerivationError::Busy`], answered with
+/// `systemUnavail`), so a flood of expensive MAC requests costs bounded CPU and memory and
+/// cannot starve signature-protected clients.
 #[derive(Debug, Clone)]
 pub struct DerivationPool {
     /// One permit per thread.
     running: Arc<Semaphore>,
-    /// One permit per derivation admitted (running or waiting).
+    /// Units of work admitted (running or waiting), [`UNITS_PER_PLACE`] per place.
     admitted: Arc<Semaphore>,
+    /// All the units there are.
+    capacity: u64,
     threads: usize,
     queue: usize,
 }
@@ -35,15 +49,34 @@ impl Default for DerivationPool {
 }
 
 impl DerivationPool {
-    /// A pool of `threads` (at least one) with `queue` places to wait.
+    /// A pool of `threads` (at least one) with `queue` places to wait (a place holds one
+    /// maximal derivation, or many cheaper ones).
     pub fn new(threads: usize, queue: usize) -> Self {
         let threads = threads.max(1);
+        let capacity = (threads.saturating_add(queue) as u64)
+            .saturating_mul(UNITS_PER_PLACE)
+            .min(u64::from(u32::MAX));
         DerivationPool {
             running: Arc::new(Semaphore::new(threads)),
-            admitted: Arc::new(Semaphore::new(threads + queue)),
+            admitted: Arc::new(Semaphore::new(capacity as usize)),
+            capacity,
             threads,
             queue,
         }
+    }
+
+    /// The units `derivation` takes: its share of a place, at least one unit, at most all.
+    fn units(&self, derivation: &MacKeyDerivation) -> u32 {
+        let per_iteration = match derivation.alg() {
+            ProtectionAlg::Pbmac1 { .. } => 2,
+            _ => 1,
+        };
+        let cost = u64::from(derivation.iterations()) * per_iteration;
+        let units = cost
+            .saturating_mul(UNITS_PER_PLACE)
+            .div_ceil(MAXIMAL_DERIVATION_COST)
+            .clamp(1, self.capacity);
+        u32::try_from(units).unwrap_or(u32::MAX)
     }
 
     /// How many derivations run at once.
@@ -51,7 +84,7 @@ impl DerivationPool {
         self.threads
     }
 
-    /// How many may wait for a thread.
+    /// How many maximal derivations may wait for a thread.
     pub fn queue(&self) -> usize {
         self.queue
     }
@@ -65,7 +98,7 @@ impl DerivationPool {
         let admitted = self
             .admitted
             .clone()
-            .try_acquire_owned()
+            .try_acquire_many_owned(self.units(&derivation))
             .map_err(|_| DerivationError::Busy)?;
         let running = self
             .running

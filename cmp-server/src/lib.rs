@@ -43,7 +43,7 @@ pub use builder::{CaSource, ServerBuilder};
 pub use ca::{BuiltinCa, IssuancePolicy, SERIAL_LEN};
 pub use client_policy::{ClientMatch, ClientPolicy};
 pub use crl::{CrlSettings, CrlSource, MAX_CRL_ENTRIES};
-pub use derive_pool::{DEFAULT_QUEUE_PER_THREAD, DerivationPool};
+pub use derive_pool::{DEFAULT_QUEUE_PER_THREAD, DerivationPool, MAXIMAL_DERIVATION_COST};
 pub use driver::{CmpServer, MAX_STEPS};
 pub use error::Error;
 pub use forward::Forwarder;

@@ -208,8 +208,10 @@ struct Serve {
     /// threads of their own; default half the CPUs.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     mac_threads: Option<u16>,
-    /// How many MAC-protected requests may wait for a derivation thread; the ones beyond are
-    /// answered with systemUnavail at once. Default 4 per thread.
+    /// How many maximal MAC key derivations (PBMAC1 with 1 000 000 iterations) may wait for a
+    /// derivation thread — cheaper ones take a share of a place (500-iteration PBM a
+    /// thousandth); the requests beyond are answered with systemUnavail at once. Default 4
+    /// per thread.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     mac_queue: Option<u32>,
     /// How long a transaction is remembered after its last message, in seconds.

@@ -315,41 +315,51 @@ fn iterations_beyond_the_limit_are_refused_without_a_derivation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_pool_refuses_at_once_beyond_its_threads_and_queue() {
+async fn the_pool_refuses_at_once_beyond_its_threads_and_queue_counted_in_work() {
     let counting = Arc::new(Counting::default());
     let (release, gate) = std::sync::mpsc::channel();
     *counting.gate.lock().expect("lock") = Some(gate);
-    let derivation = || {
+    let primitives = counting.clone() as Arc<dyn Primitives>;
+    // The most expensive derivation accepted by default: a whole place in the queue.
+    let maximal = || {
         MacKeyDerivation::for_settings(
-            &MacSettings::pbmac1_default(),
+            &MacSettings::Pbmac1 {
+                prf: DigestAlgorithm::Sha256,
+                mac: DigestAlgorithm::Sha256,
+                iterations: 1_000_000,
+                salt_len: 16,
+                key_len: 32,
+            },
             SECRET,
-            counting.clone() as Arc<dyn Primitives>,
+            primitives.clone(),
         )
         .expect("derivation")
     };
+    // OpenSSL's default PBM: a thousandth of a place.
+    let cheap =
+        MacKeyDerivation::for_settings(&MacSettings::pbm_default(), SECRET, primitives.clone())
+            .expect("derivation");
     let pool = DerivationPool::new(1, 1);
     let (a, b) = (pool.clone(), pool.clone());
-    let (da, db) = (derivation(), derivation());
-    let first = tokio::spawn(async move { a.derive(da).await });
-    // Wait until the first runs on the pool thread (held at the gate).
+    let first = maximal();
+    let running = tokio::spawn(async move { a.derive(first).await });
+    // Wait until it runs on the pool thread (held at the gate).
     while counting.pbkdf2.load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    let second = tokio::spawn(async move { b.derive(db).await });
+    // A cheap one is admitted and waits for the thread …
+    let queued = tokio::spawn(async move { b.derive(cheap).await });
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    // One running, one waiting: the third is refused without waiting.
+    // … but the second place is no longer whole: a maximal one is refused without waiting.
     assert_eq!(
-        pool.derive(derivation()).await.map(|_| ()),
+        pool.derive(maximal()).await.map(|_| ()),
         Err(DerivationError::Busy)
     );
     release.send(()).expect("release");
-    release.send(()).expect("release");
-    assert!(first.await.expect("joined").is_ok());
-    assert!(second.await.expect("joined").is_ok());
-    assert_eq!(counting.pbkdf2.load(Ordering::SeqCst), 2);
+    assert!(running.await.expect("joined").is_ok());
+    assert!(queued.await.expect("joined").is_ok());
     // Room again.
-    let (release_gate, gate) = std::sync::mpsc::channel();
-    *counting.gate.lock().expect("lock") = Some(gate);
-    release_gate.send(()).expect("release");
-    assert!(pool.derive(derivation()).await.is_ok());
+    release.send(()).expect("release");
+    assert!(pool.derive(maximal()).await.is_ok());
+    assert_eq!(counting.pbkdf2.load(Ordering::SeqCst), 2);
 }
