@@ -243,6 +243,18 @@ fn keys_it_does_not_know_are_errors_that_name_them() {
         ),
         "cmp-server: configuration file FILE: [[client]] #1: unknown field `subject`, expected one of `ref`, `secret`, `cert`, `signer`, `subjects`, `sans`, `key_types`, `max_validity`"
     );
+    assert_eq!(
+        fails_with(
+            "listen = [\"http://127.0.0.1:0/\"]\n[[client]]\nref = \"a\"\nsecret = \"pass:x\"\nsigner = \"CN=*\"\n"
+        ),
+        "cmp-server: configuration file FILE: [[client]] #1: give exactly one of ref (with secret), cert or signer"
+    );
+    assert_eq!(
+        fails_with(
+            "listen = [\"http://127.0.0.1:0/\"]\n[[client]]\nsigner = \"CN=*\"\nsans = [\"dns:x\"]\n"
+        ),
+        "cmp-server: configuration file FILE: [[client]] #1: sans entry dns:x: give DNS:…, IP:…, email:… or URI:…"
+    );
     let e = fails_with(
         "listen = [\"http://127.0.0.1:0/\"]\n[[client]]\nref = \"a\"\nsecret = \"pass:\"\n",
     );

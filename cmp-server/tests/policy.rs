@@ -219,3 +219,35 @@ fn signers_are_matched_by_subject_and_unmatched_requesters_are_free() {
     )
     .expect("no rule, no restriction");
 }
+
+#[test]
+fn a_rule_for_one_client_certificate_governs_only_that_certificate() {
+    let vendor = Pki::new(|_| {}).vendor_cert;
+    let mut rule = ClientPolicy::new(ClientMatch::Certificate(vendor.der().to_vec()));
+    rule.subjects = vec!["CN=Exactly This".into()];
+    let pki = Pki::with_policy(policy(vec![rule]), |_| {});
+    let key = new_key();
+    let signed = pki.client(signature_credentials(&pki.vendor_cert));
+    let err = enroll_as(
+        &pki,
+        signed.clone(),
+        ir_request(key.as_ref(), "CN=Something Else", None),
+        key.as_ref(),
+        Some(pki.vendor_key.as_ref()),
+    )
+    .expect_err("refused");
+    assert_refused(
+        err,
+        "ip",
+        FailureBit::NotAuthorized,
+        "this client may not request the subject CN=Something Else",
+    );
+    enroll_as(
+        &pki,
+        signed,
+        ir_request(key.as_ref(), "CN=Exactly This", None),
+        key.as_ref(),
+        Some(pki.vendor_key.as_ref()),
+    )
+    .expect("its one subject");
+}
