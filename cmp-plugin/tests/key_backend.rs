@@ -130,7 +130,10 @@ fn capabilities_the_plugin_lacks_and_errors_it_reports_are_exact() {
         else {
             panic!("{e:?}")
         };
-        assert_eq!(message, "this ec:P-256 key cannot decrypt: only RSA keys decrypt");
+        assert_eq!(
+            message,
+            "this ec:P-256 key cannot decrypt: only RSA keys decrypt"
+        );
         let e = PrivateKey::decrypt(
             &key,
             DecryptionAlgorithm::RsaesOaep(DigestAlgorithm::Sha256),
@@ -139,7 +142,13 @@ fn capabilities_the_plugin_lacks_and_errors_it_reports_are_exact() {
         .await
         .expect_err("EC keys do not decrypt");
         assert!(
-            matches!(e, CryptoError::NotCapable { capability: "decrypt", .. }),
+            matches!(
+                e,
+                CryptoError::NotCapable {
+                    capability: "decrypt",
+                    ..
+                }
+            ),
             "{e}"
         );
         // … but agrees on keys: the plugin's key and a software key derive the same secret.

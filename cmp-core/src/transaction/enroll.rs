@@ -573,6 +573,17 @@ impl Transaction for Enrollment {
         self.session.take_warnings()
     }
 
+    fn mac_key_needed(
+        &mut self,
+        response: Option<&[u8]>,
+    ) -> Option<crate::protection::MacKeyDerivation> {
+        self.session.mac_key_needed(response)
+    }
+
+    fn on_mac_key(&mut self, key: crate::protection::MacKey) {
+        self.session.add_mac_key(key)
+    }
+
     fn on_staged(&mut self, now: SystemTime) -> Result<Step<Enrolled>, ClientError> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Staging(after) => match *after {

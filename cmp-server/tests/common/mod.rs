@@ -152,6 +152,11 @@ impl Pki {
     /// knows [`SECRET`] under [`REFERENCE`], trusts the fixture CA as vendor root, and signs
     /// responses with the CA key; `tweak` changes the server configuration.
     pub fn new(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::with_policy(IssuancePolicy::default(), tweak)
+    }
+
+    /// As [`Pki::new`], with the CA's issuance `policy`.
+    pub fn with_policy(policy: IssuancePolicy, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let primitives = SeededPrimitives::new(7);
         let paths = cmp_crypto::default_provider().paths;
         let ca = block_on(BuiltinCa::generate(
@@ -160,7 +165,7 @@ impl Pki {
             primitives.clone(),
             now() - Duration::from_secs(3600),
             Duration::from_secs(10 * 365 * 24 * 3600),
-            IssuancePolicy::default(),
+            policy,
         ))
         .expect("CA");
         let ca = Arc::new(ca);
