@@ -317,7 +317,8 @@ impl Loaded {
         let mut paths = Vec::new();
         for (k, v) in top {
             match (k.as_str(), v) {
-                ("plugin", _) => {}
+                // The daemon's sections, checked as a whole below.
+                ("plugin" | "daemon" | "certificate", _) => {}
                 (TLS, Value::Dict(_, d)) => paths.extend(d.keys().map(|s| format!("{TLS}.{s}"))),
                 _ => paths.push(k.clone()),
             }
@@ -333,7 +334,13 @@ impl Loaded {
         for opt in &self.options {
             self.args_of(opt)?;
         }
+        self.daemon_file()?;
         Ok(())
+    }
+
+    /// The daemon's `[daemon]` section and `[[certificate]]` tables (unknown keys refused).
+    pub(crate) fn daemon_file(&self) -> Result<crate::daemon::settings::DaemonFile, ConfigError> {
+        self.figment.extract().map_err(|e| invalid(&e))
     }
 
     /// The arguments the configuration gives `opt` (`--long VALUE` …), checked with the
