@@ -8,7 +8,7 @@ fn main() {
             .map_or(0, |d| d.as_secs())
             .to_string()
     });
-    println!("cargo:rustc-env=CMP_AGENT_BUILD_EPOCH={epoch}");
+    println!("cargo:rustc-env=CMP_BUILD_EPOCH={epoch}");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -22,7 +22,8 @@
 //! ```
 //!
 //! A key applies to the commands that have its option (`newkey` to the enrollments, `infotype`
-//! to genm, …). `--config` has no key (`CMP_AGENT_CONFIG` names the file). Unknown keys, in the
+//! to genm, …). `--config` has no key (`CMP_AGENT_CONFIG` names the file; the daemon's test knobs
+//! `CMP_AGENT_FAILPOINT` and `CMP_AGENT_CLOCK_OFFSET` are not keys either). Unknown keys, in the
 //! file or as `CMP_AGENT_*` variables, and values the option would refuse are errors that name
 //! the key and where it came from; a secret's value never appears in one.
 //! `cmp-agent config check` prints the effective configuration, secrets masked.
@@ -209,7 +210,7 @@ pub(crate) fn load(flag: Option<&Path>) -> Result<Loaded, ConfigError> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    let figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["config"]).split("__"));
+    let figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["config", "failpoint", "clock_offset"]).split("__"));
     let top: figment::value::Dict = figment.extract().map_err(|e| invalid(&e))?;
     let plugins: Plugins = figment.extract().map_err(|e| invalid(&e))?;
     let loaded = Loaded {

@@ -37,7 +37,7 @@ pub(crate) const CLOCK_OFFSET_VAR: &str = "CMP_AGENT_CLOCK_OFFSET";
 
 /// When this binary was built (Unix seconds; `SOURCE_DATE_EPOCH` when the build sets it).
 pub(crate) fn build_time() -> i64 {
-    env!("CMP_AGENT_BUILD_EPOCH").parse().unwrap_or(0)
+    env!("CMP_BUILD_EPOCH").parse().unwrap_or(0)
 }
 
 /// Arguments of `cmp-agent run`.
