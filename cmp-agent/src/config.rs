@@ -210,7 +210,11 @@ pub(crate) fn load(flag: Option<&Path>) -> Result<Loaded, ConfigError> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    let figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["config", "failpoint", "clock_offset"]).split("__"));
+    let figment = figment.merge(
+        Env::prefixed(ENV_PREFIX)
+            .ignore(&["config", "failpoint", "clock_offset"])
+            .split("__"),
+    );
     let top: figment::value::Dict = figment.extract().map_err(|e| invalid(&e))?;
     let plugins: Plugins = figment.extract().map_err(|e| invalid(&e))?;
     let loaded = Loaded {

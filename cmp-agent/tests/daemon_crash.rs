@@ -15,13 +15,23 @@ fn crash_and_restart(point: &str, extra: &[&str]) {
     let crashed = agent(&cfg, &["run", "--once"], &[("CMP_AGENT_FAILPOINT", point)]);
     let log = String::from_utf8_lossy(&crashed.stderr);
     assert_eq!(crashed.status.code(), None, "aborted by a signal: {log}");
-    assert!(log.contains(&format!("failpoint {point}: aborting")), "{log}");
+    assert!(
+        log.contains(&format!("failpoint {point}: aborting")),
+        "{log}"
+    );
     let restarted = agent(&cfg, &["run", "--once"], &[]);
     let log = String::from_utf8_lossy(&restarted.stderr);
     assert!(restarted.status.success(), "{point}: {log}");
-    assert!(log.contains("resuming transaction") || point == "none", "{point}: {log}");
+    assert!(
+        log.contains("resuming transaction") || point == "none",
+        "{point}: {log}"
+    );
     let certs = ca.certs();
-    assert_eq!(certs.len(), 1, "{point}: exactly one certificate issued: {certs:?}\n{log}");
+    assert_eq!(
+        certs.len(),
+        1,
+        "{point}: exactly one certificate issued: {certs:?}\n{log}"
+    );
     let serial = assert_clean_install(&dir);
     assert!(certs[0].starts_with(&serial), "{point}: {certs:?} {serial}");
     assert!(!hook_runs(&dir).is_empty(), "{point}: the hook ran");
@@ -66,7 +76,11 @@ fn kur_crash_after_send() {
     assert!(agent(&cfg, &["run", "--once"], &[]).status.success());
     let first = assert_clean_install(&dir);
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let crashed = agent(&cfg, &["run", "--once"], &[("CMP_AGENT_FAILPOINT", "after-send")]);
+    let crashed = agent(
+        &cfg,
+        &["run", "--once"],
+        &[("CMP_AGENT_FAILPOINT", "after-send")],
+    );
     let log = String::from_utf8_lossy(&crashed.stderr);
     assert_eq!(crashed.status.code(), None, "{log}");
     assert!(log.contains("sent kur"), "{log}");

@@ -11,16 +11,16 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The agent binary.
-pub const AGENT: &str = env!("CARGO_BIN_EXE_cmp-agent");
+pub(crate) const AGENT: &str = env!("CARGO_BIN_EXE_cmp-agent");
 
 /// The shared secret and reference of the tests.
-pub const SECRET: &str = "pass:daemon-test-secret";
+pub(crate) const SECRET: &str = "pass:daemon-test-secret";
 /// The reference (senderKID).
-pub const REF: &str = "daemon-device-7";
+pub(crate) const REF: &str = "daemon-device-7";
 
 /// The cmp-server binary of this workspace, built once per test process (`cargo build -p
 /// cmp-server`, quick when it is up to date), next to the agent binary.
-pub fn server_bin() -> PathBuf {
+pub(crate) fn server_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
@@ -42,34 +42,31 @@ pub fn server_bin() -> PathBuf {
 }
 
 /// A fresh temporary directory.
-pub fn temp(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "cmp-agent-daemon-{}-{label}",
-        std::process::id()
-    ));
+pub(crate) fn temp(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cmp-agent-daemon-{}-{label}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
 
 /// A running cmp-server; stopped when dropped.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     /// Its listeners' URLs, in the order given.
-    pub urls: Vec<String>,
+    pub(crate) urls: Vec<String>,
     /// Its state directory.
-    pub state: PathBuf,
+    pub(crate) state: PathBuf,
 }
 
 impl Server {
     /// Starts cmp-server on `listen` (port 0 URLs) with the test secret, its state in
     /// `dir/ca`; waits for its `listening on URL` lines.
-    pub fn start(dir: &Path, listen: &[&str]) -> Server {
+    pub(crate) fn start(dir: &Path, listen: &[&str]) -> Server {
         Server::start_with(dir, listen, &[])
     }
 
     /// [`Server::start`] with more options (test knobs such as `--poll-count`).
-    pub fn start_with(dir: &Path, listen: &[&str], extra: &[&str]) -> Server {
+    pub(crate) fn start_with(dir: &Path, listen: &[&str], extra: &[&str]) -> Server {
         let state = dir.join("ca");
         let mut cmd = Command::new(server_bin());
         cmd.args(extra);
@@ -77,7 +74,14 @@ impl Server {
             cmd.args(["--listen", l]);
         }
         let mut child = cmd
-            .args(["--secret", SECRET, "--ref", REF, "--ca-subject", "CN=Daemon Test CA"])
+            .args([
+                "--secret",
+                SECRET,
+                "--ref",
+                REF,
+                "--ca-subject",
+                "CN=Daemon Test CA",
+            ])
             .arg("--state-dir")
             .arg(&state)
             .stdout(Stdio::piped())
@@ -100,13 +104,17 @@ impl Server {
     }
 
     /// `cmp-server certs list`: one line per issued certificate.
-    pub fn certs(&self) -> Vec<String> {
+    pub(crate) fn certs(&self) -> Vec<String> {
         let out = Command::new(server_bin())
             .args(["certs", "list", "--state-dir"])
             .arg(&self.state)
             .output()
             .expect("certs list");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(str::to_owned)
@@ -127,7 +135,7 @@ fn log(dir: &Path) -> String {
 
 /// The agent configuration for one certificate `router` kept with `servers`; `extra` is
 /// appended to the `[daemon]` section.
-pub fn config(dir: &Path, servers: &[String], validity: &str, extra: &str) -> PathBuf {
+pub(crate) fn config(dir: &Path, servers: &[String], validity: &str, extra: &str) -> PathBuf {
     let servers: Vec<String> = servers.iter().map(|s| format!("{s:?}")).collect();
     let hook = dir.join("hook.sh");
     std::fs::write(
@@ -164,7 +172,7 @@ validity = "{validity}"
 }
 
 /// `cmp-agent --config CONFIG ARGS…` with `env`, to completion.
-pub fn agent(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn agent(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(AGENT);
     cmd.arg("--config").arg(config).args(args);
     cmd.env_remove("CMP_AGENT_FAILPOINT")
@@ -178,7 +186,7 @@ pub fn agent(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// `cmp-agent run` in the background.
-pub fn spawn_run(config: &Path, env: &[(&str, &str)], stderr: &Path) -> Child {
+pub(crate) fn spawn_run(config: &Path, env: &[(&str, &str)], stderr: &Path) -> Child {
     let mut cmd = Command::new(AGENT);
     cmd.arg("--config").arg(config).arg("run");
     cmd.env_remove("CMP_AGENT_FAILPOINT")
@@ -194,7 +202,7 @@ pub fn spawn_run(config: &Path, env: &[(&str, &str)], stderr: &Path) -> Child {
 }
 
 /// Waits (generously) until `f` holds.
-pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
@@ -203,7 +211,7 @@ pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 }
 
 /// Sends `signal` (TERM, HUP, …) to `child` with kill(1).
-pub fn signal(child: &Child, signal: &str) {
+pub(crate) fn signal(child: &Child, signal: &str) {
     let ok = Command::new("kill")
         .args([format!("-{signal}"), child.id().to_string()])
         .status()
@@ -212,9 +220,13 @@ pub fn signal(child: &Child, signal: &str) {
 }
 
 /// The `status --format json` of the configuration.
-pub fn status(config: &Path) -> serde_json::Value {
+pub(crate) fn status(config: &Path) -> serde_json::Value {
     let out = agent(config, &["status", "--format", "json"], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
@@ -229,12 +241,16 @@ fn public_key(kind: &str, path: &Path) -> String {
         .arg(path)
         .output()
         .expect("openssl is needed: apt-get install -y openssl");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The serial of a PEM certificate in upper-case hex.
-pub fn serial(path: &Path) -> String {
+pub(crate) fn serial(path: &Path) -> String {
     let out = Command::new("openssl")
         .args(["x509", "-serial", "-noout", "-in"])
         .arg(path)
@@ -249,7 +265,7 @@ pub fn serial(path: &Path) -> String {
 /// After the daemon is done with `router`: an installed certificate whose key is the one in
 /// the store, no staged generation, no saved transaction, no pending key. Returns the
 /// installed certificate's serial.
-pub fn assert_clean_install(dir: &Path) -> String {
+pub(crate) fn assert_clean_install(dir: &Path) -> String {
     let id = dir.join("state/store/router");
     let current = id.join("current");
     assert_eq!(
@@ -258,7 +274,10 @@ pub fn assert_clean_install(dir: &Path) -> String {
         "the installed key matches the installed certificate"
     );
     assert!(!id.join("staged").exists(), "no staged generation is left");
-    assert!(!id.join("transaction.bin").exists(), "no saved transaction is left");
+    assert!(
+        !id.join("transaction.bin").exists(),
+        "no saved transaction is left"
+    );
     assert!(
         !dir.join("state/keys/router.pending.pem").exists(),
         "no pending key is left"
@@ -267,7 +286,7 @@ pub fn assert_clean_install(dir: &Path) -> String {
 }
 
 /// The lines of the hook's log.
-pub fn hook_runs(dir: &Path) -> Vec<String> {
+pub(crate) fn hook_runs(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("hook.log"))
         .unwrap_or_default()
         .lines()
