@@ -25,7 +25,21 @@ pub(crate) fn server_bin() -> PathBuf {
     BUILT
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
+            let mut cmd = Command::new(cargo);
+            // Without the variables `cargo test` sets for this test (some build scripts
+            // rerun when CARGO_MANIFEST_DIR changes): the same build as `cargo build`.
+            for (k, _) in std::env::vars_os() {
+                let k = k.to_string_lossy().into_owned();
+                let ours = (k.starts_with("CARGO_")
+                    && !matches!(k.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR")
+                    && !k.starts_with("CARGO_BUILD_"))
+                    || k == "OUT_DIR"
+                    || k == "CMP_BUILD_EPOCH";
+                if ours {
+                    cmd.env_remove(&k);
+                }
+            }
+            let status = cmd
                 .args(["build", "-q", "-p", "cmp-server"])
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
                 .status()
