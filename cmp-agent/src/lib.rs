@@ -57,6 +57,8 @@ mod client_cli;
 mod commands;
 mod config;
 mod daemon;
+#[cfg(feature = "demo")]
+mod demo;
 mod dynamic;
 mod error;
 mod exit;
@@ -149,6 +151,8 @@ where
         Command::Genm(args) => commands::general(&args, r),
         Command::Plugins(args) => commands::plugins::run(&args, r),
         Command::Run(args) => daemon::run(&args, cli.config.as_deref(), r),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => demo::run(&args),
         Command::Status(args) => daemon::status::run(&args, cli.config.as_deref()),
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config::render(&loaded, &cli.plugin));

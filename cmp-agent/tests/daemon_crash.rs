@@ -94,3 +94,47 @@ fn kur_crash_after_send() {
     assert!(certs[1].starts_with(&second), "{certs:?}");
     assert_eq!(hook_runs(&dir).len(), 2);
 }
+
+/// The CA forgot the transaction (its `--transaction-ttl` passed while the agent was down
+/// after sending certConf): the agent starts a new transaction with the same key.
+#[test]
+fn a_forgotten_transaction_restarts_with_the_same_key() {
+    let dir = temp("crash-forgotten");
+    let ca = Server::start_with(
+        &dir,
+        &["http://127.0.0.1:0/pkix/"],
+        &["--transaction-ttl", "1"],
+    );
+    let cfg = config(&dir, &ca.urls, "1d", "");
+    let crashed = agent(
+        &cfg,
+        &["run", "--once"],
+        &[("CMP_AGENT_FAILPOINT", "before-send-again")],
+    );
+    let log = String::from_utf8_lossy(&crashed.stderr);
+    assert_eq!(crashed.status.code(), None, "{log}");
+    let pending = std::fs::read_to_string(dir.join("state/keys/router.pending.pem"))
+        .expect("the pending key is kept");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let restarted = agent(&cfg, &["run", "--once"], &[]);
+    let log = String::from_utf8_lossy(&restarted.stderr);
+    assert!(restarted.status.success(), "{log}");
+    assert!(
+        log.contains("starting a new one with the same key"),
+        "{log}"
+    );
+    assert!(log.contains("using the pending key"), "{log}");
+    let serial = assert_clean_install(&dir);
+    let certs = ca.certs();
+    assert_eq!(certs.len(), 2, "{certs:?}");
+    assert!(certs[1].starts_with(&serial), "{certs:?}");
+    // The installed key is the pending key of the first transaction.
+    let installed =
+        std::fs::read_to_string(dir.join("state/store/router/current/key.pem")).expect("key");
+    let der = |pem: &str| {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>()
+    };
+    assert_eq!(der(&installed), der(&pending));
+}

@@ -96,6 +96,14 @@ impl From<StorageError> for Failure {
     }
 }
 
+/// What [`Engine::step`] does next.
+enum Next {
+    /// Look again at once.
+    Again,
+    /// Look again at this time (Unix seconds).
+    At(i64),
+}
+
 /// The daemon's work on the identities of one configuration.
 pub(crate) struct Engine<'a> {
     pub(crate) cfg: DaemonConfig,
@@ -147,28 +155,44 @@ impl<'a> Engine<'a> {
             .join("current")
     }
 
-    /// Does what is due for `cert`; returns when to look again (Unix seconds).
+    /// Does what is due for `cert`; returns when to look again (Unix seconds). A saved
+    /// transaction given up is followed at once by the new transaction that replaces it.
     pub(crate) async fn step(&self, cert: &CertificateConfig) -> i64 {
+        let mut at = self.now();
+        for _ in 0..3 {
+            match self.step_once(cert).await {
+                Next::Again => continue,
+                Next::At(t) => {
+                    at = t;
+                    break;
+                }
+            }
+        }
+        at
+    }
+
+    async fn step_once(&self, cert: &CertificateConfig) -> Next {
         let name = &cert.name;
         let record = match self.store.load(name).await {
             Ok(r) => r.unwrap_or_else(|| IdentityRecord::empty(name.clone())),
             Err(e) => {
                 tracing::error!("{name}: {e}");
-                return self.now() + 60;
+                return Next::At(self.now() + 60);
             }
         };
         let mut meta = record.metadata.clone();
         let now = self.now();
         if meta.failures > 0 {
             if let Some(t) = meta.next_action_at.filter(|&t| t > now) {
-                return t; // backing off
+                return Next::At(t); // backing off
             }
         }
         // 1. A saved transaction is finished first, with the CA it started on.
         if let Some(blob) = &record.transaction {
             match self.resume(cert, &record, blob).await {
-                Ok(()) => return self.now(),
-                Err(f) => return self.failed(cert, &mut meta, &f, true).await,
+                // Done, or given up: the next step follows at once.
+                Ok(()) => return Next::Again,
+                Err(f) => return Next::At(self.failed(cert, &mut meta, &f, true).await),
             }
         }
         if record.staged.is_some() {
@@ -180,7 +204,7 @@ impl<'a> Engine<'a> {
         // 2. The hook an install still owes.
         if meta.next_action.as_deref() == Some(HOOK_PENDING) {
             self.run_hook(name).await;
-            return self.schedule(cert, &mut meta).await;
+            return Next::At(self.schedule(cert, &mut meta).await);
         }
         // 3. Enroll, renew or re-enroll when due.
         let current = installed(&record);
@@ -192,12 +216,12 @@ impl<'a> Engine<'a> {
             (due, c.not_after_unix())
         });
         let Some(action) = schedule::decide(now, view) else {
-            return match (due, &current) {
-                (Some(d), _) => d,
-                (None, _) => self.schedule(cert, &mut meta).await,
-            };
+            return Next::At(match due {
+                Some(d) => d,
+                None => self.schedule(cert, &mut meta).await,
+            });
         };
-        match self.attempt(cert, action, current.as_ref()).await {
+        Next::At(match self.attempt(cert, action, current.as_ref()).await {
             Ok(()) => self.now(),
             Err(Failure::KurRefused(why)) => {
                 tracing::warn!("{name}: kur refused ({why}); falling back to ir");
@@ -207,7 +231,7 @@ impl<'a> Engine<'a> {
                 }
             }
             Err(f) => self.failed(cert, &mut meta, &f, false).await,
-        }
+        })
     }
 
     fn renew_time(&self, c: &CmpCertificate) -> i64 {
