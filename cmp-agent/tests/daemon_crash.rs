@@ -152,18 +152,27 @@ fn sigterm_parks_a_polling_transaction_and_the_next_start_resumes_it() {
     let cfg = config(&dir, &ca.urls, "1d", "stop_timeout = \"1s\"");
     let mut run = spawn_run(&cfg, &[], &dir.join("agent.log"));
     let log = || std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
-    wait_for("the first pollRep", std::time::Duration::from_secs(60), || {
-        log().contains("received pollRep")
-    });
+    wait_for(
+        "the first pollRep",
+        std::time::Duration::from_secs(60),
+        || log().contains("received pollRep"),
+    );
     signal(&run, "TERM");
     assert!(run.wait().expect("stops").success());
-    assert!(log().contains("the unfinished transaction is parked"), "{}", log());
+    assert!(
+        log().contains("the unfinished transaction is parked"),
+        "{}",
+        log()
+    );
     assert!(dir.join("state/store/router/transaction.bin").exists());
     let restarted = agent(&cfg, &["run", "--once"], &[]);
     let text = String::from_utf8_lossy(&restarted.stderr);
     assert!(restarted.status.success(), "{text}");
     assert!(text.contains("resuming transaction"), "{text}");
-    assert!(text.contains("(polling)") || text.contains("(request sent)"), "{text}");
+    assert!(
+        text.contains("(polling)") || text.contains("(request sent)"),
+        "{text}"
+    );
     assert_clean_install(&dir);
     assert_eq!(ca.certs().len(), 1, "{:?}", ca.certs());
 }
