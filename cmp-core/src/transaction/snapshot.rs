@@ -1,46 +1,4 @@
-//! Saving and restoring an unfinished enrollment, so that an agent that crashed, was killed or
-//! rebooted mid-transaction continues it instead of orphaning a key or a certificate.
-//!
-//! [`TransactionState`] is what an agent persists **before each send**
-//! ([`crate::storage::Storage::save_transaction`]): the transactionID, the nonces, the exact
-//! bytes of the request about to leave, where the transaction stands (waiting for the
-//! certificate response, polling, or waiting for pkiConf after certConf), plus two strings
-//! the core only carries — the new key's locator and the CA it was sent to. After a restart
-//! [`crate::transaction::Enrollment::resume`] rebuilds the transaction; the agent re-sends
-//! the identical request bytes (a server that remembers the transaction answers an identical
-//! retransmission from its store, and a pollReq is answered as any poll) and continues with
-//! the response as if nothing had happened. A server that no longer knows the transaction
-//! answers with an error (`transactionIdInUse`, `badRequest`, …); the agent then starts a new
-//! transaction **with the same key**.
-//!
-//! # The format (version 1)
-//!
-//! A small length-prefixed binary, written and read by hand:
-//!
-//! ```text
-//! "CMPTS" (5 bytes)  version (u32, big endian, = 1)
-//! then the fields, in this order, each as a length (u32, big endian) and that many bytes:
-//!   kind            1 byte: 0 ir, 1 cr, 2 kur, 3 ccr, 4 p10cr
-//!   transactionID
-//!   first senderNonce (empty: none)
-//!   last senderNonce  (empty: none)
-//!   peer's senderNonce, our next recipNonce (empty: none)
-//!   request         the DER of the request last sent, byte for byte
-//!   phase           1 byte: 0 certificate response awaited, 1 polling, 2 pkiConf awaited
-//!   polls           u32, the pollReqs sent so far
-//!   certReqId       i64 (big endian)
-//!   delayed         1 byte: 1 when an error/waiting started delayed delivery
-//!   certificate     the DER of the issued certificate (phase 2; else empty)
-//!   key             the new key's locator, UTF-8 (opaque to the core)
-//!   ca              the CA's URL, UTF-8 (opaque to the core)
-//! ```
-//!
-//! Why not serde/JSON or DER: cmp-core has no serde dependency and needs none for this; the
-//! request is binary (DER) and would be base64 in JSON; a DER encoding would need an ASN.1
-//! module of its own. Thirteen length-prefixed fields in a fixed order are read by fifty lines
-//! that check every length against the bytes left and a bound ([`MAX_STATE_LEN`]), with no
-//! parser to trust. A later format gets a new version number; version 1 stays readable (a
-//! committed golden file is read by a test).
+//! Saving and restoring an unfinished enrollment across a restart: [`TransactionState`].
 
 use super::enroll::EnrollmentKind;
 use crate::storage::StorageError;
@@ -68,7 +26,49 @@ pub enum Phase {
     },
 }
 
-/// The saved state of an unfinished enrollment (see the [module](self) documentation).
+/// Saving and restoring an unfinished enrollment, so that an agent that crashed, was killed or
+/// rebooted mid-transaction continues it instead of orphaning a key or a certificate.
+///
+/// [`TransactionState`] is what an agent persists **before each send**
+/// ([`crate::storage::Storage::save_transaction`]): the transactionID, the nonces, the exact
+/// bytes of the request about to leave, where the transaction stands (waiting for the
+/// certificate response, polling, or waiting for pkiConf after certConf), plus two strings
+/// the core only carries — the new key's locator and the CA it was sent to. After a restart
+/// [`crate::transaction::Enrollment::resume`] rebuilds the transaction; the agent re-sends
+/// the identical request bytes (a server that remembers the transaction answers an identical
+/// retransmission from its store, and a pollReq is answered as any poll) and continues with
+/// the response as if nothing had happened. A server that no longer knows the transaction
+/// answers with an error (`transactionIdInUse`, `badRequest`, …); the agent then starts a new
+/// transaction **with the same key**.
+///
+/// # The format (version 1)
+///
+/// A small length-prefixed binary, written and read by hand:
+///
+/// ```text
+/// "CMPTS" (5 bytes)  version (u32, big endian, = 1)
+/// then the fields, in this order, each as a length (u32, big endian) and that many bytes:
+///   kind            1 byte: 0 ir, 1 cr, 2 kur, 3 ccr, 4 p10cr
+///   transactionID
+///   first senderNonce (empty: none)
+///   last senderNonce  (empty: none)
+///   peer's senderNonce, our next recipNonce (empty: none)
+///   request         the DER of the request last sent, byte for byte
+///   phase           1 byte: 0 certificate response awaited, 1 polling, 2 pkiConf awaited
+///   polls           u32, the pollReqs sent so far
+///   certReqId       i64 (big endian)
+///   delayed         1 byte: 1 when an error/waiting started delayed delivery
+///   certificate     the DER of the issued certificate (phase 2; else empty)
+///   key             the new key's locator, UTF-8 (opaque to the core)
+///   ca              the CA's URL, UTF-8 (opaque to the core)
+/// ```
+///
+/// Why not serde/JSON or DER: cmp-core has no serde dependency and needs none for this; the
+/// request is binary (DER) and would be base64 in JSON; a DER encoding would need an ASN.1
+/// module of its own. Thirteen length-prefixed fields in a fixed order are read by fifty lines
+/// that check every length against the bytes left and a bound ([`MAX_STATE_LEN`]), with no
+/// parser to trust. A later format gets a new version number; version 1 stays readable (a
+/// committed golden file is read by a test).
 #[derive(Clone, PartialEq, Eq)]
 pub struct TransactionState {
     /// ir, cr, kur, ccr or p10cr.
