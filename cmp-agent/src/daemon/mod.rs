@@ -15,6 +15,7 @@ pub(crate) mod notify;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 pub(crate) mod status;
+mod transaction;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
