@@ -251,3 +251,33 @@ fn daemon_configuration_errors_name_the_key() {
         assert!(err.contains(expected), "{text}: {err}");
     }
 }
+
+#[test]
+fn a_refusal_is_reported_backed_off_and_leaves_no_transaction() {
+    let dir = temp("refused");
+    let ca = Server::start_with(
+        &dir,
+        &["http://127.0.0.1:0/pkix/"],
+        &["--pkistatus", "2", "--failure", "9", "--statusstring", "not today"],
+    );
+    let cfg = config(&dir, &ca.urls, "1d", "");
+    let out = agent(&cfg, &["run", "--once"], &[]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("(failure 1; next try at"), "{log}");
+    let st = status(&cfg);
+    let c = &st["certificates"][0];
+    assert_eq!(c["state"], "none", "{st}");
+    assert_eq!(c["failures"], 1, "{st}");
+    assert_eq!(c["next_action"], "retry", "{st}");
+    assert_eq!(c["transaction"], serde_json::Value::Null, "{st}");
+    let err = c["last_error"].as_str().unwrap_or_default();
+    assert!(err.contains("rejection") && err.contains("not today"), "{st}");
+    assert!(!dir.join("state/store/router/transaction.bin").exists());
+    // The key generated for it is kept for the next attempt.
+    assert!(dir.join("state/keys/router.pending.pem").exists());
+    // Backing off: a second pass right away sends nothing.
+    let again = agent(&cfg, &["run", "--once"], &[]);
+    let log = String::from_utf8_lossy(&again.stderr);
+    assert!(!log.contains("sent ir"), "{log}");
+}

@@ -57,6 +57,9 @@ pub(crate) fn unix(t: SystemTime) -> i64 {
 pub(super) enum Failure {
     /// The CA could not be reached (nothing was received): try the next CA.
     Unreachable(String),
+    /// The transport failed after the CA had answered: the saved transaction is resumed
+    /// later, with the same CA.
+    Interrupted(String),
     /// The CA refused a key update: fall back to ir.
     KurRefused(String),
     /// The CA refused.
@@ -71,6 +74,7 @@ impl Failure {
     fn text(&self) -> &str {
         match self {
             Failure::Unreachable(s)
+            | Failure::Interrupted(s)
             | Failure::KurRefused(s)
             | Failure::Refused(s)
             | Failure::Stale(s)
@@ -490,7 +494,15 @@ impl<'a> Engine<'a> {
                     self.store.save_transaction(name, None).await?;
                     return Err(Failure::KurRefused(why));
                 }
-                other => return other,
+                // Interrupted: kept, and resumed with this CA.
+                Err(Failure::Interrupted(why)) => return Err(Failure::Interrupted(why)),
+                // Refused, or a response that failed our checks: the transaction is over.
+                Err(f) => {
+                    self.store.discard_staged(name).await?;
+                    self.store.save_transaction(name, None).await?;
+                    return Err(f);
+                }
+                Ok(()) => return Ok(()),
             }
         }
         Err(Failure::Other(format!(
@@ -548,7 +560,7 @@ impl<'a> Engine<'a> {
             .run(cert, &s, tx, key.as_ref(), &server, Some(state.request))
             .await
         {
-            Err(Failure::Stale(why)) | Err(Failure::KurRefused(why)) => {
+            Err(Failure::Stale(why) | Failure::KurRefused(why) | Failure::Refused(why)) => {
                 tracing::warn!(
                     "{name}: the CA did not continue the transaction ({why}); starting a new one with the same key"
                 );
@@ -556,18 +568,20 @@ impl<'a> Engine<'a> {
                 self.store.save_transaction(name, None).await?;
                 Ok(())
             }
-            Err(Failure::Unreachable(why)) => {
+
+            Err(f) => {
                 let failures = record.metadata.failures + 1;
                 if failures >= MAX_RESUME_FAILURES {
                     tracing::warn!(
-                        "{name}: {server} unreachable {failures} times; giving the transaction up (the key is kept)"
+                        "{name}: the transaction with {server} failed {failures} times ({}); giving it up (the key is kept)",
+                        f.text()
                     );
                     self.store.discard_staged(name).await?;
                     self.store.save_transaction(name, None).await?;
                 }
-                Err(Failure::Unreachable(why))
+                Err(f)
             }
-            other => other,
+            Ok(()) => Ok(()),
         }
     }
 }

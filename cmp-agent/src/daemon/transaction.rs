@@ -54,6 +54,9 @@ impl Engine<'_> {
                 ClientError::Transport(_) | ClientError::TotalTimeout { .. } if !received_any => {
                     Failure::Unreachable(e.to_string())
                 }
+                ClientError::Transport(_) | ClientError::TotalTimeout { .. } => {
+                    Failure::Interrupted(e.to_string())
+                }
                 ClientError::Refused(r)
                     if resumed
                         && (r.has(FailureBit::TransactionIdInUse)
