@@ -258,7 +258,14 @@ fn a_refusal_is_reported_backed_off_and_leaves_no_transaction() {
     let ca = Server::start_with(
         &dir,
         &["http://127.0.0.1:0/pkix/"],
-        &["--pkistatus", "2", "--failure", "9", "--statusstring", "not today"],
+        &[
+            "--pkistatus",
+            "2",
+            "--failure",
+            "9",
+            "--statusstring",
+            "not today",
+        ],
     );
     let cfg = config(&dir, &ca.urls, "1d", "");
     let out = agent(&cfg, &["run", "--once"], &[]);
@@ -272,7 +279,10 @@ fn a_refusal_is_reported_backed_off_and_leaves_no_transaction() {
     assert_eq!(c["next_action"], "retry", "{st}");
     assert_eq!(c["transaction"], serde_json::Value::Null, "{st}");
     let err = c["last_error"].as_str().unwrap_or_default();
-    assert!(err.contains("rejection") && err.contains("not today"), "{st}");
+    assert!(
+        err.contains("rejection") && err.contains("not today"),
+        "{st}"
+    );
     assert!(!dir.join("state/store/router/transaction.bin").exists());
     // The key generated for it is kept for the next attempt.
     assert!(dir.join("state/keys/router.pending.pem").exists());
