@@ -481,6 +481,46 @@ pub(crate) fn render(loaded: &Loaded, flag_plugins: &[PathBuf]) -> String {
             quoted(&path.display().to_string())
         ));
     }
+    out.push_str(&render_daemon(loaded));
+    out
+}
+
+/// The daemon's part of `config check`: the `[daemon]` keys that are set, with their source,
+/// and the certificates by name (their secrets are not shown).
+fn render_daemon(loaded: &Loaded) -> String {
+    let mut out = String::new();
+    if let Some(Value::Dict(_, d)) = loaded.value_of("daemon") {
+        out.push_str("\n[daemon]\n");
+        for (k, v) in &d {
+            let path = format!("daemon.{k}");
+            let text = match v {
+                Value::String(_, s) => quoted(s),
+                Value::Num(_, n) => whole(*n).unwrap_or_else(|| "?".into()),
+                Value::Bool(_, b) => b.to_string(),
+                Value::Array(_, items) => {
+                    let items: Vec<String> = items
+                        .iter()
+                        .map(|i| match i {
+                            Value::String(_, s) => quoted(s),
+                            _ => "?".into(),
+                        })
+                        .collect();
+                    format!("[{}]", items.join(", "))
+                }
+                _ => "?".into(),
+            };
+            out.push_str(&format!("{k} = {text}  # {}\n", loaded.source_of(&path)));
+        }
+    }
+    if let Ok(file) = loaded.daemon_file() {
+        for c in &file.certificate {
+            out.push_str(&format!(
+                "\n[[certificate]]\nname = {}  # {}\n",
+                quoted(&c.name),
+                loaded.source_of("certificate")
+            ));
+        }
+    }
     out
 }
 

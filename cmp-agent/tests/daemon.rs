@@ -291,3 +291,40 @@ fn a_refusal_is_reported_backed_off_and_leaves_no_transaction() {
     let log = String::from_utf8_lossy(&again.stderr);
     assert!(!log.contains("sent ir"), "{log}");
 }
+
+#[test]
+fn config_check_shows_the_daemon_keys_without_secrets() {
+    let dir = temp("config-check");
+    let cfg = config(
+        &dir,
+        &["http://127.0.0.1:9/pkix/".to_owned()],
+        "1d",
+        "jitter = \"5m\"",
+    );
+    let out = agent(
+        &cfg,
+        &["config", "check"],
+        &[("CMP_AGENT_DAEMON__RETRY_MIN", "7s")],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = cfg.display().to_string();
+    assert!(text.contains(&format!("\n[daemon]\n")), "{text}");
+    assert!(
+        text.contains(&format!("jitter = \"5m\"  # {file}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("retry_min = \"7s\"  # environment variable CMP_AGENT_DAEMON__RETRY_MIN\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\n[[certificate]]\nname = \"router\"  # {file}\n")),
+        "{text}"
+    );
+    assert!(!text.contains("daemon-test-secret"), "{text}");
+}
