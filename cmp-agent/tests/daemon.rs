@@ -313,7 +313,7 @@ fn config_check_shows_the_daemon_keys_without_secrets() {
         String::from_utf8_lossy(&out.stderr)
     );
     let file = cfg.display().to_string();
-    assert!(text.contains(&format!("\n[daemon]\n")), "{text}");
+    assert!(text.contains("\n[daemon]\n"), "{text}");
     assert!(
         text.contains(&format!("jitter = \"5m\"  # {file}\n")),
         "{text}"
