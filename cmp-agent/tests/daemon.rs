@@ -234,6 +234,10 @@ fn daemon_configuration_errors_name_the_key() {
             "key certificate[0].secret: give the first enrollment's credential: secret and ref (PBM), or vendor_cert and vendor_key",
         ),
         (
+            "[[certificate]]\nname = \"a\"\nsubject = \"/CN=a\"\nsecret = \"hunter2\"\nref = \"r\"\n",
+            "key certificate[0].secret: not a secret source (give pass:TEXT, env:VAR or file:PATH)",
+        ),
+        (
             "[[certificate]]\nname = \"../x\"\nsubject = \"/CN=a\"\nsecret = \"pass:x\"\nref = \"r\"\n",
             "key certificate[0].name: storage: identity name \"../x\": start with a letter or a digit",
         ),
@@ -249,6 +253,7 @@ fn daemon_configuration_errors_name_the_key() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{text}: {err}");
         assert!(err.contains(expected), "{text}: {err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 }
 

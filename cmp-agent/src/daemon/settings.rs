@@ -262,6 +262,15 @@ impl DaemonConfig {
             if mac && (c.secret.is_none() || c.reference.is_none()) {
                 return Err(format!("{}: secret and ref go together", at("secret")));
             }
+            if let Some(src) = &c.secret {
+                // Never echo the value: it may be the secret itself, written without `pass:`.
+                if src.parse::<crate::secret::SecretSource>().is_err() {
+                    return Err(format!(
+                        "{}: not a secret source (give pass:TEXT, env:VAR or file:PATH)",
+                        at("secret")
+                    ));
+                }
+            }
             if c.vendor_cert.is_some() != c.vendor_key.is_some() {
                 return Err(format!(
                     "{}: vendor_cert and vendor_key go together",
