@@ -654,9 +654,8 @@ impl Enrollment {
         use super::snapshot::Phase;
         if request.kind != state.kind {
             return Err(ClientError::Local(format!(
-                "the saved transaction is a {}, not a {}",
-                state.kind.response(),
-                request.kind.response()
+                "the saved transaction is {:?}, the request {:?}: not the same kind",
+                state.kind, request.kind
             )));
         }
         let expect = match &state.phase {
