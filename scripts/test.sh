@@ -13,6 +13,8 @@ command -v python3 >/dev/null 2>&1 || apt_missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || apt_missing+=(python3-pip)
 command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
+# cmp-agent's systemd unit is checked with systemd-analyze verify.
+command -v systemd-analyze >/dev/null 2>&1 || apt_missing+=(systemd)
 # cmp-plugin's tests compile C plugins against cmp-plugin/include/cmp-plugin.h.
 command -v cc >/dev/null 2>&1 || apt_missing+=(gcc libc6-dev)
 # libfuzzer-sys (the fuzz smoke run) builds libFuzzer from C++.

@@ -605,3 +605,97 @@ impl Transaction for Enrollment {
         }
     }
 }
+
+/// Saving and restoring an unfinished enrollment across a restart (see
+/// [`super::TransactionState`]).
+impl Enrollment {
+    /// The state to persist now that `sent` — the request of the last [`Step::Send`] — is
+    /// about to leave; `key` and `ca` (the new key's locator, the CA's URL) are the caller's
+    /// and kept with it. An error when the transaction is not waiting for a response, or
+    /// when it refused the certificate (certConf with a rejection: nothing to resume).
+    pub fn save_state(
+        &self,
+        sent: &[u8],
+        key: &str,
+        ca: &str,
+    ) -> Result<super::TransactionState, ClientError> {
+        use super::snapshot::Phase;
+        let phase = match &self.state {
+            State::Await(Expect::CertRep) if self.session.polling() => Phase::Polling,
+            State::Await(Expect::CertRep) => Phase::Requested,
+            State::Await(Expect::PkiConf {
+                enrolled,
+                refused: None,
+            }) => Phase::Confirming {
+                certificate: enrolled.certificate.der().to_vec(),
+            },
+            _ => {
+                return Err(ClientError::Local(
+                    "the transaction is not waiting for a response it could resume with".into(),
+                ));
+            }
+        };
+        let p = self.session.parts();
+        Ok(super::TransactionState {
+            kind: self.request.kind,
+            transaction_id: p.transaction_id,
+            first_nonce: p.first_nonce,
+            last_nonce: p.last_nonce,
+            peer_nonce: p.peer_nonce,
+            request: sent.to_vec(),
+            phase,
+            polls: p.polls,
+            cert_req_id: self.cert_req_id,
+            delayed_delivery: p.delayed_delivery,
+            key: key.to_owned(),
+            ca: ca.to_owned(),
+        })
+    }
+
+    /// Continues a transaction saved with [`Enrollment::save_state`]: the caller sends
+    /// `state.request` again, byte for byte, and hands the response to
+    /// [`Transaction::on_response`]; from there on the transaction runs as if it had never
+    /// stopped. `request` is the enrollment as it was asked for (its public key is checked
+    /// against the issued certificate); its kind must be the saved one.
+    pub fn resume(
+        config: Arc<TransactionConfig>,
+        request: EnrollmentRequest,
+        state: &super::TransactionState,
+    ) -> Result<Self, ClientError> {
+        use super::snapshot::Phase;
+        if request.kind != state.kind {
+            return Err(ClientError::Local(format!(
+                "the saved transaction is {:?}, the request {:?}: not the same kind",
+                state.kind, request.kind
+            )));
+        }
+        let expect = match &state.phase {
+            Phase::Requested | Phase::Polling => Expect::CertRep,
+            Phase::Confirming { certificate } => {
+                let certificate = CmpCertificate::from_der(certificate).map_err(|e| {
+                    ClientError::Local(format!(
+                        "the saved transaction's certificate cannot be decoded: {e}"
+                    ))
+                })?;
+                Expect::PkiConf {
+                    enrolled: Box::new(Enrolled {
+                        certificate,
+                        ca_pubs: Vec::new(),
+                        extra_certs: Vec::new(),
+                        implicitly_confirmed: false,
+                        confirmed: true,
+                        status: PkiStatus::ACCEPTED,
+                        bootstrap_root: None,
+                    }),
+                    refused: None,
+                }
+            }
+        };
+        Ok(Enrollment {
+            session: Session::from_parts(config, state.session_parts()),
+            request,
+            state: State::Await(expect),
+            cert_req_id: state.cert_req_id,
+        })
+    }
+}

@@ -658,3 +658,42 @@ impl Session {
             .map_err(|e| ResponseError::Protection(e).into())
     }
 }
+
+/// Saving and restoring across a restart (see [`super::snapshot`]).
+impl Session {
+    /// What a restart needs of this session.
+    pub(crate) fn parts(&self) -> super::snapshot::SessionParts {
+        super::snapshot::SessionParts {
+            transaction_id: self.transaction_id.clone(),
+            first_nonce: self.first_nonce.clone(),
+            last_nonce: self.last_nonce.clone(),
+            peer_nonce: self.peer_nonce.clone(),
+            polls: self.polls,
+            delayed_delivery: self.delayed_delivery,
+        }
+    }
+
+    /// A session continued from `parts`.
+    pub(crate) fn from_parts(
+        config: Arc<TransactionConfig>,
+        parts: super::snapshot::SessionParts,
+    ) -> Self {
+        Session {
+            config,
+            transaction_id: parts.transaction_id,
+            first_nonce: parts.first_nonce,
+            last_nonce: parts.last_nonce,
+            peer_nonce: parts.peer_nonce,
+            polls: parts.polls,
+            unsigned: None,
+            bootstrap_root: None,
+            validated_signer: None,
+            learned: Vec::new(),
+            delayed_delivery: parts.delayed_delivery,
+            warnings: Vec::new(),
+            // MAC keys are never saved (the secret is in them): derived again on demand.
+            own_mac: None,
+            mac_keys: Vec::new(),
+        }
+    }
+}
