@@ -545,12 +545,16 @@ fn garbage_is_bad_data_format_and_a_misdriven_exchange_says_so() {
 #[test]
 fn a_full_transaction_table_is_system_unavail() {
     let pki = Pki::new(|_| {});
-    // Fill the store (capacity 100) with live records of other transactions.
+    // Fill the store (capacity 100) with unfinished transactions (closed ones would make
+    // room).
     for i in 0..100u8 {
         let record = cmp_core::server::TransactionRecord {
             transaction_id: vec![i; 16],
             version: 1,
-            state: cmp_core::server::TransactionState::Closed,
+            state: cmp_core::server::TransactionState::AwaitingConfirmation {
+                cert_req_id: 0,
+                certificate: vec![0x30, 0x00],
+            },
             authenticator: cmp_core::server::Authenticator::Unauthenticated,
             last_request: Vec::new(),
             last_response: Vec::new(),

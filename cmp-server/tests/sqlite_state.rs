@@ -257,24 +257,38 @@ fn serials_are_unique_by_the_database_and_the_tables_are_bounded() {
         Err(StoreError::Conflict)
     );
     store.save(record(1, 2, later), Some(1), t0).expect("cas");
-    store.save(record(2, 1, later), None, t0).expect("second");
+    // An unfinished transaction: a certificate awaiting certConf.
+    let open = |id: u8, expires_at: SystemTime| TransactionRecord {
+        state: TransactionState::AwaitingConfirmation {
+            cert_req_id: 0,
+            certificate: vec![0x30, 0x00],
+        },
+        ..record(id, 1, expires_at)
+    };
+    store.save(open(2, later), None, t0).expect("second");
+    // Full of a closed and an open transaction: the closed one makes room …
+    store
+        .save(open(3, later), None, t0)
+        .expect("room from the closed one");
+    assert_eq!(store.load(&[1], t0).expect("load"), None, "evicted");
+    // … and with only unfinished ones left, a new one is refused.
     assert_eq!(
-        store.save(record(3, 1, later), None, t0),
+        store.save(record(4, 1, later), None, t0),
         Err(StoreError::Full { max: 2 })
     );
     drop(store);
     // Reopened: the counts come from the database, expired records make room.
     let store = SqliteStore::open_in(&dir, options).expect("reopen");
     assert_eq!(
-        store.save(record(3, 1, later), None, t0),
+        store.save(record(4, 1, later), None, t0),
         Err(StoreError::Full { max: 2 })
     );
-    assert_eq!(store.load(&[1], later).expect("load"), None, "expired");
+    assert_eq!(store.load(&[2], later).expect("load"), None, "expired");
     store
-        .save(record(3, 1, later + Duration::from_secs(60)), None, later)
+        .save(record(4, 1, later + Duration::from_secs(60)), None, later)
         .expect("room after expiry");
     assert_eq!(
-        store.load(&[1], t0).expect("load").map(|r| r.version),
+        store.load(&[3], t0).expect("load").map(|r| r.version),
         None,
         "dropped to make room"
     );

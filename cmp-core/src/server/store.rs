@@ -99,7 +99,10 @@ pub trait TransactionStore: Send + Sync + std::fmt::Debug {
 
     /// Saves `record` if the stored version is still `expected` (`None`: no live record may
     /// exist), else fails with [`StoreError::Conflict`]. A new record beyond the store's
-    /// capacity (after expired ones are dropped) fails with [`StoreError::Full`].
+    /// capacity fails with [`StoreError::Full`] only when, after the expired records are
+    /// dropped, every record left is an unfinished transaction: closed ones (kept to answer a
+    /// retransmitted certConf and to refuse a reused transactionID) make room, the oldest
+    /// first, so that the capacity bounds the transactions in flight, not the throughput.
     fn save(
         &self,
         record: TransactionRecord,
@@ -196,9 +199,21 @@ impl TransactionStore for MemoryStore {
         if current.is_none() && records.len() >= self.max_records {
             records.retain(|_, r| live(r, now));
             if records.len() >= self.max_records {
-                return Err(StoreError::Full {
-                    max: self.max_records,
-                });
+                let oldest_closed = records
+                    .iter()
+                    .filter(|(_, r)| r.state == TransactionState::Closed)
+                    .min_by_key(|(_, r)| r.expires_at)
+                    .map(|(id, _)| id.clone());
+                match oldest_closed {
+                    Some(id) => {
+                        records.remove(&id);
+                    }
+                    None => {
+                        return Err(StoreError::Full {
+                            max: self.max_records,
+                        });
+                    }
+                }
             }
         }
         records.insert(record.transaction_id.clone(), record);
@@ -226,6 +241,17 @@ mod tests {
         }
     }
 
+    /// An unfinished transaction: a certificate awaiting certConf.
+    fn open(id: u8, expires_at: SystemTime) -> TransactionRecord {
+        TransactionRecord {
+            state: TransactionState::AwaitingConfirmation {
+                cert_req_id: 0,
+                certificate: vec![0x30, 0x00],
+            },
+            ..record(id, 1, expires_at)
+        }
+    }
+
     #[test]
     fn save_is_compare_and_swap_bounded_and_expiring() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
@@ -243,21 +269,27 @@ mod tests {
         store
             .save(record(1, 2, later), Some(1), t0)
             .expect("update");
-        store.save(record(2, 1, later), None, t0).expect("second");
+        store.save(open(2, later), None, t0).expect("second");
+        // Full of one closed and one open transaction: the closed one makes room …
+        store
+            .save(open(3, later), None, t0)
+            .expect("room from a closed one");
+        assert_eq!(store.load(&[1], t0).expect("load"), None);
+        // … and with only unfinished ones left, a new one is refused.
         assert_eq!(
-            store.save(record(3, 1, later), None, t0),
+            store.save(record(4, 1, later), None, t0),
             Err(StoreError::Full { max: 2 })
         );
         assert_eq!(
-            store.load(&[1], t0).expect("load").map(|r| r.version),
-            Some(2)
+            store.load(&[2], t0).expect("load").map(|r| r.version),
+            Some(1)
         );
         // After expiry the records are gone and room is made.
-        assert_eq!(store.load(&[1], later).expect("load"), None);
-        store
-            .save(record(3, 1, later + Duration::from_secs(60)), None, later)
-            .expect("room after expiry");
         assert_eq!(store.load(&[2], later).expect("load"), None);
+        assert_eq!(store.load(&[3], later).expect("load"), None);
+        store
+            .save(record(5, 1, later + Duration::from_secs(60)), None, later)
+            .expect("room after expiry");
         assert_eq!(store.len(), 1);
     }
 }

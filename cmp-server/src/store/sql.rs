@@ -57,6 +57,9 @@ pub(super) const TX_LOAD: &str = "SELECT transaction_id, version, state, cert_re
     polls_left, implicit FROM transactions WHERE transaction_id = ?1 AND expires_at > ?2";
 pub(super) const TX_COUNT: &str = "SELECT COUNT(*) FROM transactions";
 pub(super) const TX_DELETE_EXPIRED: &str = "DELETE FROM transactions WHERE expires_at <= ?1";
+/// Makes room: the ?1 closed transactions (state 1) that expire first.
+pub(super) const TX_EVICT_CLOSED: &str = "DELETE FROM transactions WHERE rowid IN \
+    (SELECT rowid FROM transactions WHERE state = 1 ORDER BY expires_at LIMIT ?1)";
 pub(super) const TX_DELETE_EXPIRED_ONE: &str =
     "DELETE FROM transactions WHERE transaction_id = ?1 AND expires_at <= ?2";
 /// Insert a new record; a live one with the same ID makes it change nothing (a lost race).

@@ -47,8 +47,11 @@ impl Synchronous {
 pub struct SqliteOptions {
     /// How commits reach the disk.
     pub synchronous: Synchronous,
-    /// The most transactions kept (open, or closed and not yet expired); a new one beyond
-    /// that, after the expired ones are dropped, is refused (`systemUnavail`). Default 10 000.
+    /// The most transactions kept (open, or closed and not yet expired). When a new one
+    /// finds the table full, the expired ones are dropped, then the closed ones that expire
+    /// first make room (a batch of 1/64 of the table); only when every record is an
+    /// unfinished transaction is the new one refused (`systemUnavail`). So this bounds the
+    /// transactions in flight, not the throughput. Default 10 000.
     pub max_transactions: usize,
     /// The most certificates kept; issuing beyond that is refused. Default 1 000 000.
     pub max_certificates: usize,
@@ -437,6 +440,10 @@ impl TransactionStore for SqliteStore {
                     .map_err(sqlerr)?;
                 if held - removed.min(held) >= max {
                     removed += tx.execute(sql::TX_DELETE_EXPIRED, [now]).map_err(sqlerr)?;
+                    if held - removed.min(held) >= max {
+                        let batch = i64::try_from(max / 64 + 1).unwrap_or(i64::MAX);
+                        removed += tx.execute(sql::TX_EVICT_CLOSED, [batch]).map_err(sqlerr)?;
+                    }
                     if held - removed.min(held) >= max {
                         // Dropping the handle rolls back; the deletions were of expired rows
                         // anyway, but the count stays right only if nothing changed.
