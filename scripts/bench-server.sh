@@ -7,6 +7,8 @@
 #
 #   scripts/bench-server.sh                 # 100 clients, 20 000 enrollments
 #   COUNT=100000 scripts/bench-server.sh    # the memory soak of the issue
+#   PROFILE=debug COUNT=300 MOCK_COUNT=50 scripts/bench-server.sh   # does the script work?
+#                                           # (debug build: no figures worth reporting)
 #
 # The OpenSSL mock keeps one transaction at a time (interleaved transactions fail with
 # "transactionid unmatched"), so it is loaded with one client: that is its capacity. It answers
@@ -20,9 +22,15 @@ CONCURRENCY=${CONCURRENCY:-100}
 MOCK_COUNT=${MOCK_COUNT:-2000}
 command -v openssl >/dev/null || { echo "openssl is needed: apt-get install -y openssl" >&2; exit 1; }
 
-cargo build --release -q -p cmp-server
-server=target/release/cmp-server
-load=target/release/cmp-load
+PROFILE=${PROFILE:-release}
+case "$PROFILE" in
+  release) cargo build --release -q -p cmp-server ;;
+  debug) cargo build -q -p cmp-server ;;
+  *) echo "PROFILE is release or debug" >&2; exit 1 ;;
+esac
+target=${CARGO_TARGET_DIR:-target}
+server=$target/$PROFILE/cmp-server
+load=$target/$PROFILE/cmp-load
 pki=tests/fixtures/openssl/pki
 work=$(mktemp -d)
 pids=()

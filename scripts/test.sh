@@ -15,6 +15,8 @@ command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
 # GNU time measures the peak RSS of the agent in the hostile-peer tests (and scripts/device-size.sh).
 [ -x /usr/bin/time ] || apt_missing+=(time)
+# cmp-agent's systemd unit is checked with systemd-analyze verify.
+command -v systemd-analyze >/dev/null 2>&1 || apt_missing+=(systemd)
 # cmp-plugin's tests compile C plugins against cmp-plugin/include/cmp-plugin.h.
 command -v cc >/dev/null 2>&1 || apt_missing+=(gcc libc6-dev)
 # libfuzzer-sys (the fuzz smoke run) builds libFuzzer from C++.

@@ -104,6 +104,15 @@ pub(crate) enum Command {
     /// List the available plugins, built in and loaded: name, kind, version, origin.
     #[command(after_help = EXIT_CODES)]
     Plugins(PluginsArgs),
+    /// The daemon: keep the configured certificates valid (enroll, renew, re-enroll), for
+    /// years, crash-safely.
+    Run(crate::daemon::RunArgs),
+    /// Each configured certificate's state, expiry, next action and last error.
+    Status(crate::daemon::status::StatusArgs),
+    /// A CA on loopback and the agent against it, step by step: ir (PBM, HTTP), kur (TCP),
+    /// genm caCerts, rr, and the daemon renewing a short-lived certificate.
+    #[cfg(feature = "demo")]
+    Demo(crate::demo::DemoArgs),
     /// The configuration: `config check` validates it and prints the effective values.
     #[command(subcommand, after_help = EXIT_CODES)]
     Config(ConfigCommand),

@@ -158,7 +158,8 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub(crate) tls_cert: Option<PathBuf>,
 
-    /// The key of --tls-cert (PEM).
+    /// The key of --tls-cert: a PEM file, or a `pkcs11:` URI (the handshake is then signed
+    /// inside the token).
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub(crate) tls_key: Option<PathBuf>,
 

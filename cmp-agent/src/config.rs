@@ -22,7 +22,8 @@
 //! ```
 //!
 //! A key applies to the commands that have its option (`newkey` to the enrollments, `infotype`
-//! to genm, …). `--config` has no key (`CMP_AGENT_CONFIG` names the file). Unknown keys, in the
+//! to genm, …). `--config` has no key (`CMP_AGENT_CONFIG` names the file; the daemon's test knobs
+//! `CMP_AGENT_FAILPOINT` and `CMP_AGENT_CLOCK_OFFSET` are not keys either). Unknown keys, in the
 //! file or as `CMP_AGENT_*` variables, and values the option would refuse are errors that name
 //! the key and where it came from; a secret's value never appears in one.
 //! `cmp-agent config check` prints the effective configuration, secrets masked.
@@ -209,7 +210,11 @@ pub(crate) fn load(flag: Option<&Path>) -> Result<Loaded, ConfigError> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    let figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["config"]).split("__"));
+    let figment = figment.merge(
+        Env::prefixed(ENV_PREFIX)
+            .ignore(&["config", "failpoint", "clock_offset"])
+            .split("__"),
+    );
     let top: figment::value::Dict = figment.extract().map_err(|e| invalid(&e))?;
     let plugins: Plugins = figment.extract().map_err(|e| invalid(&e))?;
     let loaded = Loaded {
@@ -317,7 +322,8 @@ impl Loaded {
         let mut paths = Vec::new();
         for (k, v) in top {
             match (k.as_str(), v) {
-                ("plugin", _) => {}
+                // The daemon's sections, checked as a whole below.
+                ("plugin" | "daemon" | "certificate", _) => {}
                 (TLS, Value::Dict(_, d)) => paths.extend(d.keys().map(|s| format!("{TLS}.{s}"))),
                 _ => paths.push(k.clone()),
             }
@@ -333,7 +339,13 @@ impl Loaded {
         for opt in &self.options {
             self.args_of(opt)?;
         }
+        self.daemon_file()?;
         Ok(())
+    }
+
+    /// The daemon's `[daemon]` section and `[[certificate]]` tables (unknown keys refused).
+    pub(crate) fn daemon_file(&self) -> Result<crate::daemon::settings::DaemonFile, ConfigError> {
+        self.figment.extract().map_err(|e| invalid(&e))
     }
 
     /// The arguments the configuration gives `opt` (`--long VALUE` …), checked with the
@@ -468,6 +480,46 @@ pub(crate) fn render(loaded: &Loaded, flag_plugins: &[PathBuf]) -> String {
             "\n[[plugin]]\npath = {}  # {source}\n",
             quoted(&path.display().to_string())
         ));
+    }
+    out.push_str(&render_daemon(loaded));
+    out
+}
+
+/// The daemon's part of `config check`: the `[daemon]` keys that are set, with their source,
+/// and the certificates by name (their secrets are not shown).
+fn render_daemon(loaded: &Loaded) -> String {
+    let mut out = String::new();
+    if let Some(Value::Dict(_, d)) = loaded.value_of("daemon") {
+        out.push_str("\n[daemon]\n");
+        for (k, v) in &d {
+            let path = format!("daemon.{k}");
+            let text = match v {
+                Value::String(_, s) => quoted(s),
+                Value::Num(_, n) => whole(*n).unwrap_or_else(|| "?".into()),
+                Value::Bool(_, b) => b.to_string(),
+                Value::Array(_, items) => {
+                    let items: Vec<String> = items
+                        .iter()
+                        .map(|i| match i {
+                            Value::String(_, s) => quoted(s),
+                            _ => "?".into(),
+                        })
+                        .collect();
+                    format!("[{}]", items.join(", "))
+                }
+                _ => "?".into(),
+            };
+            out.push_str(&format!("{k} = {text}  # {}\n", loaded.source_of(&path)));
+        }
+    }
+    if let Ok(file) = loaded.daemon_file() {
+        for c in &file.certificate {
+            out.push_str(&format!(
+                "\n[[certificate]]\nname = {}  # {}\n",
+                quoted(&c.name),
+                loaded.source_of("certificate")
+            ));
+        }
     }
     out
 }

@@ -56,6 +56,9 @@ mod cli;
 mod client_cli;
 mod commands;
 mod config;
+mod daemon;
+#[cfg(feature = "demo")]
+mod demo;
 mod dynamic;
 mod error;
 mod exit;
@@ -147,6 +150,10 @@ where
         Command::Rr(args) => commands::revoke(&args, r),
         Command::Genm(args) => commands::general(&args, r),
         Command::Plugins(args) => commands::plugins::run(&args, r),
+        Command::Run(args) => daemon::run(&args, cli.config.as_deref(), r),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => demo::run(&args),
+        Command::Status(args) => daemon::status::run(&args, cli.config.as_deref()),
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config::render(&loaded, &cli.plugin));
             exit::code(exit::OK)

@@ -5,12 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::asn1::{FailureBit, PVNO_CMP2000, PVNO_CMP2021};
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::PrivateKey;
 use crate::error::ClientError;
+use crate::protection::{MacKey, MacKeyDerivation};
 use crate::storage::{Credential, IdentityName, Storage, StoredKey};
 use crate::transaction::{SignPurpose, Step, Transaction, TransactionConfig};
 use crate::transport::Transport;
@@ -20,6 +21,45 @@ pub trait Sleep: Send + Sync {
     /// A future that completes after `duration`.
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
+
+/// Runs blocking work — a MAC key derivation: PBM's iterated hash or PBMAC1's PBKDF2, up to
+/// about a second of CPU — where blocking is fine, provided by the application's runtime
+/// (the core has no threads of its own). With tokio, bounded by a semaphore:
+///
+/// ```text
+/// struct TokioBlocking(Arc<tokio::sync::Semaphore>);
+/// impl Blocking for TokioBlocking {
+///     fn run(&self, job: Box<dyn FnOnce() + Send>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+///         let permits = self.0.clone();
+///         Box::pin(async move {
+///             let Ok(_permit) = permits.acquire_owned().await else { return };
+///             let _ = tokio::task::spawn_blocking(job).await;
+///         })
+///     }
+/// }
+/// ```
+pub trait Blocking: Send + Sync {
+    /// Runs `job` to its end on a thread where it may block; the future completes once it
+    /// has run (a job that never ran is reported as a local error).
+    fn run(&self, job: Box<dyn FnOnce() + Send>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// [`Blocking`] work run **inline**, inside the driver's future: the derivation blocks the
+/// thread that polls it. The driver's default — right for a one-shot command on a runtime of
+/// its own, wrong for a server or a daemon with other work on the same executor (give it a
+/// blocking pool with [`Driver::blocking`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InlineBlocking;
+
+impl Blocking for InlineBlocking {
+    fn run(&self, job: Box<dyn FnOnce() + Send>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move { job() })
+    }
+}
+
+/// The most MAC keys the driver derives before one call of a transaction (ours and the
+/// response's).
+const MAX_DERIVATIONS_PER_CALL: usize = 4;
 
 /// Which way a message went, for [`Driver::on_message`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +120,7 @@ pub struct Driver<'a> {
     on_warning: Option<WarningHook<'a>>,
     clock: &'a dyn Clock,
     storage: Option<StorageTarget<'a>>,
+    blocking: &'a dyn Blocking,
 }
 
 impl<'a> Driver<'a> {
@@ -93,7 +134,16 @@ impl<'a> Driver<'a> {
             on_warning: None,
             clock: &SystemClock,
             storage: None,
+            blocking: &InlineBlocking,
         }
+    }
+
+    /// Derives MAC keys with `blocking` (default [`InlineBlocking`]: in the driver's future).
+    /// The driver asks the transaction for every key it needs
+    /// ([`Transaction::mac_key_needed`]) before the call that would derive it inline.
+    pub fn blocking(mut self, blocking: &'a dyn Blocking) -> Self {
+        self.blocking = blocking;
+        self
     }
 
     /// Keeps issued certificates in `storage` as the identity `name`, with `key` (the new
@@ -228,11 +278,13 @@ impl<'a> Driver<'a> {
         staged: &mut bool,
     ) -> Result<T::Output, ClientError> {
         let clock = self.clock;
+        let blocking = self.blocking;
         let start = clock.instant();
         let deadline = self.total_timeout.map(|t| start + t);
         let timeout_error = || ClientError::TotalTimeout {
             seconds: self.total_timeout.map_or(0, |t| t.as_secs()),
         };
+        feed_mac_keys(blocking, tx, None).await?;
         let mut step = tx.start(clock.now())?;
         // Every step makes progress; bound the loop anyway.
         for _ in 0..100_000 {
@@ -254,6 +306,7 @@ impl<'a> Driver<'a> {
                     };
                     let key = key.ok_or_else(|| ClientError::Local(missing.into()))?;
                     let signature = key.sign(alg, &data).await?;
+                    feed_mac_keys(blocking, tx, None).await?;
                     tx.on_signature(signature, clock.now())?
                 }
                 Step::Send(request) => {
@@ -264,6 +317,7 @@ impl<'a> Driver<'a> {
                     if let Some(f) = self.on_message.as_mut() {
                         f(Direction::Received, &response);
                     }
+                    feed_mac_keys(blocking, tx, Some(&response)).await?;
                     let next = tx.on_response(&response, clock.now());
                     if let Some(f) = self.on_warning.as_mut() {
                         for w in tx.take_warnings() {
@@ -287,6 +341,7 @@ impl<'a> Driver<'a> {
                         t.store.stage(&t.name, &credential).await?;
                     }
                     *staged = true;
+                    feed_mac_keys(blocking, tx, None).await?;
                     tx.on_staged(clock.now())?
                 }
                 Step::Wait(wait) => {
@@ -296,10 +351,53 @@ impl<'a> Driver<'a> {
                         }
                     }
                     self.sleep.sleep(wait).await;
+                    feed_mac_keys(blocking, tx, None).await?;
                     tx.on_wait_elapsed(clock.now())?
                 }
             };
         }
         Err(ClientError::Local("the transaction did not end".into()))
+    }
+}
+
+/// Derives the keys `tx` needs before its next call (with `response`: before `on_response`)
+/// with `blocking`, and hands them over.
+async fn feed_mac_keys<T: Transaction>(
+    blocking: &dyn Blocking,
+    tx: &mut T,
+    response: Option<&[u8]>,
+) -> Result<(), ClientError> {
+    for _ in 0..MAX_DERIVATIONS_PER_CALL {
+        let Some(derivation) = tx.mac_key_needed(response) else {
+            return Ok(());
+        };
+        tx.on_mac_key(derive(blocking, derivation).await?);
+    }
+    Ok(())
+}
+
+/// One derivation on `blocking`.
+async fn derive(
+    blocking: &dyn Blocking,
+    derivation: MacKeyDerivation,
+) -> Result<MacKey, ClientError> {
+    let slot: Arc<Mutex<Option<Result<MacKey, crate::error::ProtectionError>>>> =
+        Arc::new(Mutex::new(None));
+    let out = slot.clone();
+    blocking
+        .run(Box::new(move || {
+            let key = derivation.derive();
+            if let Ok(mut s) = out.lock() {
+                *s = Some(key);
+            }
+        }))
+        .await;
+    let result = slot.lock().ok().and_then(|mut s| s.take());
+    match result {
+        Some(Ok(key)) => Ok(key),
+        Some(Err(e)) => Err(ClientError::Local(format!("deriving a MAC key: {e}"))),
+        None => Err(ClientError::Local(
+            "the blocking pool did not run the MAC key derivation".into(),
+        )),
     }
 }

@@ -302,6 +302,17 @@ pub enum CryptoError {
     /// A certificate path does not validate.
     #[error("certificate path does not validate: {0}")]
     Path(String),
+    /// The key cannot do this: an optional capability (decryption, key agreement) its
+    /// backend lacks, or one its kind of key has not.
+    #[error("this {key} key cannot {capability}: {reason}")]
+    NotCapable {
+        /// What was asked: `decrypt`, `agree on a key`.
+        capability: &'static str,
+        /// The kind of key (`ec:P-256`, …).
+        key: String,
+        /// Why not.
+        reason: String,
+    },
     /// The backend failed (token error, random generator failure, …).
     #[error("{backend} backend: {reason}")]
     Backend {

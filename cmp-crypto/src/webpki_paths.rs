@@ -50,29 +50,17 @@ impl ExtendedKeyUsageValidator for EkuPolicy {
     }
 }
 
-/// The content octets of an OID (what webpki compares EKUs by).
-fn oid_content(oid: &rasn::types::ObjectIdentifier) -> Result<Vec<u8>, CryptoError> {
-    let der = rasn::der::encode(oid)
-        .map_err(|e| CryptoError::Path(format!("cannot encode the required EKU: {e}")))?;
-    let tlv = cmp_core::der::Reader::new(&der, 0)
-        .read()
-        .map_err(|e| CryptoError::Path(format!("cannot encode the required EKU: {e}")))?;
-    Ok(tlv.value.to_vec())
-}
-
 impl CertPathVerifier for WebPkiPaths {
     fn verify_path(
         &self,
-        end_entity: &CmpCertificate,
-        intermediates: &[CmpCertificate],
-        anchors: &[CmpCertificate],
+        end_entity: &[u8],
+        intermediates: &[&[u8]],
+        anchors: &[&[u8]],
         now: SystemTime,
         policy: &PathPolicy,
     ) -> Result<(), CryptoError> {
-        let anchor_ders: Vec<CertificateDer<'_>> = anchors
-            .iter()
-            .map(|c| CertificateDer::from(c.der()))
-            .collect();
+        let anchor_ders: Vec<CertificateDer<'_>> =
+            anchors.iter().map(|c| CertificateDer::from(*c)).collect();
         let mut trust = Vec::with_capacity(anchors.len());
         for der in &anchor_ders {
             trust.push(
@@ -82,15 +70,15 @@ impl CertPathVerifier for WebPkiPaths {
         }
         let inter: Vec<CertificateDer<'_>> = intermediates
             .iter()
-            .map(|c| CertificateDer::from(c.der()))
+            .map(|c| CertificateDer::from(*c))
             .collect();
-        let ee_der = CertificateDer::from(end_entity.der());
+        let ee_der = CertificateDer::from(end_entity);
         let ee = EndEntityCert::try_from(&ee_der)
             .map_err(|e| CryptoError::Path(format!("unusable certificate: {e}")))?;
         let since = now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_err(|_| CryptoError::Path("the clock is before 1970".into()))?;
-        let eku = EkuPolicy(policy.required_eku.as_ref().map(oid_content).transpose()?);
+        let eku = EkuPolicy(policy.required_eku.clone());
         let crls = parse_crls(policy)?;
         let crl_refs: Vec<&CertRevocationList<'_>> = crls.iter().collect();
         let depth = match policy.revocation {
@@ -124,8 +112,13 @@ impl CertPathVerifier for WebPkiPaths {
         )
         .map(|_| ())
         .map_err(|e| {
-            let mut path = vec![end_entity];
-            path.extend(intermediates);
+            // Decoded only to name the certificates in the sentence; one that does not
+            // decode was already refused above by webpki.
+            let path: Vec<CmpCertificate> = std::iter::once(end_entity)
+                .chain(intermediates.iter().copied())
+                .filter_map(|der| CmpCertificate::from_der(der).ok())
+                .collect();
+            let path: Vec<&CmpCertificate> = path.iter().collect();
             CryptoError::Path(describe(&e, &path, policy))
         })
     }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use cmp_core::CryptoError;
 use cmp_core::asn1::ReceivedMessage;
 use cmp_core::crypto::{
-    CryptoProvider, DigestAlgorithm, KeyLocator, KeySpec, Primitives, SignatureAlgorithm,
+    CryptoProvider, DigestAlgorithm, KeyLocator, KeySpec, Primitives, PrivateKeyExt,
+    SignatureAlgorithm,
 };
 use cmp_core::protection::{MacLimits, MacSettings, protect_with_mac, verify_mac};
 use common::{block_on, conformance};
@@ -172,7 +173,7 @@ fn openssl_reads_exported_aws_lc_keys() {
         ]);
         assert_eq!(
             spki,
-            rasn::der::encode(key.public_key()).expect("spki"),
+            key.public_key().to_vec(),
             "openssl derives the same {spec} public key"
         );
     }
@@ -248,7 +249,7 @@ fn aws_lc_loads_every_encoding_openssl_writes() {
         assert_eq!(key.spec(), spec, "{file}");
         let spki = openssl(&["pkey", "-in", &p(original), "-pubout", "-outform", "DER"]);
         assert_eq!(
-            rasn::der::encode(key.public_key()).expect("spki"),
+            key.public_key().to_vec(),
             spki,
             "{file}: the public key openssl derives"
         );
@@ -306,13 +307,18 @@ fn aws_lc_errors_are_named() {
         ),
         Err(CryptoError::BadSignature)
     );
-    let mut broken = ec.public_key().clone();
+    let mut broken = ec.public_key_info().expect("spki");
     let mut point = broken.subject_public_key.as_raw_slice().to_vec();
     point[10] ^= 1; // almost surely off the curve
     broken.subject_public_key = rasn::types::BitString::from_vec(point);
     let err = p
         .primitives
-        .verify_signature(&broken, SignatureAlgorithm::EcdsaSha256, b"x", b"y")
+        .verify_signature(
+            &cmp_core::crypto::public_key_der(&broken),
+            SignatureAlgorithm::EcdsaSha256,
+            b"x",
+            b"y",
+        )
         .expect_err("off the curve");
     assert!(
         matches!(&err, CryptoError::InvalidKey(m) if m.contains("AWS-LC rejected")),

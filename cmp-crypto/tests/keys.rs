@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use cmp_core::crypto::{KeySpec, PrivateKey};
+use cmp_core::crypto::{KeySpec, PrivateKey, PrivateKeyExt};
 use cmp_crypto::software::{SoftwareKey, read_key_file, write_key_file};
 
 fn temp_dir(label: &str) -> PathBuf {
@@ -80,8 +80,8 @@ fn loads_every_encoding_openssl_writes() {
     let spki_of = |name: &str, pass: Option<&[u8]>| {
         read_key_file(&dir.join(name), pass)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .public_key()
-            .clone()
+            .public_key_info()
+            .expect("spki")
     };
     let ec = spki_of("ec.pem", None);
     assert_eq!(KeySpec::of_public_key(&ec).expect("spec"), KeySpec::EcP384);

@@ -24,7 +24,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use cmp_core::crypto::{KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm};
+use cmp_core::crypto::{
+    DecryptionAlgorithm, KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm,
+};
 use cmp_core::error::CryptoError;
 use cmp_core::transport::{Transport, TransportError};
 
@@ -44,8 +46,9 @@ pub trait TransportPlugin: Transport + Sized + 'static {
 }
 
 /// A [`KeyProvider`] that can be exported as a plugin with
-/// [`export_key_backend!`](crate::export_key_backend). The exported backend has no `decrypt`
-/// and no `key_agreement` entries (the trait has no such methods yet).
+/// [`export_key_backend!`](crate::export_key_backend). Its keys' `decrypt` and
+/// `key_agreement` ([`PrivateKey`](cmp_core::crypto::PrivateKey)'s optional capabilities)
+/// are exported too; a key without one answers `STATUS_UNSUPPORTED`.
 pub trait KeyBackendPlugin: KeyProvider + Sized + 'static {
     /// The plugin's name (e.g. `c"my-hsm"`).
     const NAME: &'static CStr;
@@ -137,6 +140,8 @@ pub const fn key_backend_descriptor<T: KeyBackendPlugin>() -> StaticDescriptor {
     d.load = Some(load::<T>);
     d.public_key = Some(public_key::<T>);
     d.sign = Some(sign::<T>);
+    d.decrypt = Some(decrypt::<T>);
+    d.key_agreement = Some(key_agreement::<T>);
     d.release = Some(release::<T>);
     StaticDescriptor(d)
 }
@@ -431,7 +436,9 @@ impl<T> Backend<T> {
 
 fn crypto_status(e: &CryptoError) -> (i32, String) {
     let status = match e {
-        CryptoError::UnsupportedAlgorithm(_) => abi::STATUS_UNSUPPORTED,
+        CryptoError::UnsupportedAlgorithm(_) | CryptoError::NotCapable { .. } => {
+            abi::STATUS_UNSUPPORTED
+        }
         CryptoError::InvalidKey(_) | CryptoError::KeyMismatch(_) => abi::STATUS_INVALID_ARGUMENT,
         _ => abi::STATUS_ERROR,
     };
@@ -545,12 +552,7 @@ unsafe extern "C" fn public_key<T: KeyBackendPlugin>(
     let result = catch(|| {
         // SAFETY: an instance of ours.
         let b = unsafe { instance::<Backend<T>>(inst)? };
-        der = rasn::der::encode(b.key(handle)?.public_key()).map_err(|e| {
-            (
-                abi::STATUS_ERROR,
-                format!("cannot encode the public key: {e}"),
-            )
-        })?;
+        der = b.key(handle)?.public_key().to_vec();
         Ok(())
     });
     // SAFETY: `out` is the host's out-pointer; errors go there too.
@@ -595,6 +597,87 @@ unsafe extern "C" fn sign<T: KeyBackendPlugin>(
             })?;
         let key = b.key(handle)?;
         Ok(async move { key.sign(alg, &data).await.map_err(|e| crypto_status(&e)) })
+    }));
+    reply.spawn(prepared);
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn decrypt<T: KeyBackendPlugin>(
+    inst: *mut c_void,
+    handle: u64,
+    alg: *const u8,
+    alg_len: usize,
+    data: *const u8,
+    data_len: usize,
+    callback: Completion,
+    ctx: *mut c_void,
+) {
+    let reply = Reply { callback, ctx };
+    let prepared = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: an instance of ours; alg and data are borrowed for the call.
+        let (b, alg, data) = unsafe {
+            (
+                instance::<Backend<T>>(inst)?,
+                bytes(alg, alg_len),
+                bytes(data, data_len).to_vec(),
+            )
+        };
+        let alg_name = utf8(alg, "decryption algorithm")?;
+        let alg = DecryptionAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.name() == alg_name)
+            .ok_or_else(|| {
+                (
+                    abi::STATUS_UNSUPPORTED,
+                    format!("unknown decryption algorithm {alg_name:?}"),
+                )
+            })?;
+        let key = b.key(handle)?;
+        Ok(async move {
+            key.decrypt(alg, &data)
+                .await
+                .map(|plain| plain.to_vec())
+                .map_err(|e| crypto_status(&e))
+        })
+    }));
+    reply.spawn(prepared);
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn key_agreement<T: KeyBackendPlugin>(
+    inst: *mut c_void,
+    handle: u64,
+    alg: *const u8,
+    alg_len: usize,
+    data: *const u8,
+    data_len: usize,
+    callback: Completion,
+    ctx: *mut c_void,
+) {
+    let reply = Reply { callback, ctx };
+    let prepared = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: an instance of ours; alg and data are borrowed for the call.
+        let (b, alg, peer) = unsafe {
+            (
+                instance::<Backend<T>>(inst)?,
+                bytes(alg, alg_len),
+                bytes(data, data_len).to_vec(),
+            )
+        };
+        let alg_name = utf8(alg, "key agreement algorithm")?;
+        if alg_name != "ecdh" {
+            return Err((
+                abi::STATUS_UNSUPPORTED,
+                format!("unknown key agreement algorithm {alg_name:?}"),
+            ));
+        }
+        let key = b.key(handle)?;
+        Ok(async move {
+            key.key_agreement(&peer)
+                .await
+                .map(|secret| secret.to_vec())
+                .map_err(|e| crypto_status(&e))
+        })
     }));
     reply.spawn(prepared);
 }

@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cmp_core::crypto::{KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm};
+use cmp_core::crypto::{
+    DecryptionAlgorithm, KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm,
+};
 use cmp_core::error::CryptoError;
 use cmp_core::transport::{Transport, TransportError};
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 use rasn_pkix::SubjectPublicKeyInfo;
+use zeroize::Zeroizing;
 
 use crate::abi::{self, Buffer, Descriptor};
 use crate::calls::{self, AnomalyLog, Origin};
@@ -696,13 +699,12 @@ impl PluginKeyProvider {
                 .map_err(|e| bad(format!("no DER SubjectPublicKeyInfo ({e})")))?;
             let spec = KeySpec::of_public_key(&spki)
                 .map_err(|e| bad(format!("a public key this host cannot use ({e})")))?;
-            Ok((spki, bytes, spec))
+            Ok((bytes, spec))
         })();
         match result {
-            Ok((spki, der, spec)) => Ok(PluginKey {
+            Ok((der, spec)) => Ok(PluginKey {
                 instance: Arc::clone(inst),
                 handle,
-                spki,
                 spki_der: der,
                 spec,
                 locator,
@@ -741,7 +743,8 @@ impl KeyProvider for PluginKeyProvider {
 pub struct PluginKey {
     instance: Arc<Instance>,
     handle: u64,
-    spki: SubjectPublicKeyInfo,
+    /// The public key as DER SubjectPublicKeyInfo, as the plugin returned it (checked to
+    /// decode as one).
     spki_der: Vec<u8>,
     spec: KeySpec,
     locator: Option<String>,
@@ -765,11 +768,6 @@ impl Drop for PluginKey {
 }
 
 impl PluginKey {
-    /// The public key as DER SubjectPublicKeyInfo, as the plugin returned it.
-    pub fn public_key_der(&self) -> &[u8] {
-        &self.spki_der
-    }
-
     async fn key_op(
         &self,
         function: &'static str,
@@ -836,8 +834,8 @@ impl PluginKey {
 
 #[async_trait::async_trait]
 impl PrivateKey for PluginKey {
-    fn public_key(&self) -> &SubjectPublicKeyInfo {
-        &self.spki
+    fn public_key(&self) -> &[u8] {
+        &self.spki_der
     }
 
     fn spec(&self) -> KeySpec {
@@ -853,5 +851,42 @@ impl PrivateKey for PluginKey {
         self.sign_raw(alg, message)
             .await
             .map_err(|e| crypto_error(&self.instance.shared.name, e))
+    }
+
+    async fn decrypt(
+        &self,
+        alg: DecryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        PluginKey::decrypt(self, alg.name(), ciphertext)
+            .await
+            .map(Zeroizing::new)
+            .map_err(|e| self.capability_error("decrypt", e))
+    }
+
+    async fn key_agreement(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        PluginKey::key_agreement(self, "ecdh", peer)
+            .await
+            .map(Zeroizing::new)
+            .map_err(|e| self.capability_error("agree on a key", e))
+    }
+}
+
+impl PluginKey {
+    /// A failed optional capability: "not capable" when the plugin lacks it or says
+    /// unsupported, else the plugin's failure.
+    fn capability_error(&self, capability: &'static str, e: PluginError) -> CryptoError {
+        match e {
+            PluginError::Unsupported { .. }
+            | PluginError::Status {
+                status: PluginStatus::Unsupported,
+                ..
+            } => CryptoError::NotCapable {
+                capability,
+                key: self.spec.to_string(),
+                reason: e.to_string(),
+            },
+            other => crypto_error(&self.instance.shared.name, other),
+        }
     }
 }

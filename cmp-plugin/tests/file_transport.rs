@@ -5,6 +5,7 @@
 
 mod support;
 
+use cmp_core::crypto::PrivateKeyExt;
 use cmp_tests::courier::courier;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use cmp_core::client::{Driver, Keys, Sleep};
-use cmp_core::crypto::{PrivateKey, SignatureAlgorithm};
+use cmp_core::crypto::SignatureAlgorithm;
 use cmp_core::names::parse_name;
 use cmp_core::protection::MacSettings;
 use cmp_core::transaction::{
@@ -91,7 +92,7 @@ async fn an_ir_with_pbm_through_the_file_drop_plugin_enrolls_at_the_openssl_mock
         template: cmp_core::builder::CertTemplateBuilder::new()
             .subject(parse_name(SUBJECT).expect("dn"))
             .build(),
-        public_key: Some(key.public_key().clone()),
+        public_key: Some(key.public_key_info().expect("the key\'s public key")),
         popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
         controls: None,
         csr: None,

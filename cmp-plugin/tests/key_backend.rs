@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use cmp_core::crypto::{KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm};
+use cmp_core::crypto::{
+    DecryptionAlgorithm, DigestAlgorithm, KeyLocator, KeyProvider, KeySpec, PrivateKey,
+    SignatureAlgorithm,
+};
 use cmp_core::error::CryptoError;
 use cmp_crypto::software::read_key_file;
 use cmp_plugin::{Plugin, PluginError, PluginKind, PluginStatus};
@@ -79,10 +82,6 @@ fn a_loaded_key_is_the_same_key_and_signs() {
             .await
             .expect("load");
         assert_eq!(key.public_key(), reference.public_key());
-        assert_eq!(
-            key.public_key_der(),
-            rasn::der::encode(reference.public_key()).expect("der")
-        );
         let sig = key
             .sign(SignatureAlgorithm::EcdsaSha256, b"message")
             .await
@@ -117,31 +116,64 @@ fn capabilities_the_plugin_lacks_and_errors_it_reports_are_exact() {
     let keys = plugin.key_backend("").expect("create");
     block_on(async {
         let key = keys.generate_key(KeySpec::EcP256).await.expect("generate");
+        // The exported keys carry the trait's optional capabilities: an EC key cannot
+        // decrypt (an unsupported status; through the trait, "not capable") …
         let e = key
             .decrypt("rsaes-oaep-sha256", b"x")
             .await
-            .expect_err("none");
+            .expect_err("EC keys do not decrypt");
+        let PluginError::Status {
+            status: PluginStatus::Unsupported,
+            ref message,
+            ..
+        } = e
+        else {
+            panic!("{e:?}")
+        };
         assert_eq!(
-            e,
-            PluginError::Unsupported {
-                path: path.clone(),
-                capability: "decrypt"
-            }
+            message,
+            "this ec:P-256 key cannot decrypt: only RSA keys decrypt"
         );
-        assert_eq!(
-            e.to_string(),
-            format!("plugin {} does not support decrypt", path.display())
+        let e = PrivateKey::decrypt(
+            &key,
+            DecryptionAlgorithm::RsaesOaep(DigestAlgorithm::Sha256),
+            b"x",
+        )
+        .await
+        .expect_err("EC keys do not decrypt");
+        assert!(
+            matches!(
+                e,
+                CryptoError::NotCapable {
+                    capability: "decrypt",
+                    ..
+                }
+            ),
+            "{e}"
         );
-        let e = key
-            .key_agreement("ecdh", key.public_key_der())
+        // … but agrees on keys: the plugin's key and a software key derive the same secret.
+        let peer = cmp_crypto::software::SoftwareKeys
+            .generate(KeySpec::EcP256)
             .await
-            .expect_err("none");
-        assert_eq!(
-            e,
-            PluginError::Unsupported {
-                path: path.clone(),
-                capability: "key_agreement"
-            }
+            .expect("generate");
+        let ours = PrivateKey::key_agreement(&key, peer.public_key())
+            .await
+            .expect("ECDH in the plugin");
+        let theirs = peer.key_agreement(key.public_key()).await.expect("ECDH");
+        assert_eq!(*ours, *theirs);
+        let e = key
+            .key_agreement("x25519-kyber", peer.public_key())
+            .await
+            .expect_err("unknown algorithm");
+        assert!(
+            matches!(
+                e,
+                PluginError::Status {
+                    status: PluginStatus::Unsupported,
+                    ..
+                }
+            ),
+            "{e:?}"
         );
         // The software backend opens no URIs: an unsupported status, and through the trait an
         // unsupported algorithm.

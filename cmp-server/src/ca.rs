@@ -1,11 +1,14 @@
 //! [`BuiltinCa`]: a certificate authority in the process, as an
 //! [`Issuer`](cmp_core::server::Issuer).
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use cmp_core::asn1::{CmpCertificate, CrlReason, FailureBit, oid};
-use cmp_core::crypto::{KeyProvider, KeySpec, Primitives, PrivateKey, SignatureAlgorithm};
+use cmp_core::crypto::{
+    KeyProvider, KeySpec, Primitives, PrivateKey, PrivateKeyExt, SignatureAlgorithm,
+};
 use cmp_core::names::format_name;
 use cmp_core::server::{
     CertificateRecord, CertificateRequest, IssuedCertificate, Issuer, IssuerError,
@@ -18,15 +21,22 @@ use crate::certificate::{
     basic_constraints, end_entity_key_usage, extension, key_identifier, key_usage,
     sign_certificate, subject_key_identifier,
 };
+use crate::client_policy::ClientPolicy;
+use crate::crl::{
+    CrlInput, CrlSettings, CrlSource, MAX_CRL_ENTRIES, build_crl, distribution_point,
+};
 use crate::error::Error;
 use crate::store::{CertificateStore, MemoryCertificates, StoredCertificate, off_worker};
 
 /// What the built-in CA grants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuancePolicy {
-    /// The longest validity of an issued certificate (a longer request is cut); default one
-    /// year. Never beyond the CA certificate's own notAfter.
+    /// The validity of an issued certificate, and the longest one granted (a longer request
+    /// is cut); default one year. Never beyond the CA certificate's own notAfter.
     pub max_validity: Duration,
+    /// Per-client rules: the first whose [`ClientMatch`](crate::ClientMatch) governs the
+    /// requester applies; a requester no rule governs may request any names and key type.
+    pub clients: Vec<ClientPolicy>,
     /// How many certificates the CA remembers (issued and revoked) in its in-memory store;
     /// default 1 000 000. Issuing beyond that is refused with systemUnavail. (A
     /// [`SqliteStore`](crate::SqliteStore) has its own limit.)
@@ -37,6 +47,7 @@ impl Default for IssuancePolicy {
     fn default() -> Self {
         IssuancePolicy {
             max_validity: Duration::from_secs(365 * 24 * 3600),
+            clients: Vec::new(),
             max_certificates: 1_000_000,
         }
     }
@@ -70,6 +81,11 @@ pub struct BuiltinCa {
     primitives: Arc<dyn Primitives>,
     policy: IssuancePolicy,
     store: Arc<dyn CertificateStore>,
+    crl: CrlSettings,
+    /// The last CRL signed: its DER, when it was built, and the revocation count it saw.
+    crl_cache: Mutex<Option<(Vec<u8>, SystemTime, u64)>>,
+    /// Revocations through this CA object (a newer count rebuilds the CRL).
+    revocations: AtomicU64,
 }
 
 fn not_after_of(cert: &CmpCertificate) -> Option<SystemTime> {
@@ -90,14 +106,14 @@ impl BuiltinCa {
         primitives: Arc<dyn Primitives>,
         policy: IssuancePolicy,
     ) -> Result<Self, Error> {
-        if key.public_key() != cert.subject_public_key_info() {
+        if !key.matches_public_key(cert.subject_public_key_info()) {
             return Err(Error::KeyMismatch {
                 subject: format_name(cert.subject()),
             });
         }
         let key_id = match cert.subject_key_identifier() {
             Some(id) => id,
-            None => key_identifier(primitives.as_ref(), key.public_key())?,
+            None => key_identifier(primitives.as_ref(), &key.public_key_info()?)?,
         };
         let alg = key.spec().default_signature_algorithm();
         Ok(BuiltinCa {
@@ -109,6 +125,9 @@ impl BuiltinCa {
             primitives,
             store: Arc::new(MemoryCertificates::new(policy.max_certificates)),
             policy,
+            crl: CrlSettings::default(),
+            crl_cache: Mutex::new(None),
+            revocations: AtomicU64::new(0),
         })
     }
 
@@ -126,12 +145,13 @@ impl BuiltinCa {
     ) -> Result<Self, Error> {
         let key = keys.generate(KeySpec::EcP256).await?;
         let alg = key.spec().default_signature_algorithm();
-        let key_id = key_identifier(primitives.as_ref(), key.public_key())?;
+        let public_key = key.public_key_info()?;
+        let key_id = key_identifier(primitives.as_ref(), &public_key)?;
         let fields = CertFields {
             serial: random_serial(primitives.as_ref())?.1,
             issuer: subject.clone(),
             subject,
-            public_key: key.public_key().clone(),
+            public_key,
             not_before: now,
             not_after: now + validity,
             extensions: vec![
@@ -181,6 +201,53 @@ impl BuiltinCa {
         &self.store
     }
 
+    /// The same CA publishing CRLs as `settings` say (with a URL, issued certificates carry
+    /// it as their cRLDistributionPoint).
+    pub fn with_crl(mut self, settings: CrlSettings) -> Self {
+        self.crl = settings;
+        self
+    }
+
+    /// How the CA publishes CRLs.
+    pub fn crl_settings(&self) -> &CrlSettings {
+        &self.crl
+    }
+
+    /// The CA's CRL at `now` (DER, signed with the CA key): the one signed last while it is
+    /// younger than [`CrlSettings::refresh`] and no revocation went through this CA since,
+    /// else a new one.
+    pub async fn crl(&self, now: SystemTime) -> Result<Vec<u8>, Error> {
+        let generation = self.revocations.load(Ordering::SeqCst);
+        if let Ok(cache) = self.crl_cache.lock() {
+            if let Some((der, built, g)) = cache.as_ref() {
+                let fresh = now
+                    .duration_since(*built)
+                    .is_ok_and(|age| age < self.crl.refresh);
+                if *g == generation && fresh {
+                    return Ok(der.clone());
+                }
+            }
+        }
+        let store = self.store.clone();
+        let revoked = off_worker(store.is_blocking(), move || store.revoked(MAX_CRL_ENTRIES))
+            .await
+            .and_then(|r| r)?;
+        let der = build_crl(CrlInput {
+            issuer: self.cert.subject().clone(),
+            key_id: &self.key_id,
+            key: self.key.as_ref(),
+            alg: self.alg,
+            now,
+            next_update: self.crl.next_update,
+            revoked,
+        })
+        .await?;
+        if let Ok(mut cache) = self.crl_cache.lock() {
+            *cache = Some((der.clone(), now, generation));
+        }
+        Ok(der)
+    }
+
     fn refuse(reason: impl Into<String>) -> IssuerError {
         IssuerError::Refused {
             fail_info: FailureBit::BadCertTemplate,
@@ -195,11 +262,29 @@ impl BuiltinCa {
             .map_err(|e| Self::refuse(format!("the public key is malformed: {e}")))?;
         let spec = KeySpec::of_public_key(&public_key)
             .map_err(|e| Self::refuse(format!("the public key: {e}")))?;
+        let sans: Option<rasn_pkix::GeneralNames> = request
+            .subject_alt_names
+            .as_ref()
+            .map(|san| rasn::der::decode(san))
+            .transpose()
+            .map_err(|e| Self::refuse(format!("subjectAltNames are malformed: {e}")))?;
+        let client = self
+            .policy
+            .clients
+            .iter()
+            .find(|c| c.governs(&request.requester));
+        let mut max_validity = self.policy.max_validity;
+        if let Some(client) = client {
+            client.check(&subject, sans.as_ref(), spec)?;
+            if let Some(m) = client.max_validity {
+                max_validity = max_validity.min(m);
+            }
+        }
         let not_before = request.now;
         let mut not_after = request
             .not_after
-            .unwrap_or(not_before + self.policy.max_validity)
-            .min(not_before + self.policy.max_validity);
+            .unwrap_or(not_before + max_validity)
+            .min(not_before + max_validity);
         if let Some(ca_end) = not_after_of(&self.cert) {
             not_after = not_after.min(ca_end);
         }
@@ -219,9 +304,10 @@ impl BuiltinCa {
             .map_err(fail)?,
             authority_key_identifier(&self.key_id).map_err(fail)?,
         ];
-        if let Some(san) = &request.subject_alt_names {
-            let names: rasn_pkix::GeneralNames = rasn::der::decode(san)
-                .map_err(|e| Self::refuse(format!("subjectAltNames are malformed: {e}")))?;
+        if let Some(url) = &self.crl.url {
+            extensions.push(distribution_point(url).map_err(fail)?);
+        }
+        if let Some(names) = sans {
             if names.is_empty() {
                 return Err(Self::refuse("subjectAltNames are empty"));
             }
@@ -321,6 +407,13 @@ impl Issuer for BuiltinCa {
         }))
     }
 
+    async fn crl(&self, now: SystemTime) -> Result<Option<Vec<u8>>, IssuerError> {
+        BuiltinCa::crl(self, now)
+            .await
+            .map(Some)
+            .map_err(|e| IssuerError::Failed(e.to_string()))
+    }
+
     async fn revoke(
         &self,
         serial: &[u8],
@@ -335,7 +428,10 @@ impl Issuer for BuiltinCa {
         .await
         .and_then(|r| r);
         match revoked {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.revocations.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
             Err(Error::UnknownSerial) => Err(IssuerError::Refused {
                 fail_info: FailureBit::BadCertId,
                 reason: "no certificate with this serial number was issued".into(),
@@ -346,5 +442,12 @@ impl Issuer for BuiltinCa {
             }),
             Err(e) => Err(IssuerError::Failed(e.to_string())),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl CrlSource for BuiltinCa {
+    async fn current_crl(&self) -> Result<Vec<u8>, Error> {
+        self.crl(SystemTime::now()).await
     }
 }

@@ -14,6 +14,7 @@ use cmp_core::asn1::CmpCertificate;
 use cmp_core::names::format_name;
 
 use crate::audit::Done;
+use crate::derive_pool::DerivationPool;
 use crate::store::{off_worker, serial_hex};
 
 /// The content octets of a DER INTEGER.
@@ -40,10 +41,14 @@ pub struct CmpServer {
     issuer: Arc<dyn Issuer>,
     store: Arc<dyn TransactionStore>,
     signing_key: Option<Arc<dyn PrivateKey>>,
+    derivations: DerivationPool,
 }
 
 impl CmpServer {
     /// A server. `signing_key` is the key of `config.signer` (needed when one is configured).
+    /// MAC keys handed out as [`ServerStep::DeriveMacKey`] (with
+    /// [`MacDerivation::Step`](cmp_core::server::MacDerivation::Step)) are derived on a
+    /// default [`DerivationPool`]; see [`CmpServer::with_derivation_pool`].
     pub fn new(
         config: Arc<ServerConfig>,
         issuer: Arc<dyn Issuer>,
@@ -55,7 +60,19 @@ impl CmpServer {
             issuer,
             store,
             signing_key,
+            derivations: DerivationPool::default(),
         }
+    }
+
+    /// The same server deriving MAC keys on `pool`.
+    pub fn with_derivation_pool(mut self, pool: DerivationPool) -> Self {
+        self.derivations = pool;
+        self
+    }
+
+    /// Where MAC keys are derived.
+    pub fn derivation_pool(&self) -> &DerivationPool {
+        &self.derivations
     }
 
     /// The engine's configuration.
@@ -107,6 +124,9 @@ impl CmpServer {
                     .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())));
                     exchange.on_saved(saved)?
                 }
+                ServerStep::DeriveMacKey(derivation) => {
+                    exchange.on_mac_key(self.derivations.derive(derivation).await)?
+                }
                 ServerStep::LookupCertificate { serial } => {
                     exchange.on_certificate(self.issuer.certificate(&serial).await)?
                 }
@@ -129,6 +149,7 @@ impl CmpServer {
                     }
                     exchange.on_revoked(revoked)?
                 }
+                ServerStep::CurrentCrl => exchange.on_crl(self.issuer.crl(now).await)?,
                 ServerStep::Sign { alg, data } => {
                     let key = self.signing_key.as_ref().ok_or_else(|| {
                         ServerError::Config("a response signer without its key".into())

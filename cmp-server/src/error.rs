@@ -62,4 +62,63 @@ pub enum Error {
         /// The database file.
         path: String,
     },
+    /// No listener was given.
+    #[error("no listener: give at least one --listen URL")]
+    NoListener,
+    /// A listener URL is malformed, or the address cannot be bound.
+    #[error("--listen {url}: {message}")]
+    Listen {
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The TLS settings are missing or unusable.
+    #[error("TLS: {message}")]
+    Tls {
+        /// What is wrong.
+        message: String,
+    },
+    /// A secret source cannot be read (the secret itself never appears here).
+    #[error("secret: {message}")]
+    Secret {
+        /// What is wrong.
+        message: String,
+    },
+    /// A file cannot be read or holds no usable content.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The subject of the CA to generate is not a distinguished name.
+    #[error("--ca-subject: {message}")]
+    CaSubject {
+        /// What is wrong.
+        message: String,
+    },
+    /// The relay's upstream URL is unusable.
+    #[error("--forward {url}: {message}")]
+    Forward {
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Exchanges were still in flight when the drain timeout ran out.
+    #[error("exchanges still in flight after the drain timeout of {seconds} s")]
+    DrainTimeout {
+        /// The timeout.
+        seconds: u64,
+    },
+    /// The configuration file is unreadable or holds a key or value that is not understood.
+    #[error("configuration file {path}: {message}")]
+    Config {
+        /// The file.
+        path: String,
+        /// What is wrong (a secret's value never appears here).
+        message: String,
+    },
 }

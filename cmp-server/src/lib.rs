@@ -12,6 +12,10 @@
 //!   and the response signing key, and answers as a
 //!   [`Responder`](cmp_core::transport::Responder) behind any transport's server half;
 //! - [`Forwarder`]: an RA relay that passes messages unchanged to an upstream CMP server;
+//! - [`Server`] / [`ServerBuilder`]: the whole server in a process — listeners on http,
+//!   https, tcp and tcps URLs (port 0 picks a free port), the CA, its state — started on the
+//!   caller's tokio runtime, with the real bound URLs and a graceful shutdown; the
+//!   `cmp-server` binary is a thin command line around it;
 //! - [`store`]: where the state lives — in memory, or in one SQLite file ([`SqliteStore`]:
 //!   transactions with their last request and response, issued certificates, revocations),
 //!   committed before the response that reports a change leaves.
@@ -19,15 +23,30 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod audit;
+mod builder;
 mod ca;
 mod certificate;
+mod client_policy;
+pub mod config_file;
+mod crl;
+mod derive_pool;
 mod driver;
 mod error;
+pub mod files;
 mod forward;
+pub mod genp;
+mod listen;
+mod running;
 pub mod store;
 
+pub use builder::{CaSource, ServerBuilder};
 pub use ca::{BuiltinCa, IssuancePolicy, SERIAL_LEN};
+pub use client_policy::{ClientMatch, ClientPolicy};
+pub use crl::{CrlSettings, CrlSource, MAX_CRL_ENTRIES};
+pub use derive_pool::{DEFAULT_QUEUE_PER_THREAD, DerivationPool, MAXIMAL_DERIVATION_COST};
 pub use driver::{CmpServer, MAX_STEPS};
 pub use error::Error;
 pub use forward::Forwarder;
+pub use listen::Scheme;
+pub use running::Server;
 pub use store::{SqliteOptions, SqliteStore, Synchronous};

@@ -3,10 +3,14 @@
 //! A CMP CA on HTTP:
 //!
 //! ```text
-//! cmp-server --listen http://127.0.0.1:0/pkix/ --secret pass:TEXT --ref VALUE \
+//! cmp-server [--config FILE] --listen http://127.0.0.1:0/pkix/ --secret pass:TEXT --ref VALUE \
+//!            [--cert FILE --key FILE] [--newwithnew F [--newwithold F] [--oldwithnew F]] \
+//!            [--template-subject DN] [--template-key-type SPEC] \
+//!            [--validity SECONDS] [--crl-listen http://HOST:PORT/PATH] [--crl-url URL] \
 //!            [--ca-cert FILE --ca-key FILE] [--ca-subject DN] [--trusted FILE]… \
 //!            [--state-dir DIR [--sqlite-synchronous normal|full]] \
 //!            [--max-transactions N] [--transaction-ttl SECONDS] \
+//!            [--mac-threads N] [--mac-queue N] \
 //!            [--grant-implicit-confirm] [--accept-raverified] [--accept-unprotected] \
 //!            [--pkistatus N [--failure BIT | --failurebits N] [--statusstring TEXT]] \
 //!            [--send-error] [--send-unprotected] [--send-unprot-err] \
@@ -25,34 +29,24 @@
 //! requests, then serves until killed.
 #![forbid(unsafe_code)]
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
-use cmp_core::asn1::CmpCertificate;
 use cmp_core::asn1::{CrlReason, FailureBit, PkiStatus};
-use cmp_core::crypto::PrivateKey;
 use cmp_core::names::parse_name;
-use cmp_core::server::{
-    ForcedStatus, MemoryStore, ResponseSigner, ServerConfig, TestKnobs, TransactionStore,
-};
-use cmp_core::transport::Responder;
-use cmp_core::transport::Transport;
+use cmp_core::server::{ForcedStatus, TestKnobs};
+use cmp_server::config_file::{self, ClientEntry, OptionKind};
+use cmp_server::files::{pem, read_certs, read_secret};
+use cmp_server::genp;
 use cmp_server::store::{CertificateStore, DB_FILE, serial_hex};
 use cmp_server::{
-    BuiltinCa, CmpServer, Forwarder, IssuancePolicy, SqliteOptions, SqliteStore, Synchronous,
+    CaSource, CrlSettings, DEFAULT_QUEUE_PER_THREAD, DerivationPool, IssuancePolicy, Server,
+    ServerBuilder, SqliteOptions, SqliteStore, Synchronous,
 };
-use cmp_transport_http::HttpTransport;
-use cmp_transport_http::{
-    HttpServer, TlsServerSettings, read_pem_certificates, read_pem_private_key,
-};
-use cmp_transport_tcp::TcpServer;
-use cmp_transport_tcp::TcpTransport;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
-use zeroize::Zeroizing;
+use cmp_transport_http::{TlsServerSettings, read_pem_certificates, read_pem_private_key};
 
 /// The most threads of the blocking pool (database calls): one SQLite connection serves them
 /// in turn, so more would only queue on its lock.
@@ -63,7 +57,8 @@ const MAX_BLOCKING_THREADS: usize = 16;
 #[command(
     name = "cmp-server",
     about = "A CMP (RFC 9810) CA on HTTP(S) and TCP(S)",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    args_override_self = true
 )]
 struct Cli {
     /// An operator command instead of serving.
@@ -131,11 +126,53 @@ enum SyncArg {
 /// Serving options.
 #[derive(Debug, clap::Args)]
 struct Serve {
+    /// A TOML file with the options (an option --NAME is the key NAME, --tls-NAME the key
+    /// NAME in [tls]; flags on the command line win) and [[client]] entries: many clients'
+    /// secrets and policies (which subjects, subjectAltNames, key types and validity each
+    /// reference or client certificate may request).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The validity of issued certificates in seconds (a request for less gets less; a
+    /// [[client]]'s max_validity may cut it further); default one year.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=100 * 365 * 24 * 3600))]
+    validity: Option<u64>,
     /// Where to listen: http://HOST:PORT/PATH, https://…, tcp://HOST:PORT or tcps://…;
     /// repeat for several listeners. Port 0 picks a free port; each listener prints
     /// `listening on URL` with the real port.
     #[arg(long, value_name = "URL")]
     listen: Vec<String>,
+    /// Sign responses to signed requests (and errors) with this certificate (PEM, its chain
+    /// after it, or DER) instead of the CA certificate.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// genm rootCaCert is answered with this new root (self-signed) in rootCaKeyUpdate.
+    #[arg(long, value_name = "FILE")]
+    newwithnew: Option<PathBuf>,
+    /// The new root key certified by the old one, for rootCaKeyUpdate.
+    #[arg(long, value_name = "FILE", requires = "newwithnew")]
+    newwithold: Option<PathBuf>,
+    /// The old root key certified by the new one, for rootCaKeyUpdate.
+    #[arg(long, value_name = "FILE", requires = "newwithnew")]
+    oldwithnew: Option<PathBuf>,
+    /// genm certReqTemplate is answered with a template of this subject.
+    #[arg(long, value_name = "DN")]
+    template_subject: Option<String>,
+    /// genm certReqTemplate is answered with this key type (ec:P-256, ec:P-384, rsa:2048, …,
+    /// ed25519) as keySpec.
+    #[arg(long, value_name = "SPEC")]
+    template_key_type: Option<String>,
+    /// Serve the CA's CRL over HTTP GET at http://HOST:PORT/PATH (port 0: a free one; a line
+    /// `serving the CRL at URL` gives the real one). Issued certificates name it as their
+    /// CRL distribution point unless --crl-url names another.
+    #[arg(long, value_name = "URL")]
+    crl_listen: Option<String>,
+    /// The CRL distribution point issued certificates carry (e.g. a proxy in front of
+    /// --crl-listen); without --crl-listen and --crl-url they carry none.
+    #[arg(long, value_name = "URL")]
+    crl_url: Option<String>,
     /// The TLS server certificate (PEM, its chain after it) of https:// and tcps:// listeners.
     #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -167,6 +204,16 @@ struct Serve {
     /// that are refused with systemUnavail.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_transactions: usize,
+    /// How many MAC keys (PBM, PBMAC1: up to about a second each) are derived at once, on
+    /// threads of their own; default half the CPUs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    mac_threads: Option<u16>,
+    /// How many maximal MAC key derivations (PBMAC1 with 1 000 000 iterations) may wait for a
+    /// derivation thread — cheaper ones take a share of a place (500-iteration PBM a
+    /// thousandth); the requests beyond are answered with systemUnavail at once. Default 4
+    /// per thread.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    mac_queue: Option<u32>,
     /// How long a transaction is remembered after its last message, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     transaction_ttl: u64,
@@ -252,155 +299,27 @@ struct Serve {
     send_unprot_err: bool,
 }
 
-/// A secret as `openssl` names its source; the text of `pass:` is never echoed.
-fn read_secret(src: &str) -> Result<Zeroizing<Vec<u8>>, String> {
-    let secret = match src.split_once(':') {
-        Some(("pass", text)) => text.as_bytes().to_vec(),
-        Some(("env", var)) => std::env::var(var)
-            .map_err(|_| format!("--secret env:{var}: the variable is not set"))?
-            .into_bytes(),
-        Some(("file", path)) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("--secret file:{path}: {e}"))?;
-            text.lines().next().unwrap_or_default().as_bytes().to_vec()
-        }
-        _ => return Err("--secret takes pass:TEXT, env:VAR or file:PATH".into()),
-    };
-    if secret.is_empty() {
-        return Err("--secret: the secret is empty".into());
-    }
-    Ok(Zeroizing::new(secret))
-}
-
-/// The certificates of a PEM file, or the one certificate of a DER file.
-fn read_certs(path: &Path) -> Result<Vec<CmpCertificate>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let ders: Vec<Vec<u8>> = if bytes.starts_with(b"-----") {
-        CertificateDer::pem_slice_iter(&bytes)
-            .map(|c| c.map(|c| c.as_ref().to_vec()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("{}: {e}", path.display()))?
-    } else {
-        vec![bytes]
-    };
-    if ders.is_empty() {
-        return Err(format!("{}: no certificate in the file", path.display()));
-    }
-    ders.iter()
-        .map(|d| CmpCertificate::from_der(d).map_err(|e| format!("{}: {e}", path.display())))
-        .collect()
-}
-
-/// A transport a listener speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scheme {
-    Http,
-    Https,
-    Tcp,
-    Tcps,
-}
-
-impl Scheme {
-    fn name(self) -> &'static str {
-        match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-            Scheme::Tcp => "tcp",
-            Scheme::Tcps => "tcps",
-        }
-    }
-
-    fn tls(self) -> bool {
-        matches!(self, Scheme::Https | Scheme::Tcps)
-    }
-}
-
-/// One `--listen`.
-#[derive(Debug)]
-struct Listen {
-    scheme: Scheme,
-    host: String,
-    port: u16,
-    /// The HTTP path (`/` for TCP).
-    path: String,
-}
-
-/// `SCHEME://HOST:PORT[/PATH]` with SCHEME http, https, tcp or tcps.
-fn parse_listen(url: &str) -> Result<Listen, String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("--listen {url}: give SCHEME://HOST:PORT[/PATH]"))?;
-    let scheme = match scheme {
-        "http" => Scheme::Http,
-        "https" => Scheme::Https,
-        "tcp" => Scheme::Tcp,
-        "tcps" => Scheme::Tcps,
-        other => {
-            return Err(format!(
-                "--listen {url}: the scheme {other} is not served (http, https, tcp, tcps)"
-            ));
-        }
-    };
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    if matches!(scheme, Scheme::Tcp | Scheme::Tcps) && !path.is_empty() {
-        return Err(format!("--listen {url}: a TCP listener has no path"));
-    }
-    // Port 0 (any free port) is fine for a listener, unlike for a server URL.
-    let (host, port) = authority
-        .rsplit_once(':')
-        .filter(|(h, _)| !h.is_empty())
-        .ok_or_else(|| format!("--listen {url}: give HOST:PORT"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("--listen {url}: the port is not a number from 0 to 65535"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    Ok(Listen {
-        scheme,
-        host: host.to_owned(),
-        port,
-        path: format!("/{path}"),
-    })
-}
-
 /// The TLS settings of https and tcps listeners.
-fn tls_settings(cli: &Serve) -> Result<TlsServerSettings, String> {
-    let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) else {
-        return Err("https:// and tcps:// listeners need --tls-cert and --tls-key".into());
+fn tls_settings(cli: &Serve) -> Result<Option<TlsServerSettings>, String> {
+    let (cert, key) = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert), Some(key)) => (cert, key),
+        (None, None) => return Ok(None),
+        _ => return Err("--tls-cert and --tls-key go together".into()),
     };
     let client_trusted = match &cli.tls_client_trusted {
         Some(f) => read_pem_certificates(f).map_err(|e| format!("--tls-client-trusted: {e}"))?,
         None => Vec::new(),
     };
-    Ok(TlsServerSettings {
+    Ok(Some(TlsServerSettings {
         chain: read_pem_certificates(cert).map_err(|e| format!("--tls-cert: {e}"))?,
         key: read_pem_private_key(key).map_err(|e| format!("--tls-key: {e}"))?,
         client_trusted,
         client_required: false,
-    })
+    }))
 }
 
-/// Binds every listener (before any is announced, so a failure leaves none half-started).
-async fn bind_all(cli: &Serve) -> Result<Vec<(Listen, tokio::net::TcpListener, String)>, String> {
-    let mut bound = Vec::new();
-    for url in &cli.listen {
-        let listen = parse_listen(url)?;
-        let listener = tokio::net::TcpListener::bind((listen.host.as_str(), listen.port))
-            .await
-            .map_err(|e| format!("--listen {url}: {e}"))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let path = match listen.scheme {
-            Scheme::Http | Scheme::Https => listen.path.as_str(),
-            Scheme::Tcp | Scheme::Tcps => "",
-        };
-        let real = format!(
-            "{}://{}{path}",
-            listen.scheme.name(),
-            cmp_core::transport::join_authority(&local.ip().to_string(), local.port())
-        );
-        bound.push((listen, listener, real));
-    }
-    Ok(bound)
-}
+/// How long in-flight exchanges may take to finish after SIGTERM.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Waits for SIGTERM or SIGINT.
 async fn terminated() -> Result<&'static str, String> {
@@ -412,9 +331,6 @@ async fn terminated() -> Result<&'static str, String> {
         _ = int.recv() => "SIGINT",
     })
 }
-
-/// How long in-flight exchanges may take to finish after SIGTERM.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The test knobs of the command line.
 fn test_knobs(cli: &Serve) -> Result<TestKnobs, String> {
@@ -475,18 +391,6 @@ fn open_state(dir: &Path) -> Result<SqliteStore, String> {
     SqliteStore::open_in(dir, SqliteOptions::default()).map_err(|e| e.to_string())
 }
 
-fn pem(der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
-}
-
 fn certs(action: Certs) -> Result<(), String> {
     match action {
         Certs::List { state_dir, max } => {
@@ -502,7 +406,7 @@ fn certs(action: Certs) -> Result<(), String> {
                 .get(&serial)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{}: no such certificate", serial_hex(&serial)))?;
-            print!("{}\n{}", c.summary(), pem(&c.certificate));
+            print!("{}\n{}", c.summary(), pem("CERTIFICATE", &c.certificate));
         }
         Certs::Revoke {
             serial,
@@ -526,171 +430,132 @@ fn certs(action: Certs) -> Result<(), String> {
     Ok(())
 }
 
-/// The relay of `--forward`.
-fn forwarder(url: &str, timeout: Duration) -> Result<Forwarder, String> {
-    let upstream: Arc<dyn Transport> = if url.starts_with("http://") {
-        Arc::new(
-            HttpTransport::builder(url)
-                .build()
-                .map_err(|e| format!("--forward {url}: {e}"))?,
-        )
-    } else if url.starts_with("tcp://") {
-        Arc::new(
-            TcpTransport::builder(url)
-                .build()
-                .map_err(|e| format!("--forward {url}: {e}"))?,
-        )
-    } else {
-        return Err(format!(
-            "--forward {url}: give http://HOST:PORT/PATH or tcp://HOST:PORT"
-        ));
-    };
-    Ok(Forwarder::new(upstream, url, timeout))
+/// The server the command line describes (with the `[[client]]` entries of its
+/// configuration file).
+fn builder(cli: &Serve, clients: &[ClientEntry]) -> Result<ServerBuilder, String> {
+    let mut b = Server::builder().drain_timeout(DRAIN_TIMEOUT);
+    for url in &cli.listen {
+        b = b.listen(url);
+    }
+    if let Some(tls) = tls_settings(cli)? {
+        b = b.tls(tls);
+    }
+    if let Some(url) = &cli.forward {
+        return Ok(b.forward(url, Duration::from_secs(cli.forward_timeout)));
+    }
+    b = b.ca(match (&cli.ca_cert, &cli.ca_key) {
+        (Some(cert), Some(key)) => CaSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => CaSource::Generate {
+            subject: cli.ca_subject.clone(),
+        },
+    });
+    if let (Some(cert), Some(key)) = (&cli.cert, &cli.key) {
+        b = b.response_signer(cert, key);
+    }
+    if let Some(nwn) = &cli.newwithnew {
+        let update =
+            genp::root_ca_key_update(nwn, cli.newwithold.as_deref(), cli.oldwithnew.as_deref())
+                .map_err(|e| format!("--newwithnew: {e}"))?;
+        b = b.root_ca_key_update(update);
+    }
+    if cli.template_subject.is_some() || cli.template_key_type.is_some() {
+        let subject = cli
+            .template_subject
+            .as_deref()
+            .map(parse_name)
+            .transpose()
+            .map_err(|e| format!("--template-subject: {e}"))?;
+        let key = cli
+            .template_key_type
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| format!("--template-key-type: {e}"))?;
+        b = b.cert_req_template(genp::cert_req_template(subject, key).map_err(|e| e.to_string())?);
+    }
+    if let Some(url) = &cli.crl_listen {
+        b = b.crl_listen(url);
+    }
+    if let Some(url) = &cli.crl_url {
+        b = b.crl_settings(CrlSettings {
+            url: Some(url.clone()),
+            ..CrlSettings::default()
+        });
+    }
+    if let Some(dir) = &cli.state_dir {
+        b = b.state_dir(dir).sqlite(SqliteOptions {
+            synchronous: match cli.sqlite_synchronous {
+                SyncArg::Normal => Synchronous::Normal,
+                SyncArg::Full => Synchronous::Full,
+            },
+            ..SqliteOptions::default()
+        });
+    }
+    if let (Some(src), Some(reference)) = (&cli.secret, &cli.reference) {
+        let secret = read_secret(src).map_err(|e| format!("--{e}"))?;
+        b = b.secret(reference.as_bytes(), secret);
+    }
+    for file in &cli.trusted {
+        b = b.trusted(read_certs(file).map_err(|e| format!("--trusted {e}"))?);
+    }
+    let mut policy = IssuancePolicy::default();
+    if let Some(seconds) = cli.validity {
+        policy.max_validity = Duration::from_secs(seconds);
+    }
+    let config = cli.config.as_deref().map(Path::display);
+    for (i, entry) in clients.iter().enumerate() {
+        let (client, secret) = entry.resolve(i + 1).map_err(|e| {
+            format!(
+                "configuration file {}: {e}",
+                config.as_ref().map(ToString::to_string).unwrap_or_default()
+            )
+        })?;
+        if let Some((reference, secret)) = secret {
+            b = b.secret(reference, secret);
+        }
+        policy.clients.push(client);
+    }
+    b = b.issuance_policy(policy);
+    if cli.mac_threads.is_some() || cli.mac_queue.is_some() {
+        let default = DerivationPool::default();
+        let threads = cli.mac_threads.map_or(default.threads(), usize::from);
+        let queue = cli
+            .mac_queue
+            .map_or(threads * DEFAULT_QUEUE_PER_THREAD, |q| q as usize);
+        b = b.derivation_pool(DerivationPool::new(threads, queue));
+    }
+    Ok(b.max_transactions(cli.max_transactions)
+        .transaction_ttl(Duration::from_secs(cli.transaction_ttl))
+        .grant_implicit_confirm(cli.grant_implicit_confirm)
+        .accept_ra_verified(cli.accept_raverified)
+        .accept_unprotected(cli.accept_unprotected)
+        .test_knobs(test_knobs(cli)?))
 }
 
-async fn run(cli: Serve) -> Result<(), String> {
+/// Serves until SIGTERM or SIGINT, then drains.
+async fn run(cli: Serve, clients: Vec<ClientEntry>) -> Result<(), String> {
     if cli.listen.is_empty() {
         return Err("--listen URL is required (or an operator command: cmp-server certs …)".into());
     }
-    let responder: Arc<dyn Responder> = match &cli.forward {
-        Some(url) => Arc::new(forwarder(url, Duration::from_secs(cli.forward_timeout))?),
-        None => Arc::new(ca_server(&cli).await?),
-    };
-    serve(&cli, responder).await
-}
-
-/// The CA of the command line, its state and its engine.
-async fn ca_server(cli: &Serve) -> Result<CmpServer, String> {
-    let provider = cmp_crypto::default_provider();
-    let policy = IssuancePolicy::default();
-    let ca = match (&cli.ca_cert, &cli.ca_key) {
-        (Some(cert), Some(key)) => {
-            let mut certs = read_certs(cert)?;
-            let ca_cert = certs.remove(0);
-            let key: Arc<dyn PrivateKey> = Arc::new(
-                cmp_crypto::software::read_key_file(key, None)
-                    .map_err(|e| format!("{}: {e}", key.display()))?,
-            );
-            BuiltinCa::new(ca_cert, certs, key, provider.primitives.clone(), policy)
-        }
-        _ => {
-            let subject = parse_name(&cli.ca_subject).map_err(|e| format!("--ca-subject: {e}"))?;
-            BuiltinCa::generate(
-                subject,
-                provider.keys.as_ref(),
-                provider.primitives.clone(),
-                SystemTime::now() - Duration::from_secs(300),
-                Duration::from_secs(10 * 365 * 24 * 3600),
-                policy,
-            )
-            .await
-        }
-    }
-    .map_err(|e| e.to_string())?;
-    let state = match &cli.state_dir {
-        Some(dir) => {
-            let options = SqliteOptions {
-                synchronous: match cli.sqlite_synchronous {
-                    SyncArg::Normal => Synchronous::Normal,
-                    SyncArg::Full => Synchronous::Full,
-                },
-                max_transactions: cli.max_transactions,
-                ..SqliteOptions::default()
-            };
-            let store = SqliteStore::open_in(dir, options).map_err(|e| e.to_string())?;
-            store
-                .bind_ca(ca.ca_cert().der())
-                .map_err(|e| e.to_string())?;
-            Some(Arc::new(store))
-        }
-        None => None,
-    };
-    let (ca, transactions): (BuiltinCa, Arc<dyn TransactionStore>) = match &state {
-        Some(store) => (ca.with_store(store.clone()), store.clone()),
-        None => (ca, Arc::new(MemoryStore::new(cli.max_transactions))),
-    };
-    let ca = Arc::new(ca);
-    let mut config = ServerConfig::new(
-        provider.primitives.clone(),
-        provider.paths.clone(),
-        ca.certificates(),
-    );
-    if let (Some(src), Some(reference)) = (&cli.secret, &cli.reference) {
-        config
-            .secrets
-            .insert(reference.as_bytes().to_vec(), read_secret(src)?);
-    }
-    for file in &cli.trusted {
-        config.client_anchors.extend(read_certs(file)?);
-    }
-    config.grant_implicit_confirm = cli.grant_implicit_confirm;
-    config.accept_ra_verified = cli.accept_raverified;
-    config.accept_unprotected = cli.accept_unprotected;
-    config.transaction_ttl = Duration::from_secs(cli.transaction_ttl);
-    config.test = test_knobs(cli)?;
-    config.signer = Some(ResponseSigner {
-        cert: ca.ca_cert().clone(),
-        chain: ca.certificates().into_iter().skip(1).collect(),
-        alg: ca.key().spec().default_signature_algorithm(),
-    });
-    Ok(CmpServer::new(
-        Arc::new(config),
-        ca.clone(),
-        transactions,
-        Some(ca.key().clone()),
-    ))
-}
-
-/// Serves `responder` on every listener until SIGTERM or SIGINT, then drains.
-async fn serve(cli: &Serve, responder: Arc<dyn Responder>) -> Result<(), String> {
-    let bound = bind_all(cli).await?;
-    let tls = if bound.iter().any(|(l, _, _)| l.scheme.tls()) {
-        Some(tls_settings(cli)?)
-    } else {
-        None
-    };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut serving = tokio::task::JoinSet::new();
-    let mut announce = String::new();
-    for (listen, listener, real) in bound {
-        let mut stop = stop_rx.clone();
-        let stopped = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        let responder = responder.clone();
-        let tls_for = |tls: &Option<TlsServerSettings>| -> Result<TlsServerSettings, String> {
-            let t = tls.as_ref().ok_or("no TLS settings")?;
-            Ok(TlsServerSettings {
-                chain: t.chain.clone(),
-                key: t.key.clone_key(),
-                client_trusted: t.client_trusted.clone(),
-                client_required: t.client_required,
-            })
-        };
-        match listen.scheme {
-            Scheme::Http | Scheme::Https => {
-                let mut builder = HttpServer::builder().path(&listen.path);
-                if listen.scheme == Scheme::Https {
-                    builder = builder.tls(tls_for(&tls)?);
-                }
-                let http = builder.build().map_err(|e| e.to_string())?;
-                serving.spawn(async move { http.serve(listener, responder, stopped).await });
-            }
-            Scheme::Tcp | Scheme::Tcps => {
-                let mut builder = TcpServer::builder();
-                if listen.scheme == Scheme::Tcps {
-                    let config = tls_for(&tls)?.server_config().map_err(|e| e.to_string())?;
-                    builder = builder.tls(Arc::new(config));
-                }
-                let tcp = builder.build();
-                serving.spawn(async move { tcp.serve(listener, responder, stopped).await });
-            }
-        }
-        announce.push_str(&format!("listening on {real}\n"));
-        tracing::info!(url = %real, "listening");
-    }
+    let server = builder(&cli, &clients)?
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
     {
         use std::io::Write;
+        let announce: String = server
+            .urls()
+            .iter()
+            .map(|u| format!("listening on {u}\n"))
+            .chain(
+                server
+                    .crl_url()
+                    .map(|u| format!("serving the CRL at {u}\n")),
+            )
+            .collect();
         let mut out = std::io::stdout().lock();
         out.write_all(announce.as_bytes())
             .and_then(|()| out.flush())
@@ -701,27 +566,65 @@ async fn serve(cli: &Serve, responder: Arc<dyn Responder>) -> Result<(), String>
         signal,
         "stopping: no new connections; draining the exchanges in flight"
     );
-    let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while let Some(r) = serving.join_next().await {
-            if let Ok(Err(e)) = r {
-                tracing::warn!(error = %e, "a listener failed");
-            }
-        }
-    })
-    .await;
-    match drained {
+    match server.shutdown().await {
         Ok(()) => tracing::info!("drained; bye"),
-        Err(_) => tracing::warn!(
-            seconds = DRAIN_TIMEOUT.as_secs(),
-            "exchanges still in flight after the drain timeout; exiting"
-        ),
+        Err(e) => tracing::warn!(error = %e, "exiting"),
     }
     Ok(())
 }
 
+/// How the option `--long` takes its value, for the configuration file.
+fn option_kind(long: &str) -> Option<OptionKind> {
+    use clap::CommandFactory;
+    if matches!(long, "config" | "help" | "version") {
+        return None;
+    }
+    let command = Cli::command();
+    let arg = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?;
+    Some(match arg.get_action() {
+        clap::ArgAction::SetTrue | clap::ArgAction::SetFalse => OptionKind::Switch,
+        clap::ArgAction::Append => OptionKind::Values,
+        _ => OptionKind::Value,
+    })
+}
+
+/// The arguments with those of `--config FILE` before them, and its `[[client]]` entries.
+fn with_config_file() -> Result<(Vec<OsString>, Vec<ClientEntry>), String> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut path = None;
+    for (i, a) in args.iter().enumerate().skip(1) {
+        let a = a.to_string_lossy();
+        if a == "--" {
+            break;
+        }
+        if a == "--config" {
+            path = args.get(i + 1).map(PathBuf::from);
+        } else if let Some(p) = a.strip_prefix("--config=") {
+            path = Some(PathBuf::from(p));
+        }
+    }
+    let Some(path) = path else {
+        return Ok((args, Vec::new()));
+    };
+    let file = config_file::load(&path, option_kind).map_err(|e| e.to_string())?;
+    let mut all = Vec::with_capacity(args.len() + file.args.len());
+    all.extend(args.first().cloned());
+    all.extend(file.args.into_iter().map(OsString::from));
+    all.extend(args.into_iter().skip(1));
+    Ok((all, file.clients))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (args, clients) = match with_config_file() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cmp-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(args);
     if let Some(Command::Certs { action }) = cli.command {
         return match certs(action) {
             Ok(()) => ExitCode::SUCCESS,
@@ -747,7 +650,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.serve)) {
+    match runtime.block_on(run(cli.serve, clients)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cmp-server: {e}");

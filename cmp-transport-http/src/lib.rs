@@ -18,13 +18,14 @@ mod headers;
 mod proxy;
 mod server;
 mod tls;
+mod tls_signer;
 mod url;
 
 pub use client::{CONTENT_TYPE_PKIXCMP, HttpTransport, HttpTransportBuilder};
 pub use proxy::ProxySettings;
 pub use server::{HttpServer, HttpServerBuilder, serve};
 pub use tls::{
-    ClientIdentity, TlsClientSettings, TlsConfigError, TlsRevocation, TlsServerSettings,
-    read_pem_certificates, read_pem_private_key,
+    ClientIdentity, TlsClientSettings, TlsConfigError, TlsProvider, TlsRevocation,
+    TlsServerSettings, read_pem_certificates, read_pem_private_key,
 };
 pub use url::ServerUrl;

@@ -1,4 +1,7 @@
-//! TLS settings for HTTPS, built on rustls with the *ring* provider.
+//! TLS settings for HTTPS (and for `tcps://`), built on rustls. The rustls crypto provider is
+//! chosen with [`TlsProvider`]: *ring* by default, AWS-LC (aws-lc-rs) when the crate is built
+//! with the `aws-lc` feature and the application asks for it — the agent does when its key
+//! backend is `aws-lc`, so that one cryptographic library does all the work.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +25,12 @@ pub enum TlsConfigError {
     /// rustls refused the settings.
     #[error("TLS settings: {0}")]
     Rustls(String),
+    /// A TLS provider name that is neither `ring` nor `aws-lc`.
+    #[error("TLS provider {0:?}: give ring or aws-lc")]
+    UnknownProvider(String),
+    /// The TLS provider asked for is not in this build.
+    #[error("the {0} TLS provider is not compiled into this build (cargo feature aws-lc)")]
+    ProviderNotCompiled(&'static str),
 }
 
 fn file_error(path: &Path, reason: impl std::fmt::Display) -> TlsConfigError {
@@ -61,6 +70,15 @@ pub enum ClientIdentity {
         /// The key.
         key: PrivateKeyDer<'static>,
     },
+    /// A chain and a key of any key backend — for example a device's IDevID key that never
+    /// leaves its PKCS#11 token. rustls asks the backend to sign the handshake (EC P-256 and
+    /// P-384, Ed25519, RSA with PSS or PKCS#1 v1.5).
+    Backend {
+        /// The client certificate first, then its chain.
+        chain: Vec<CertificateDer<'static>>,
+        /// The key.
+        key: std::sync::Arc<dyn cmp_core::crypto::PrivateKey>,
+    },
 }
 
 /// HTTPS client settings: trust anchors for the server and an optional client identity.
@@ -76,6 +94,8 @@ pub struct TlsClientSettings {
     /// Revocation checking of the server's certificate path against CRLs (`--crl-check`,
     /// `--crl-check-all`); `None`: no checking.
     pub revocation: Option<TlsRevocation>,
+    /// The rustls crypto provider (default *ring*).
+    pub provider: TlsProvider,
 }
 
 /// Which certificates of the TLS server's path are checked against which CRLs.
@@ -89,8 +109,54 @@ pub struct TlsRevocation {
     pub whole_path: bool,
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// The rustls crypto provider TLS runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsProvider {
+    /// *ring* (always compiled in).
+    #[default]
+    Ring,
+    /// AWS-LC through aws-lc-rs; needs this crate's `aws-lc` feature, else building a
+    /// configuration fails with [`TlsConfigError::ProviderNotCompiled`].
+    AwsLc,
+}
+
+impl TlsProvider {
+    /// The provider named `name`: `ring` or `aws-lc`.
+    pub fn from_name(name: &str) -> Result<Self, TlsConfigError> {
+        match name {
+            "ring" => Ok(TlsProvider::Ring),
+            "aws-lc" => Ok(TlsProvider::AwsLc),
+            other => Err(TlsConfigError::UnknownProvider(other.to_owned())),
+        }
+    }
+
+    /// Its name, as [`TlsProvider::from_name`] takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsProvider::Ring => "ring",
+            TlsProvider::AwsLc => "aws-lc",
+        }
+    }
+
+    /// Whether this build has it.
+    pub fn is_compiled_in(self) -> bool {
+        match self {
+            TlsProvider::Ring => true,
+            TlsProvider::AwsLc => cfg!(feature = "aws-lc"),
+        }
+    }
+
+    /// The rustls provider.
+    pub fn rustls(self) -> Result<Arc<rustls::crypto::CryptoProvider>, TlsConfigError> {
+        match self {
+            TlsProvider::Ring => Ok(Arc::new(rustls::crypto::ring::default_provider())),
+            #[cfg(feature = "aws-lc")]
+            TlsProvider::AwsLc => Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider())),
+            #[cfg(not(feature = "aws-lc"))]
+            TlsProvider::AwsLc => Err(TlsConfigError::ProviderNotCompiled("aws-lc")),
+        }
+    }
 }
 
 impl TlsClientSettings {
@@ -132,16 +198,16 @@ impl TlsClientSettings {
                 "no trust anchors for the server certificate".into(),
             ));
         }
-        let builder = rustls::ClientConfig::builder_with_provider(provider())
+        let provider = self.provider.rustls()?;
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsConfigError::Rustls(e.to_string()))?;
         let builder = match &self.revocation {
             None => builder.with_root_certificates(roots),
             Some(r) => {
-                let mut v =
-                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-                        .with_crls(r.crls.iter().cloned())
-                        .enforce_revocation_expiration();
+                let mut v = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .with_crls(r.crls.iter().cloned())
+                    .enforce_revocation_expiration();
                 if !r.whole_path {
                     v = v.only_check_end_entity_revocation();
                 }
@@ -156,6 +222,18 @@ impl TlsClientSettings {
             Some(ClientIdentity::Pem { chain, key }) => builder
                 .with_client_auth_cert(chain.clone(), key.clone_key())
                 .map_err(|e| TlsConfigError::Rustls(format!("client certificate: {e}"))),
+            Some(ClientIdentity::Backend { chain, key }) => {
+                let signing = crate::tls_signer::BackendSigningKey::new(Arc::clone(key));
+                if !signing.is_usable() {
+                    return Err(TlsConfigError::Rustls(format!(
+                        "client certificate: TLS cannot use a {} key",
+                        key.spec()
+                    )));
+                }
+                Ok(builder.with_client_cert_resolver(Arc::new(
+                    crate::tls_signer::OneClientCert::new(chain.clone(), signing),
+                )))
+            }
         }
     }
 }
@@ -174,9 +252,18 @@ pub struct TlsServerSettings {
 }
 
 impl TlsServerSettings {
-    /// The rustls server configuration.
+    /// The rustls server configuration, on *ring*.
     pub fn server_config(&self) -> Result<rustls::ServerConfig, TlsConfigError> {
-        let builder = rustls::ServerConfig::builder_with_provider(provider())
+        self.server_config_with(TlsProvider::Ring)
+    }
+
+    /// The rustls server configuration on `provider`.
+    pub fn server_config_with(
+        &self,
+        provider: TlsProvider,
+    ) -> Result<rustls::ServerConfig, TlsConfigError> {
+        let provider = provider.rustls()?;
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsConfigError::Rustls(e.to_string()))?;
         let builder = if self.client_trusted.is_empty() {
@@ -190,7 +277,7 @@ impl TlsServerSettings {
             }
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                 Arc::new(roots),
-                provider(),
+                provider,
             );
             let verifier = if self.client_required {
                 verifier.build()

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use cmp_core::CryptoError;
 use cmp_core::crypto::{KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm};
 use cmp_core::registry::{KeyBackendFactory, RegistryError, Settings};
-use rasn_pkix::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
 use crate::AuditLog;
@@ -94,7 +93,7 @@ struct AuditedKey {
 
 #[async_trait::async_trait]
 impl PrivateKey for AuditedKey {
-    fn public_key(&self) -> &SubjectPublicKeyInfo {
+    fn public_key(&self) -> &[u8] {
         self.inner.public_key()
     }
 

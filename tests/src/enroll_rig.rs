@@ -10,7 +10,7 @@ use cmp_core::asn1::{
     PkiMessage, PkiStatusInfo,
 };
 use cmp_core::client::{Driver, Keys};
-use cmp_core::crypto::{PrivateKey, SignatureAlgorithm};
+use cmp_core::crypto::{PrivateKey, PrivateKeyExt, SignatureAlgorithm};
 use cmp_core::names::parse_name;
 use cmp_core::protection::MacSettings;
 use cmp_core::transaction::{
@@ -58,7 +58,7 @@ pub fn request(key: &dyn PrivateKey) -> EnrollmentRequest {
         template: cmp_core::builder::CertTemplateBuilder::new()
             .subject(parse_name("/CN=CMP Test Device/O=cmp-rs test PKI").expect("dn"))
             .build(),
-        public_key: Some(key.public_key().clone()),
+        public_key: Some(key.public_key_info().expect("the key's public key")),
         popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
         controls: None,
         csr: None,

@@ -117,7 +117,7 @@ impl Primitives for SeededPrimitives {
 
     fn verify_signature(
         &self,
-        spki: &SubjectPublicKeyInfo,
+        spki: &[u8],
         alg: SignatureAlgorithm,
         message: &[u8],
         signature: &[u8],

@@ -2,6 +2,7 @@
 //! confirmation, polling, delayed delivery) and every check on a response, each fed the bad
 //! case and asserted with its exact error.
 
+use cmp_core::crypto::PrivateKeyExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -815,7 +816,7 @@ mod storage {
             let cert = CmpCertificate::from_der(&c.certificate).expect("the staged certificate");
             self.push(format!(
                 "stage {name} ({}, {} in the chain, key {:?})",
-                cert.subject_public_key_info() == new_key().public_key(),
+                new_key().matches_public_key(cert.subject_public_key_info()),
                 c.chain.len(),
                 c.key
             ));

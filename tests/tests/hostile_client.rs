@@ -383,3 +383,40 @@ fn slow_loris_connections_are_closed_and_others_still_served() {
     }
     server.assert_bounded("slow-loris");
 }
+
+#[test]
+fn an_unknown_critical_extension_in_the_template_is_refused() {
+    let server = Server::start(&[]);
+    let (_, ir) = first_ir(|r| {
+        r.template.extensions = Some(
+            vec![rasn_pkix::Extension {
+                extn_id: rasn::types::ObjectIdentifier::new(vec![1, 3, 6, 1, 4, 1, 99999, 1])
+                    .expect("oid"),
+                critical: true,
+                extn_value: vec![0x05, 0x00].into(),
+            }]
+            .into(),
+        );
+    });
+    for answer in [server.post(&ir), server.exchange_tcp(&ir)] {
+        assert_eq!(
+            status(&answer),
+            "ip: rejection: badCertTemplate — \"the template asks for the critical extension \
+             1.3.6.1.4.1.99999.1, which this CA does not support\""
+        );
+    }
+    // The same extension, not critical, is ignored: the certificate is issued.
+    let (_, ir) = first_ir(|r| {
+        r.template.extensions = Some(
+            vec![rasn_pkix::Extension {
+                extn_id: rasn::types::ObjectIdentifier::new(vec![1, 3, 6, 1, 4, 1, 99999, 1])
+                    .expect("oid"),
+                critical: false,
+                extn_value: vec![0x05, 0x00].into(),
+            }]
+            .into(),
+        );
+    });
+    assert_eq!(status(&server.post(&ir)), "ip: accepted");
+    server.assert_bounded("critical extension");
+}

@@ -1,6 +1,7 @@
 //! Message protection against real `openssl cmp` messages (known answers) and round trips of
 //! our own protection, with every failure asserted by its exact error.
 
+use cmp_core::crypto::CertPathVerifierExt;
 use std::time::{Duration, SystemTime};
 
 use cmp_core::ProtectionError;
@@ -176,7 +177,7 @@ fn openssl_signed_messages_verify_with_the_signer_certificate() {
         );
         // The signer chains to the test CA (now), as webpki sees it.
         p.paths
-            .verify_path(
+            .verify_certificates(
                 &signer,
                 &[],
                 &[cert("ca-cert")],
@@ -246,7 +247,7 @@ fn path_validation_failures_are_named() {
     let in_2100 = SystemTime::UNIX_EPOCH + Duration::from_secs(4_102_444_800);
     assert_eq!(
         p.paths
-            .verify_path(
+            .verify_certificates(
                 &server,
                 &[],
                 std::slice::from_ref(&ca),
@@ -259,7 +260,7 @@ fn path_validation_failures_are_named() {
     );
     assert_eq!(
         p.paths
-            .verify_path(
+            .verify_certificates(
                 &server,
                 &[],
                 &[cert("vendor-cert")],
@@ -272,7 +273,7 @@ fn path_validation_failures_are_named() {
     );
     assert_eq!(
         p.paths
-            .verify_path(
+            .verify_certificates(
                 &ca,
                 &[],
                 std::slice::from_ref(&ca),

@@ -2,11 +2,12 @@
 //! `CertPathVerifier`, fed a revoked certificate, a missing CRL, a CRL past its nextUpdate, a
 //! CRL with a bad signature and one from the wrong issuer — each with its exact sentence.
 
+use cmp_core::crypto::CertPathVerifierExt;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use cmp_core::asn1::CmpCertificate;
-use cmp_core::crypto::{CertPathVerifier, PathPolicy, RevocationCheck};
+use cmp_core::crypto::{PathPolicy, RevocationCheck};
 use cmp_crypto::webpki_paths::WebPkiPaths;
 use cmp_tests::fixtures;
 use cmp_tests::openssl_ca::{OpensslCa, read_pem_cert, read_pem_crl};
@@ -27,7 +28,7 @@ fn check(
         ..PathPolicy::default()
     };
     WebPkiPaths
-        .verify_path(
+        .verify_certificates(
             leaf,
             intermediates,
             &[cert("ca")],

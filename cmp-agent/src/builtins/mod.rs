@@ -12,6 +12,7 @@
 //! | `crls`, `crl_check`, `crl_check_all` | `--crls`, `--crl-check`, `--crl-check-all` | TLS server certificate |
 //! | `tls.trusted`, `tls.system_roots`, `tls.host` | `--tls-trusted`, `--tls-system-roots`, `--tls-host` | https, tcps |
 //! | `tls.cert`, `tls.key`, `tls.keypass` | `--tls-cert`, `--tls-key`, `--tls-keypass` | the TLS client identity |
+//! | `tls.provider` | follows `--key-backend` | the rustls crypto provider: `ring` (default), or `aws-lc` when the key backend is `aws-lc` |
 
 mod files;
 mod http;

@@ -3,13 +3,22 @@
 //!
 //! Error sentences name the command-line options the settings come from.
 
-use cmp_core::registry::{RegistryError, Settings};
+use cmp_core::registry::{RegistryError, SettingValue, Settings};
 use cmp_transport_http::{
-    ClientIdentity, TlsClientSettings, TlsRevocation, read_pem_certificates, read_pem_private_key,
+    ClientIdentity, TlsClientSettings, TlsProvider, TlsRevocation, read_pem_certificates,
+    read_pem_private_key,
 };
 
 /// The keys of the `tls` section.
-pub(crate) const TLS_KEYS: &[&str] = &["trusted", "system_roots", "cert", "key", "keypass", "host"];
+pub(crate) const TLS_KEYS: &[&str] = &[
+    "trusted",
+    "system_roots",
+    "cert",
+    "key",
+    "keypass",
+    "host",
+    "provider",
+];
 
 fn invalid(message: impl Into<String>) -> RegistryError {
     RegistryError::Invalid(message.into())
@@ -77,18 +86,31 @@ pub(crate) fn client_settings(
         identity: None,
         server_name: tls.text("host")?.map(str::to_owned),
         revocation: revocation(settings)?,
+        provider: match tls.text("provider")? {
+            None => TlsProvider::default(),
+            Some(name) => TlsProvider::from_name(name).map_err(|e| invalid(e.to_string()))?,
+        },
     };
     if system_roots {
         s = s.with_system_roots().map_err(|e| invalid(e.to_string()))?;
     }
     if let Some(cert) = tls.text("cert")? {
-        let key = tls
-            .text("key")?
-            .ok_or_else(|| invalid("--tls-cert needs --tls-key"))?;
-        s.identity = Some(ClientIdentity::Pem {
-            chain: read_pem_certificates(std::path::Path::new(cert))
-                .map_err(|e| invalid(format!("--tls-cert: {e}")))?,
-            key: tls_key(std::path::Path::new(key), tls.secret("keypass")?)?,
+        let chain = read_pem_certificates(std::path::Path::new(cert))
+            .map_err(|e| invalid(format!("--tls-cert: {e}")))?;
+        s.identity = Some(match tls.get("key") {
+            None => return Err(invalid("--tls-cert needs --tls-key")),
+            // A key the agent loaded from its key backend (a token's URI).
+            Some(SettingValue::Key(key)) => ClientIdentity::Backend {
+                chain,
+                key: std::sync::Arc::clone(key),
+            },
+            Some(_) => ClientIdentity::Pem {
+                chain,
+                key: tls_key(
+                    std::path::Path::new(tls.text("key")?.unwrap_or_default()),
+                    tls.secret("keypass")?,
+                )?,
+            },
         });
     }
     Ok(s)

@@ -3,8 +3,8 @@
 mod keys;
 pub(crate) mod output;
 pub(crate) mod plugins;
-mod request;
-mod setup;
+pub(crate) mod request;
+pub(crate) mod setup;
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -39,6 +39,11 @@ impl AgentError {
             code: exit::MALFORMED,
             message: message.into(),
         }
+    }
+
+    /// The sentence for the operator.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
 
     /// A local failure (exit 1).

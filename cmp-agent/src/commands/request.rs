@@ -6,7 +6,7 @@ use cmp_core::asn1::{
     AttributeTypeAndValue, CertId, CmpCertificate, ControlValue, Pkcs10Request, oid,
 };
 use cmp_core::builder::CertTemplateBuilder;
-use cmp_core::crypto::PrivateKey;
+use cmp_core::crypto::{PrivateKey, PrivateKeyExt};
 use cmp_core::transaction::{EnrollmentKind, EnrollmentRequest, PopoMethod};
 use rasn::types::{Ia5String, OctetString};
 use rasn_pkix::{Extension, GeneralName, Name, Time};
@@ -115,7 +115,10 @@ pub(crate) fn enrollment_request(
     Ok(EnrollmentRequest {
         kind,
         template: t.build(),
-        public_key: new_key.map(|k| k.public_key().clone()),
+        public_key: new_key
+            .map(|k| k.public_key_info())
+            .transpose()
+            .map_err(|e| AgentError::local(format!("the new key: {e}")))?,
         popo,
         controls,
         csr,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cmp_core::asn1::CmpCertificate;
 use cmp_core::client::Sleep;
-use cmp_core::crypto::{DigestAlgorithm, PathPolicy, PrivateKey, RevocationCheck};
+use cmp_core::crypto::{DigestAlgorithm, PathPolicy, PrivateKey, PrivateKeyExt, RevocationCheck};
 use cmp_core::names::parse_name;
 use cmp_core::protection::MacSettings;
 use cmp_core::registry::{Registry, SettingValue, Settings};
@@ -151,15 +151,41 @@ fn transport_settings(args: &ClientArgs) -> Result<Settings, AgentError> {
     if let Some(h) = &args.tls_host {
         tls.insert("host", h.as_str());
     }
+    // TLS follows the chosen crypto: with the aws-lc key backend, rustls runs on aws-lc-rs.
+    if !tls.is_empty() && args.key_backend.as_deref() == Some("aws-lc") {
+        tls.insert("provider", "aws-lc");
+    }
     if !tls.is_empty() {
         s.insert("tls", tls);
     }
     Ok(s)
 }
 
-/// The transport for `--server`, built by the registry's transport for the URL's scheme.
-fn transport(args: &ClientArgs, registry: &Registry) -> Result<Arc<dyn Transport>, AgentError> {
-    let settings = transport_settings(args)?;
+/// The transport for `--server`, built by the registry's transport for the URL's scheme. A
+/// `--tls-key` that is a `pkcs11:` URI is loaded from the token and handed to the transport
+/// as a key object: the TLS handshake is signed inside the token.
+async fn transport(
+    args: &ClientArgs,
+    registry: &Registry,
+    keys: &KeyBackends<'_>,
+) -> Result<Arc<dyn Transport>, AgentError> {
+    let mut settings = transport_settings(args)?;
+    if let Some(uri) = args
+        .tls_key
+        .as_deref()
+        .and_then(|p| p.to_str())
+        .filter(|p| p.starts_with("pkcs11:"))
+    {
+        let key = keys.load("--tls-key", uri, None).await?;
+        let mut tls = settings
+            .table("tls")
+            .ok()
+            .flatten()
+            .cloned()
+            .unwrap_or_default();
+        tls.insert("key", SettingValue::Key(key));
+        settings.insert("tls", tls);
+    }
     registry
         .build_transport(&args.server, &settings)
         .map_err(|e| AgentError::usage(e.to_string()))
@@ -218,7 +244,7 @@ pub(crate) async fn setup<'a>(
         }
     } else if let (Some(cert), Some(key)) = (&own_cert, &args.key) {
         let key = keys.load("--key", key, args.keypass.as_ref()).await?;
-        if key.public_key() != cert.subject_public_key_info() {
+        if !key.matches_public_key(cert.subject_public_key_info()) {
             return Err(AgentError::usage("--key does not belong to --cert"));
         }
         let alg = key.spec().default_signature_algorithm();
@@ -265,7 +291,7 @@ pub(crate) async fn setup<'a>(
     };
     Ok(Setup {
         config,
-        transport: transport(args, registry)?,
+        transport: transport(args, registry, &keys).await?,
         protection_key,
         own_cert,
         keys,

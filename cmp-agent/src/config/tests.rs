@@ -6,7 +6,7 @@ use super::*;
 
 /// The commands without configuration keys (not one-shot client operations), each named so
 /// that a new command has to be placed on one side or the other.
-const WITHOUT_KEYS: &[&str] = &["inspect", "plugins", "config"];
+const WITHOUT_KEYS: &[&str] = &["inspect", "plugins", "config", "run", "status", "demo"];
 
 /// The README row of an option.
 fn readme_row(o: &OptionKey) -> String {

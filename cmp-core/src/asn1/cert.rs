@@ -89,7 +89,12 @@ impl Encoded<Certificate> {
         let sig = &self.value().signature_value;
         sig.len() % 8 == 0
             && primitives
-                .verify_signature(issuer, alg, tbs, sig.as_raw_slice())
+                .verify_signature(
+                    &crate::crypto::public_key_der(issuer),
+                    alg,
+                    tbs,
+                    sig.as_raw_slice(),
+                )
                 .is_ok()
     }
 

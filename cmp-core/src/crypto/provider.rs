@@ -1,15 +1,20 @@
 //! The crypto backend traits, shaped like rustls' `CryptoProvider`: the application builds a
 //! [`CryptoProvider`] value and passes it in; nothing is global.
+//!
+//! **Stable edges.** These traits are what a backend — built in, an integrator's own, or a
+//! dynamic plugin — implements, so they speak DER bytes and this crate's own small types
+//! ([`KeySpec`], [`SignatureAlgorithm`], [`DigestAlgorithm`]), never a type of the ASN.1
+//! library the core uses: upgrading that library is not a break for backends. The protocol
+//! code decodes what it needs (see [`crate::crypto::public_key_info`]).
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rasn_pkix::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
+use super::DecryptionAlgorithm;
 use super::algorithms::{DigestAlgorithm, KeySpec, SignatureAlgorithm};
-use crate::asn1::CmpCertificate;
 use crate::error::CryptoError;
 
 /// Synchronous primitives: hashing, HMAC, PBKDF2, randomness and signature verification.
@@ -36,13 +41,15 @@ pub trait Primitives: Send + Sync + Debug {
     /// Fills `out` with cryptographically secure random bytes.
     fn fill_random(&self, out: &mut [u8]) -> Result<(), CryptoError>;
 
-    /// Checks `signature` over `message` with the public key `spki`.
+    /// Checks `signature` over `message` with the public key `spki` (a DER
+    /// `SubjectPublicKeyInfo`).
     ///
     /// ECDSA signatures are DER `Ecdsa-Sig-Value`, RSA and Ed25519 signatures raw, as in X.509
-    /// and CMP. Returns [`CryptoError::BadSignature`] when the signature does not verify.
+    /// and CMP. Returns [`CryptoError::BadSignature`] when the signature does not verify and
+    /// [`CryptoError::InvalidKey`] when `spki` is not a key of a supported kind.
     fn verify_signature(
         &self,
-        spki: &SubjectPublicKeyInfo,
+        spki: &[u8],
         alg: SignatureAlgorithm,
         message: &[u8],
         signature: &[u8],
@@ -53,8 +60,8 @@ pub trait Primitives: Send + Sync + Debug {
 /// their token and this is only a handle.
 #[async_trait::async_trait]
 pub trait PrivateKey: Send + Sync + Debug {
-    /// The public half.
-    fn public_key(&self) -> &SubjectPublicKeyInfo;
+    /// The public half: a DER `SubjectPublicKeyInfo` (RFC 5280 §4.1.2.7).
+    fn public_key(&self) -> &[u8];
 
     /// What kind of key it is.
     fn spec(&self) -> KeySpec;
@@ -74,6 +81,35 @@ pub trait PrivateKey: Send + Sync + Debug {
     /// Signs `message` (the backend hashes it as `alg` says). ECDSA signatures come back as DER
     /// `Ecdsa-Sig-Value`.
     async fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+
+    /// Decrypts `ciphertext` (an optional capability: for an encrypted certificate or a
+    /// centrally generated key sent to this key). A backend or key that cannot refuses with
+    /// [`CryptoError::NotCapable`] — the default.
+    async fn decrypt(
+        &self,
+        alg: DecryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let _ = ciphertext;
+        Err(CryptoError::NotCapable {
+            capability: "decrypt",
+            key: self.spec().to_string(),
+            reason: format!("its backend offers no decryption ({alg})"),
+        })
+    }
+
+    /// The raw shared secret of key agreement with `peer` (a DER SubjectPublicKeyInfo of the
+    /// same kind of key): for ECDH the x-coordinate of the shared point (RFC 5753's input to
+    /// its KDF). An optional capability: a backend or key that cannot refuses with
+    /// [`CryptoError::NotCapable`] — the default.
+    async fn key_agreement(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let _ = peer;
+        Err(CryptoError::NotCapable {
+            capability: "agree on a key",
+            key: self.spec().to_string(),
+            reason: "its backend offers no key agreement".into(),
+        })
+    }
 }
 
 /// How to find an existing key.
@@ -137,8 +173,9 @@ pub enum RevocationCheck {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PathPolicy {
     /// An extended key usage the end entity must carry if it has the EKU extension at all
-    /// (`None`: any EKU, or none, is fine).
-    pub required_eku: Option<rasn::types::ObjectIdentifier>,
+    /// (`None`: any EKU, or none, is fine): the OID's DER content octets, without tag and
+    /// length — e.g. [`crate::crypto::EKU_CMC_RA`].
+    pub required_eku: Option<Vec<u8>>,
     /// Which certificates must be checked against [`PathPolicy::crls`].
     pub revocation: RevocationCheck,
     /// Certificate revocation lists (DER `CertificateList`s) for [`PathPolicy::revocation`].
@@ -154,12 +191,13 @@ pub struct PathPolicy {
 /// [`PathPolicy`]. The end entity's keyUsage bits are *not* checked here: what a CMP signer
 /// needs (digitalSignature) is checked by the protocol code over the certificate itself.
 pub trait CertPathVerifier: Send + Sync + Debug {
-    /// Validates the path; `Ok` means it chains to one of `anchors`.
+    /// Validates the path; `Ok` means it chains to one of `anchors`. Every certificate is
+    /// DER, as received.
     fn verify_path(
         &self,
-        end_entity: &CmpCertificate,
-        intermediates: &[CmpCertificate],
-        anchors: &[CmpCertificate],
+        end_entity: &[u8],
+        intermediates: &[&[u8]],
+        anchors: &[&[u8]],
         now: SystemTime,
         policy: &PathPolicy,
     ) -> Result<(), CryptoError>;

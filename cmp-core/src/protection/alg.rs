@@ -29,6 +29,17 @@ impl Default for MacLimits {
     }
 }
 
+impl MacLimits {
+    /// No limits: for parsing our own settings, whatever count the caller chose.
+    pub(crate) fn unlimited() -> Self {
+        MacLimits {
+            pbm_iterations: 1..=u32::MAX,
+            pbmac1_iterations: 1..=u32::MAX,
+            max_salt_len: usize::MAX,
+        }
+    }
+}
+
 /// A parsed `protectionAlg`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

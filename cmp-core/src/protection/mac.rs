@@ -65,7 +65,7 @@ impl MacSettings {
         }
     }
 
-    fn salt_len(&self) -> usize {
+    pub(crate) fn salt_len(&self) -> usize {
         match self {
             MacSettings::PasswordBasedMac { salt_len, .. }
             | MacSettings::Pbmac1 { salt_len, .. } => *salt_len,
@@ -144,19 +144,20 @@ fn hmac_alg_id(d: DigestAlgorithm) -> AlgorithmIdentifier {
     }
 }
 
-/// The MAC of `data` under `secret` as `alg` (a MAC algorithm) says.
-pub(crate) fn compute_mac(
+/// The MAC key `alg` (a MAC algorithm) derives from `secret`: PBM's iterated one-way
+/// function or PBMAC1's PBKDF2 — the expensive part (up to about a second at the highest
+/// accepted iteration counts).
+pub(crate) fn derive_key(
     alg: &ProtectionAlg,
     secret: &[u8],
-    data: &[u8],
     primitives: &dyn Primitives,
-) -> Result<Vec<u8>, ProtectionError> {
+) -> Result<Zeroizing<Vec<u8>>, ProtectionError> {
     match alg {
         ProtectionAlg::PasswordBasedMac {
             salt,
             owf,
             iterations,
-            mac,
+            ..
         } => {
             // RFC 9810 §5.1.3.1: BASEKEY = OWF(secret ‖ salt), then OWF applied again
             // (iterationCount − 1) times.
@@ -167,18 +168,18 @@ pub(crate) fn compute_mac(
             for _ in 1..*iterations {
                 key = Zeroizing::new(primitives.digest(*owf, &key)?);
             }
-            Ok(primitives.hmac(*mac, &key, data)?)
+            Ok(key)
         }
         ProtectionAlg::Pbmac1 {
             salt,
             iterations,
             key_len,
             prf,
-            mac,
+            ..
         } => {
             let mut key = Zeroizing::new(vec![0u8; *key_len]);
             primitives.pbkdf2_hmac(*prf, secret, salt, *iterations, &mut key)?;
-            Ok(primitives.hmac(*mac, &key, data)?)
+            Ok(key)
         }
         ProtectionAlg::Signature(_) => Err(ProtectionError::WrongKind {
             actual: "signature",
@@ -187,8 +188,41 @@ pub(crate) fn compute_mac(
     }
 }
 
+/// The MAC of `data` under the derived `key` (cheap: one HMAC).
+pub(crate) fn mac_with_key(
+    alg: &ProtectionAlg,
+    key: &[u8],
+    data: &[u8],
+    primitives: &dyn Primitives,
+) -> Result<Vec<u8>, ProtectionError> {
+    match alg {
+        ProtectionAlg::PasswordBasedMac { mac, .. } | ProtectionAlg::Pbmac1 { mac, .. } => {
+            Ok(primitives.hmac(*mac, key, data)?)
+        }
+        ProtectionAlg::Signature(_) => Err(ProtectionError::WrongKind {
+            actual: "signature",
+            expected: "a shared secret was given",
+        }),
+    }
+}
+
+/// The MAC of `data` under `secret` as `alg` (a MAC algorithm) says.
+pub(crate) fn compute_mac(
+    alg: &ProtectionAlg,
+    secret: &[u8],
+    data: &[u8],
+    primitives: &dyn Primitives,
+) -> Result<Vec<u8>, ProtectionError> {
+    let key = derive_key(alg, secret, primitives)?;
+    mac_with_key(alg, &key, data, primitives)
+}
+
 /// Protects `msg` with a MAC under `secret`: draws a fresh salt, sets `protectionAlg` and
 /// computes `protection` over the message as it will be encoded.
+///
+/// Derives the key here, blocking for as long as the iteration count asks; an async caller
+/// derives it elsewhere with [`MacKeyDerivation`](super::MacKeyDerivation) and protects with
+/// [`MacKey::protect`](super::MacKey::protect).
 pub fn protect_with_mac(
     msg: &mut PkiMessage,
     secret: &[u8],
@@ -199,12 +233,7 @@ pub fn protect_with_mac(
     primitives.fill_random(&mut salt)?;
     let alg_id = settings.algorithm_identifier(&salt)?;
     // Our own settings: parse without limits so a caller may choose any count.
-    let unlimited = MacLimits {
-        pbm_iterations: 1..=u32::MAX,
-        pbmac1_iterations: 1..=u32::MAX,
-        max_salt_len: usize::MAX,
-    };
-    let alg = ProtectionAlg::parse(&alg_id, &unlimited)?;
+    let alg = ProtectionAlg::parse(&alg_id, &MacLimits::unlimited())?;
     msg.header.protection_alg = Some(alg_id);
     let tbs = msg.protected_part()?;
     let mac = compute_mac(&alg, secret, &tbs, primitives)?;
@@ -216,6 +245,7 @@ pub fn protect_with_mac(
 ///
 /// Refuses unsupported algorithms and iteration counts outside `limits` before deriving any
 /// key, computes the MAC over the received `ProtectedPart` bytes and compares in constant time.
+/// Derives the key here (blocking; see [`MacKeyDerivation`](super::MacKeyDerivation)).
 pub fn verify_mac(
     received: &ReceivedMessage,
     secret: &[u8],

@@ -19,11 +19,13 @@
 //! ```
 
 mod alg;
+mod derive;
 mod mac;
 mod signature;
 mod signer;
 
 pub use alg::{MacLimits, ProtectionAlg};
+pub use derive::{MacKey, MacKeyDerivation};
 pub use mac::{MacSettings, protect_with_mac, verify_mac};
 pub use signature::{
     prepare_signature, protect_with_key, verify_signature, verify_signature_with_key,

@@ -1,7 +1,6 @@
 //! Signature-based protection.
 
 use rasn::types::BitString;
-use rasn_pkix::SubjectPublicKeyInfo;
 
 use super::alg::{MacLimits, ProtectionAlg, protection_parts};
 use crate::asn1::{CmpCertificate, PkiMessage, ReceivedMessage};
@@ -43,17 +42,17 @@ pub fn verify_signature(
 ) -> Result<(), ProtectionError> {
     verify_signature_with_key(
         received,
-        signer.subject_public_key_info(),
+        &crate::crypto::public_key_der(signer.subject_public_key_info()),
         &format_name(signer.subject()),
         primitives,
     )
 }
 
-/// Verifies the signature protection of a received message with a public key; `signer`
-/// names the key's owner in errors.
+/// Verifies the signature protection of a received message with a public key (a DER
+/// `SubjectPublicKeyInfo`); `signer` names the key's owner in errors.
 pub fn verify_signature_with_key(
     received: &ReceivedMessage,
-    public_key: &SubjectPublicKeyInfo,
+    public_key: &[u8],
     signer: &str,
     primitives: &dyn Primitives,
 ) -> Result<(), ProtectionError> {

@@ -7,7 +7,7 @@ use rasn_pkix::{GeneralName, Name};
 
 use super::verify_signature;
 use crate::asn1::{CmpCertificate, PkiMessage, ReceivedMessage, is_null_dn};
-use crate::crypto::{CertPathVerifier, PathPolicy, Primitives};
+use crate::crypto::{CertPathVerifier, CertPathVerifierExt, PathPolicy, Primitives};
 use crate::names::{format_name, names_equal};
 use crate::{CryptoError, ProtectionError};
 
@@ -196,7 +196,7 @@ fn try_signer<'a>(
     let chained = if trust.anchors.is_empty() {
         Err(CryptoError::Path("no trust anchors are configured".into()))
     } else {
-        paths.verify_path(signer, &intermediates, trust.anchors, now, trust.policy)
+        paths.verify_certificates(signer, &intermediates, trust.anchors, now, trust.policy)
     };
     chained.map_err(|error| SignerError::Path {
         signer,

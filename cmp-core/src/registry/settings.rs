@@ -5,12 +5,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use std::sync::Arc;
+
 use zeroize::Zeroizing;
 
 use super::RegistryError;
+use crate::crypto::PrivateKey;
 
 /// One setting's value.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum SettingValue {
     /// A string (also paths, URLs and secret sources such as `env:VAR`).
@@ -25,7 +28,29 @@ pub enum SettingValue {
     Table(Settings),
     /// A secret (a password, a shared secret): wiped when dropped, never printed.
     Secret(Zeroizing<Vec<u8>>),
+    /// A key the application loaded from its key backend for the plugin — for example the
+    /// TLS client key kept in a PKCS#11 token. Only in-process plugins can be given one; two
+    /// are equal when they are the same key object.
+    Key(Arc<dyn PrivateKey>),
 }
+
+impl PartialEq for SettingValue {
+    fn eq(&self, other: &Self) -> bool {
+        use SettingValue::*;
+        match (self, other) {
+            (Text(a), Text(b)) => a == b,
+            (Integer(a), Integer(b)) => a == b,
+            (Bool(a), Bool(b)) => a == b,
+            (List(a), List(b)) => a == b,
+            (Table(a), Table(b)) => a == b,
+            (Secret(a), Secret(b)) => a == b,
+            (Key(a), Key(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SettingValue {}
 
 impl fmt::Debug for SettingValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -36,6 +61,7 @@ impl fmt::Debug for SettingValue {
             SettingValue::List(l) => f.debug_tuple("List").field(l).finish(),
             SettingValue::Table(t) => f.debug_tuple("Table").field(t).finish(),
             SettingValue::Secret(_) => f.write_str("Secret(<hidden>)"),
+            SettingValue::Key(k) => f.debug_tuple("Key").field(&k.spec()).finish(),
         }
     }
 }
@@ -50,6 +76,7 @@ impl SettingValue {
             SettingValue::List(_) => "a list",
             SettingValue::Table(_) => "a table",
             SettingValue::Secret(_) => "a secret",
+            SettingValue::Key(_) => "a key",
         }
     }
 }
@@ -211,6 +238,16 @@ impl Settings {
             None => Ok(None),
             Some(SettingValue::Secret(s)) => Ok(Some(s.as_slice())),
             Some(other) => Err(Self::wrong_type(key, "a secret", other)),
+        }
+    }
+
+    /// The key object of `key` (see [`SettingValue::Key`]); `None` when not set, an error
+    /// when it is something else.
+    pub fn key(&self, key: &str) -> Result<Option<&Arc<dyn PrivateKey>>, RegistryError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(SettingValue::Key(k)) => Ok(Some(k)),
+            Some(other) => Err(Self::wrong_type(key, "a key", other)),
         }
     }
 

@@ -3,9 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use rasn_pkix::GeneralName;
-use zeroize::Zeroizing;
 
-use super::config::ServerConfig;
+use super::config::{MacDerivation, ServerConfig};
 use crate::asn1::{
     CmpCertificate, FailureBit, PVNO_CMP2000, PVNO_CMP2021, PkiHeader, ReceivedMessage,
     format_unix, is_null_dn,
@@ -13,7 +12,9 @@ use crate::asn1::{
 use crate::crypto::PathPolicy;
 use crate::error::ProtectionError;
 use crate::names::{format_name, names_equal};
-use crate::protection::{ProtectionAlg, SignerError, SignerTrust, verify_mac, verify_signer};
+use crate::protection::{
+    MacKey, MacKeyDerivation, ProtectionAlg, SignerError, SignerTrust, verify_signer,
+};
 
 /// Why a request is refused: the failInfo bit the client gets and the reason, which goes into
 /// the response's text and the audit log.
@@ -44,12 +45,8 @@ impl std::fmt::Display for Refusal {
 /// How a request was authenticated.
 #[derive(Clone)]
 pub(crate) enum Auth {
-    /// A MAC with the secret of `reference`; responses use the same secret and algorithm.
-    Mac {
-        reference: Vec<u8>,
-        secret: Zeroizing<Vec<u8>>,
-        alg: ProtectionAlg,
-    },
+    /// A MAC with the secret of `reference`; responses are protected with the same key.
+    Mac { reference: Vec<u8>, key: MacKey },
     /// A signature by `signer`, which chains to the client anchors.
     Signature { signer: Box<CmpCertificate> },
     /// Unprotected, and the configuration accepts that.
@@ -59,14 +56,36 @@ pub(crate) enum Auth {
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Auth::Mac { alg, .. } => write!(f, "Mac({})", alg.kind()),
+            Auth::Mac { .. } => f.write_str("Mac"),
             Auth::Signature { signer } => write!(f, "Signature({})", format_name(signer.subject())),
             Auth::Unprotected => f.write_str("Unprotected"),
         }
     }
 }
 
-fn protection_refusal(e: ProtectionError) -> Refusal {
+/// What the protection check found.
+#[derive(Debug)]
+pub(crate) enum Protection {
+    /// The request is authenticated (or accepted unprotected).
+    Checked(Auth),
+    /// A MAC whose key is to be derived (a [`MacDerivation::Step`]) before it is checked.
+    Derive {
+        reference: Vec<u8>,
+        derivation: MacKeyDerivation,
+    },
+}
+
+/// Checks a request's MAC with the derived `key` of `reference`.
+pub(crate) fn check_mac(
+    rcv: &ReceivedMessage,
+    reference: Vec<u8>,
+    key: MacKey,
+) -> Result<Auth, Refusal> {
+    key.verify(rcv).map_err(protection_refusal)?;
+    Ok(Auth::Mac { reference, key })
+}
+
+pub(crate) fn protection_refusal(e: ProtectionError) -> Refusal {
     match e {
         ProtectionError::UnsupportedAlgorithm(_) => Refusal::new(FailureBit::BadAlg, e.to_string()),
         other => Refusal::new(FailureBit::BadMessageCheck, other.to_string()),
@@ -77,21 +96,21 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Checks the protection: a MAC with the secret of senderKID within the MAC limits, or a
-/// signature by a certificate that chains to the client anchors (or the CA) and whose subject
-/// is the sender.
+/// Checks the protection: a MAC with the secret of senderKID within the MAC limits (or the
+/// derivation of its key, to be done first), or a signature by a certificate that chains to
+/// the client anchors (or the CA) and whose subject is the sender.
 pub(crate) fn check_protection(
     config: &ServerConfig,
     rcv: &ReceivedMessage,
     now: SystemTime,
-) -> Result<Auth, Refusal> {
+) -> Result<Protection, Refusal> {
     let msg = rcv.message();
     let Some(alg_id) = &msg.header.protection_alg else {
         if msg.protection.is_some() {
             return Err(protection_refusal(ProtectionError::Inconsistent));
         }
         return if config.accept_unprotected {
-            Ok(Auth::Unprotected)
+            Ok(Protection::Checked(Auth::Unprotected))
         } else {
             Err(Refusal::new(
                 FailureBit::BadMessageCheck,
@@ -168,9 +187,9 @@ pub(crate) fn check_protection(
             }
         };
         // verify_signer only accepts a signer whose subject is the sender's name.
-        return Ok(Auth::Signature {
+        return Ok(Protection::Checked(Auth::Signature {
             signer: Box::new(signer),
-        });
+        }));
     }
     let Some(reference) = msg.header.sender_kid.as_deref() else {
         return Err(Refusal::new(
@@ -184,12 +203,27 @@ pub(crate) fn check_protection(
             "the senderKID names no known shared secret",
         ));
     };
-    verify_mac(rcv, secret, &config.mac_limits, primitives).map_err(protection_refusal)?;
-    Ok(Auth::Mac {
-        reference: reference.to_vec(),
-        secret: Zeroizing::new(secret.to_vec()),
-        alg,
-    })
+    // No work for a MAC that is not there.
+    if msg.protection.is_none() {
+        return Err(protection_refusal(ProtectionError::Inconsistent));
+    }
+    let derivation = MacKeyDerivation::new(
+        alg_id,
+        &config.mac_limits,
+        secret,
+        config.primitives.clone(),
+    )
+    .map_err(protection_refusal)?;
+    match config.mac_derivation {
+        MacDerivation::Step => Ok(Protection::Derive {
+            reference: reference.to_vec(),
+            derivation,
+        }),
+        _ => {
+            let key = derivation.derive().map_err(protection_refusal)?;
+            check_mac(rcv, reference.to_vec(), key).map(Protection::Checked)
+        }
+    }
 }
 
 /// The recipient must be the NULL-DN, our name, the name of one of our certificates, or, for

@@ -11,7 +11,8 @@ use zeroize::Zeroizing;
 
 use super::store::DEFAULT_TRANSACTION_TTL;
 use crate::asn1::{
-    CmpCertificate, DecodeLimits, FailureBit, PkiFailureInfo, PkiStatus, PkiStatusInfo,
+    CertReqTemplateContent, CmpCertificate, DecodeLimits, FailureBit, PkiFailureInfo, PkiStatus,
+    PkiStatusInfo, RootCaKeyUpdateContent,
 };
 use crate::crypto::{CertPathVerifier, Primitives, SignatureAlgorithm};
 use crate::protection::MacLimits;
@@ -75,13 +76,42 @@ pub struct ResponseSigner {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResponseProtection {
-    /// As the request: a MAC-protected request gets a MAC with the same secret and the same
-    /// algorithm and parameters (a fresh salt), a signed request a signature by the
+    /// As the request: a MAC-protected request gets a MAC with the key that verified it
+    /// (the request's `protectionAlg`, salt and iteration count included, so the response
+    /// costs no second key derivation), a signed request a signature by the
     /// [`ResponseSigner`].
     #[default]
     AsRequest,
     /// Always a signature by the [`ResponseSigner`].
     Signature,
+}
+
+/// What a genp answers besides caCerts (RFC 9483 §4.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GenpContent {
+    /// The answer to rootCaCert (and to a bare rootCaKeyUpdate, as OpenSSL 3.0 asks):
+    /// newWithNew, newWithOld, oldWithNew. When the request names its old root and
+    /// newWithOld is given, the update is answered only if newWithOld verifies under that
+    /// root's key (else: no update for that root).
+    pub root_ca_key_update: Option<RootCaKeyUpdateContent>,
+    /// The answer to certReqTemplate.
+    pub cert_req_template: Option<CertReqTemplateContent>,
+    /// Answer crlStatusList with the issuer's CRL ([`ServerStep::CurrentCrl`](super::ServerStep::CurrentCrl))
+    /// when it is newer than the thisUpdate the client has.
+    pub crls: bool,
+}
+
+/// Where the MAC key of a MAC-protected request is derived (PBM's iterated hash or PBMAC1's
+/// PBKDF2: up to about a second at the highest accepted iteration count).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MacDerivation {
+    /// Inside the machine's call, blocking the caller (for synchronous drivers and tests).
+    #[default]
+    Inline,
+    /// Handed out as [`ServerStep::DeriveMacKey`](super::ServerStep::DeriveMacKey), for the
+    /// driver to run on a bounded blocking pool (what cmp-server does).
+    Step,
 }
 
 /// The status certificate responses carry instead of their own (`--pkistatus`,
@@ -149,6 +179,9 @@ pub struct ServerConfig {
     pub secrets: SharedSecrets,
     /// Accepted iteration counts of MAC-protected requests (checked before any work).
     pub mac_limits: MacLimits,
+    /// Where MAC keys are derived: inline (the default of [`ServerConfig::new`]) or handed
+    /// out as a step. An async driver must choose [`MacDerivation::Step`].
+    pub mac_derivation: MacDerivation,
     /// Limits on received messages.
     pub decode_limits: DecodeLimits,
     /// Trust anchors for client signatures (e.g. a vendor root for 3GPP-style ir). The CA's
@@ -184,6 +217,8 @@ pub struct ServerConfig {
     pub ca_pubs: Vec<CmpCertificate>,
     /// How long a transaction is remembered after its last message.
     pub transaction_ttl: Duration,
+    /// What genp answers besides caCerts (nothing by default).
+    pub genp: GenpContent,
     /// Test knobs (all off by default).
     pub test: TestKnobs,
 }
@@ -219,6 +254,7 @@ impl ServerConfig {
             paths,
             secrets: SharedSecrets::new(),
             mac_limits: MacLimits::default(),
+            mac_derivation: MacDerivation::Inline,
             decode_limits: DecodeLimits::default(),
             client_anchors: Vec::new(),
             untrusted: Vec::new(),
@@ -233,6 +269,7 @@ impl ServerConfig {
             grant_implicit_confirm: false,
             ca_pubs: Vec::new(),
             transaction_ttl: DEFAULT_TRANSACTION_TTL,
+            genp: GenpContent::default(),
             test: TestKnobs::default(),
         }
     }

@@ -89,3 +89,16 @@ impl IssuerError {
         }
     }
 }
+
+/// Why a [`ServerStep::DeriveMacKey`](super::ServerStep::DeriveMacKey) brought no key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DerivationError {
+    /// The driver's key-derivation pool and its queue are full: the request is answered with
+    /// `systemUnavail` at once, before any work.
+    #[error("the server is busy deriving MAC keys; try again later")]
+    Busy,
+    /// The derivation failed (an unsupported parameter, a crypto failure): `badMessageCheck`.
+    #[error("the MAC key cannot be derived: {0}")]
+    Failed(#[from] crate::error::ProtectionError),
+}

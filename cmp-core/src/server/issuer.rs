@@ -81,6 +81,13 @@ pub trait Issuer: Send + Sync + std::fmt::Debug {
     /// The certificate this issuer issued with `serial`, if any.
     async fn certificate(&self, serial: &[u8]) -> Result<Option<CertificateRecord>, IssuerError>;
 
+    /// The issuer's current CRL (DER) at `now`, for a genm crlStatusList; `None` (the
+    /// default) when it publishes none.
+    async fn crl(&self, now: SystemTime) -> Result<Option<Vec<u8>>, IssuerError> {
+        let _ = now;
+        Ok(None)
+    }
+
     /// Revokes the certificate with `serial` at `now`; the revocation must be recorded before
     /// this returns.
     async fn revoke(

@@ -15,7 +15,9 @@
 //! 1. **Retransmission**: the transaction's last request, byte for byte, gets the stored
 //!    response again, byte for byte (no check is repeated: those bytes passed them).
 //! 2. **Protection**: a MAC (PasswordBasedMac or PBMAC1) with the secret the senderKID names,
-//!    its iteration count within [`MacLimits`](crate::protection::MacLimits) before any work;
+//!    its iteration count within [`MacLimits`](crate::protection::MacLimits) before any work,
+//!    the key derived in a [`ServerStep::DeriveMacKey`] (with [`MacDerivation::Step`]; a full
+//!    derivation pool → `systemUnavail` at once);
 //!    or a signature by a certificate that chains to the client anchors or the CA, allows
 //!    digitalSignature, and whose subject is the sender. Unprotected (unless
 //!    [`ServerConfig::accept_unprotected`]), unknown senderKID, wrong MAC or signature,
@@ -50,8 +52,11 @@
 //!    - certConf: one CertStatus for the certReqId and certHash (with the hash of the
 //!      certificate's signature algorithm, or hashAlg) of the certificate issued → else
 //!      `badCertId`; then pkiConf.
-//!    - genm: caCerts answered with the CA's certificates; other types answered without a
-//!      value ("nothing to offer").
+//!    - genm: caCerts answered with the CA's certificates; rootCaCert with the configured
+//!      rootCaKeyUpdate, certReqTemplate with the configured template, crlStatusList with
+//!      the issuer's CRL ([`ServerStep::CurrentCrl`]) when newer than the client's
+//!      ([`GenpContent`]); other types, and these when there is nothing to offer, answered
+//!      without a value.
 //!    - pollReq: with delayed delivery ([`TestKnobs::poll_count`]) a pollRep while polls
 //!      are left, then the certificate response; else `badRequest`, not stored.
 //!    - error: pkiConf.
@@ -71,15 +76,21 @@
 //!
 //! Built by [`responses`]: same transactionID, recipNonce = the request's senderNonce, a fresh
 //! senderNonce, messageTime, the request's pvno; implicitConfirm when asked for and granted.
-//! Protected as the request was ([`ResponseProtection::AsRequest`]): a MAC with the same
-//! secret and algorithm parameters (fresh salt), or a signature by the [`ResponseSigner`]
+//! Protected as the request was ([`ResponseProtection::AsRequest`]): a MAC with the key that
+//! verified the request (its protectionAlg, salt included: one derivation per request, and a
+//! client that keeps its key derives none for the response), or a signature by the [`ResponseSigner`]
 //! (handed out as [`ServerStep::Sign`]); errors to requests that failed the protection check
 //! are signed when a signer is configured, else unprotected. Certificate responses carry the
 //! issued certificate's chain in extraCerts (after the signer's certificate and chain), and
 //! caPubs in ip/cp/ccp when configured.
 //!
-//! The MAC of a request is computed inline (PBKDF2 with the highest accepted iteration count
-//! takes about a second); handing it out as a step, like signing, is the next refactoring.
+//! # MAC key derivation
+//!
+//! The MAC key of a request (PBKDF2 with the highest accepted iteration count takes about a
+//! second) is derived inline by default ([`MacDerivation::Inline`]); with
+//! [`MacDerivation::Step`] the machine hands it out as [`ServerStep::DeriveMacKey`], like
+//! signing, and the driver runs it on a bounded blocking pool and hands the key (or
+//! [`DerivationError::Busy`]) to [`Exchange::on_mac_key`].
 
 mod checks;
 mod config;
@@ -93,9 +104,10 @@ mod template;
 
 pub use checks::Refusal;
 pub use config::{
-    ForcedStatus, ResponseProtection, ResponseSigner, ServerConfig, SharedSecrets, TestKnobs,
+    ForcedStatus, GenpContent, MacDerivation, ResponseProtection, ResponseSigner, ServerConfig,
+    SharedSecrets, TestKnobs,
 };
-pub use error::{IssuerError, ServerError, StoreError};
+pub use error::{DerivationError, IssuerError, ServerError, StoreError};
 pub use exchange::{Exchange, MAX_GENM_ENTRIES, ServerStep};
 pub use issuer::{CertificateRecord, CertificateRequest, IssuedCertificate, Issuer, Requester};
 pub use store::{

@@ -8,7 +8,7 @@ use super::config::ServerConfig;
 use crate::asn1::{
     CertReqMsg, FailureBit, Pkcs10Request, PopoSigningKey, ProofOfPossession, ReceivedMessage,
 };
-use crate::crypto::{KeySpec, Primitives, SignatureAlgorithm};
+use crate::crypto::{KeySpec, Primitives, SignatureAlgorithm, public_key_der};
 use crate::der::{self, Reader};
 
 fn bad(reason: impl Into<String>) -> Refusal {
@@ -46,7 +46,12 @@ fn verify(
         return Err(bad("the POP signature is not a whole number of bytes"));
     }
     primitives
-        .verify_signature(key, alg, data, pop.signature.as_raw_slice())
+        .verify_signature(
+            &public_key_der(key),
+            alg,
+            data,
+            pop.signature.as_raw_slice(),
+        )
         .map_err(|_| bad("the POP signature does not verify with the requested public key"))
 }
 
@@ -133,6 +138,11 @@ pub(crate) fn check_csr_signature(
         return Err(bad("the CSR signature is not a whole number of bytes"));
     }
     primitives
-        .verify_signature(key, alg, info.raw, value.signature.as_raw_slice())
+        .verify_signature(
+            &public_key_der(key),
+            alg,
+            info.raw,
+            value.signature.as_raw_slice(),
+        )
         .map_err(|_| bad("the CSR signature does not verify with its public key"))
 }

@@ -15,7 +15,7 @@ use crate::asn1::{
     PopoSigningKey, ProofOfPossession, ReceivedMessage, oid,
 };
 use crate::builder::{cert_conf, cert_req_messages, poll_req};
-use crate::crypto::{DigestAlgorithm, Primitives, SignatureAlgorithm};
+use crate::crypto::{CertPathVerifierExt, DigestAlgorithm, Primitives, SignatureAlgorithm};
 use crate::error::{ClientError, ResponseError, ServerRefusal};
 
 /// Which enrollment message.
@@ -388,7 +388,7 @@ impl Enrollment {
         } else if let Some(root) = &enrolled.bootstrap_root {
             let mut inter = enrolled.extra_certs.clone();
             inter.extend(enrolled.ca_pubs.iter().cloned());
-            if let Err(e) = self.config().paths.verify_path(
+            if let Err(e) = self.config().paths.verify_certificates(
                 &cert,
                 &inter,
                 std::slice::from_ref(root),
@@ -403,7 +403,7 @@ impl Enrollment {
         if refusal.is_none() && !self.config().out_trusted.is_empty() {
             let mut inter = enrolled.extra_certs.clone();
             inter.extend(enrolled.ca_pubs.iter().cloned());
-            if let Err(e) = self.config().paths.verify_path(
+            if let Err(e) = self.config().paths.verify_certificates(
                 &cert,
                 &inter,
                 &self.config().out_trusted,
@@ -573,6 +573,17 @@ impl Transaction for Enrollment {
         self.session.take_warnings()
     }
 
+    fn mac_key_needed(
+        &mut self,
+        response: Option<&[u8]>,
+    ) -> Option<crate::protection::MacKeyDerivation> {
+        self.session.mac_key_needed(response)
+    }
+
+    fn on_mac_key(&mut self, key: crate::protection::MacKey) {
+        self.session.add_mac_key(key)
+    }
+
     fn on_staged(&mut self, now: SystemTime) -> Result<Step<Enrolled>, ClientError> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Staging(after) => match *after {
@@ -592,5 +603,99 @@ impl Transaction for Enrollment {
                 Err(ClientError::Local("nothing was staged".into()))
             }
         }
+    }
+}
+
+/// Saving and restoring an unfinished enrollment across a restart (see
+/// [`super::TransactionState`]).
+impl Enrollment {
+    /// The state to persist now that `sent` — the request of the last [`Step::Send`] — is
+    /// about to leave; `key` and `ca` (the new key's locator, the CA's URL) are the caller's
+    /// and kept with it. An error when the transaction is not waiting for a response, or
+    /// when it refused the certificate (certConf with a rejection: nothing to resume).
+    pub fn save_state(
+        &self,
+        sent: &[u8],
+        key: &str,
+        ca: &str,
+    ) -> Result<super::TransactionState, ClientError> {
+        use super::snapshot::Phase;
+        let phase = match &self.state {
+            State::Await(Expect::CertRep) if self.session.polling() => Phase::Polling,
+            State::Await(Expect::CertRep) => Phase::Requested,
+            State::Await(Expect::PkiConf {
+                enrolled,
+                refused: None,
+            }) => Phase::Confirming {
+                certificate: enrolled.certificate.der().to_vec(),
+            },
+            _ => {
+                return Err(ClientError::Local(
+                    "the transaction is not waiting for a response it could resume with".into(),
+                ));
+            }
+        };
+        let p = self.session.parts();
+        Ok(super::TransactionState {
+            kind: self.request.kind,
+            transaction_id: p.transaction_id,
+            first_nonce: p.first_nonce,
+            last_nonce: p.last_nonce,
+            peer_nonce: p.peer_nonce,
+            request: sent.to_vec(),
+            phase,
+            polls: p.polls,
+            cert_req_id: self.cert_req_id,
+            delayed_delivery: p.delayed_delivery,
+            key: key.to_owned(),
+            ca: ca.to_owned(),
+        })
+    }
+
+    /// Continues a transaction saved with [`Enrollment::save_state`]: the caller sends
+    /// `state.request` again, byte for byte, and hands the response to
+    /// [`Transaction::on_response`]; from there on the transaction runs as if it had never
+    /// stopped. `request` is the enrollment as it was asked for (its public key is checked
+    /// against the issued certificate); its kind must be the saved one.
+    pub fn resume(
+        config: Arc<TransactionConfig>,
+        request: EnrollmentRequest,
+        state: &super::TransactionState,
+    ) -> Result<Self, ClientError> {
+        use super::snapshot::Phase;
+        if request.kind != state.kind {
+            return Err(ClientError::Local(format!(
+                "the saved transaction is {:?}, the request {:?}: not the same kind",
+                state.kind, request.kind
+            )));
+        }
+        let expect = match &state.phase {
+            Phase::Requested | Phase::Polling => Expect::CertRep,
+            Phase::Confirming { certificate } => {
+                let certificate = CmpCertificate::from_der(certificate).map_err(|e| {
+                    ClientError::Local(format!(
+                        "the saved transaction's certificate cannot be decoded: {e}"
+                    ))
+                })?;
+                Expect::PkiConf {
+                    enrolled: Box::new(Enrolled {
+                        certificate,
+                        ca_pubs: Vec::new(),
+                        extra_certs: Vec::new(),
+                        implicitly_confirmed: false,
+                        confirmed: true,
+                        status: PkiStatus::ACCEPTED,
+                        bootstrap_root: None,
+                    }),
+                    refused: None,
+                }
+            }
+        };
+        Ok(Enrollment {
+            session: Session::from_parts(config, state.session_parts()),
+            request,
+            state: State::Await(expect),
+            cert_req_id: state.cert_req_id,
+        })
     }
 }

@@ -26,9 +26,11 @@ mod enroll;
 mod root_update;
 mod session;
 mod simple;
+mod snapshot;
 
 pub use config::{Credentials, ResponseTrust, TransactionConfig};
 pub use enroll::{Enrolled, Enrollment, EnrollmentKind, EnrollmentRequest, PopoMethod, cert_hash};
 pub use root_update::verify_root_ca_key_update;
 pub use session::{SignPurpose, Step, Transaction};
 pub use simple::{GeneralMessage, Revocation};
+pub use snapshot::{FORMAT_VERSION, MAX_STATE_LEN, Phase, TransactionState};

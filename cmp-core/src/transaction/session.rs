@@ -13,11 +13,11 @@ use crate::asn1::{
     PollRepContent, ReceivedMessage, format_unix,
 };
 use crate::builder::PkiHeaderBuilder;
-use crate::crypto::SignatureAlgorithm;
-use crate::error::{ClientError, ResponseError};
+use crate::crypto::{CertPathVerifierExt, SignatureAlgorithm};
+use crate::error::{ClientError, ProtectionError, ResponseError};
 use crate::names::{format_general_name, format_name, names_equal};
 use crate::protection::{
-    ProtectionAlg, SignerError, SignerTrust, prepare_signature, protect_with_mac, verify_mac,
+    MacKey, MacKeyDerivation, ProtectionAlg, SignerError, SignerTrust, prepare_signature,
     verify_signature, verify_signer,
 };
 
@@ -86,6 +86,27 @@ pub trait Transaction {
     /// Continues after the last [`Step::Wait`].
     fn on_wait_elapsed(&mut self, now: SystemTime) -> Result<Step<Self::Output>, ClientError>;
 
+    /// The MAC key (PBM or PBMAC1: up to about a second of CPU to derive) that the next call
+    /// would otherwise derive inline, for the driver to derive where blocking is fine and hand
+    /// to [`on_mac_key`](Transaction::on_mac_key): the key of our own requests, and — with
+    /// `response`, before [`on_response`](Transaction::on_response) — the key of a
+    /// MAC-protected response. `None` when nothing is to be derived (signature credentials,
+    /// a key at hand). A driver asks before every call until it gets `None`; a driver that
+    /// never asks gets the derivation inline, in the call that needs it.
+    ///
+    /// Our requests share one salt per transaction, so a transaction derives its own key once;
+    /// a server that answers with the request's parameters (cmp-server does) costs no second
+    /// derivation.
+    fn mac_key_needed(&mut self, response: Option<&[u8]>) -> Option<MacKeyDerivation> {
+        let _ = response;
+        None
+    }
+
+    /// Takes a key derived as [`mac_key_needed`](Transaction::mac_key_needed) asked.
+    fn on_mac_key(&mut self, key: MacKey) {
+        let _ = key;
+    }
+
     /// The warnings since the last call: responses accepted although their protection
     /// failed, as `unprotected_errors` allows. The driver hands them to the application.
     fn take_warnings(&mut self) -> Vec<String> {
@@ -127,7 +148,14 @@ pub(crate) struct Session {
     delayed_delivery: bool,
     /// Responses accepted under `unprotected_errors`, for the driver to report.
     warnings: Vec<String>,
+    /// The derivation of our requests' MAC key (one salt per transaction), once drawn.
+    own_mac: Option<MacKeyDerivation>,
+    /// Derived MAC keys (ours, the responses'), at most [`MAX_MAC_KEYS`], oldest first.
+    mac_keys: Vec<MacKey>,
 }
+
+/// The most derived MAC keys a transaction keeps.
+const MAX_MAC_KEYS: usize = 4;
 
 /// The most certificates kept from the extraCerts of authenticated responses.
 const MAX_LEARNED_CERTS: usize = 64;
@@ -220,7 +248,80 @@ impl Session {
             learned: Vec::new(),
             delayed_delivery: false,
             warnings: Vec::new(),
+            own_mac: None,
+            mac_keys: Vec::new(),
         })
+    }
+
+    /// The derivation of our requests' MAC key, drawing its salt the first time.
+    fn own_mac(&mut self) -> Result<Option<MacKeyDerivation>, ClientError> {
+        let Credentials::Mac {
+            secret, settings, ..
+        } = &self.config.credentials
+        else {
+            return Ok(None);
+        };
+        if self.own_mac.is_none() {
+            self.own_mac = Some(MacKeyDerivation::for_settings(
+                settings,
+                secret,
+                self.config.primitives.clone(),
+            )?);
+        }
+        Ok(self.own_mac.clone())
+    }
+
+    fn cached_key(&self, alg_id: &rasn_pkix::AlgorithmIdentifier) -> Option<MacKey> {
+        self.mac_keys.iter().find(|k| k.serves(alg_id)).cloned()
+    }
+
+    /// Keeps a derived key (the oldest goes beyond [`MAX_MAC_KEYS`]).
+    pub(crate) fn add_mac_key(&mut self, key: MacKey) {
+        if self.cached_key(key.algorithm_identifier()).is_some() {
+            return;
+        }
+        if self.mac_keys.len() == MAX_MAC_KEYS {
+            self.mac_keys.remove(0);
+        }
+        self.mac_keys.push(key);
+    }
+
+    /// The key `derivation` gives: from the cache, else derived here (blocking).
+    fn mac_key(&mut self, derivation: &MacKeyDerivation) -> Result<MacKey, ProtectionError> {
+        if let Some(k) = self.cached_key(derivation.algorithm_identifier()) {
+            return Ok(k);
+        }
+        let key = derivation.derive()?;
+        self.add_mac_key(key.clone());
+        Ok(key)
+    }
+
+    /// See [`Transaction::mac_key_needed`].
+    pub(crate) fn mac_key_needed(&mut self, response: Option<&[u8]>) -> Option<MacKeyDerivation> {
+        let Credentials::Mac { secret, .. } = &self.config.credentials else {
+            return None;
+        };
+        if let Some(bytes) = response {
+            // Whatever fails here, on_response reports it.
+            let rcv = ReceivedMessage::decode(bytes).ok()?;
+            let msg = rcv.message();
+            if let (Some(alg_id), Some(_)) = (&msg.header.protection_alg, &msg.protection) {
+                if let Ok(d) = MacKeyDerivation::new(
+                    alg_id,
+                    &self.config.trust.mac_limits,
+                    secret,
+                    self.config.primitives.clone(),
+                ) {
+                    if self.cached_key(alg_id).is_none() {
+                        return Some(d);
+                    }
+                }
+            }
+        }
+        let own = self.own_mac().ok()??;
+        self.cached_key(own.algorithm_identifier())
+            .is_none()
+            .then_some(own)
     }
 
     /// The transactionID.
@@ -271,10 +372,14 @@ impl Session {
     /// Protects `msg`: at once with a MAC, or by asking for a signature.
     pub(crate) fn protect<T>(&mut self, mut msg: PkiMessage) -> Result<Step<T>, ClientError> {
         match &self.config.credentials {
-            Credentials::Mac {
-                secret, settings, ..
-            } => {
-                protect_with_mac(&mut msg, secret, settings, self.config.primitives.as_ref())?;
+            Credentials::Mac { .. } => {
+                let own = self
+                    .own_mac()?
+                    .ok_or_else(|| ClientError::Local("no MAC settings".into()))?;
+                let key = self
+                    .mac_key(&own)
+                    .map_err(|e| ClientError::Local(format!("deriving the MAC key: {e}")))?;
+                key.protect(&mut msg)?;
                 Ok(Step::Send(msg.to_der()?))
             }
             Credentials::Signature { cert, chain, alg } => {
@@ -513,7 +618,7 @@ impl Session {
                         && self
                             .config
                             .paths
-                            .verify_path(
+                            .verify_certificates(
                                 signer,
                                 &intermediates,
                                 std::slice::from_ref(*c),
@@ -538,7 +643,57 @@ impl Session {
         let Credentials::Mac { secret, .. } = &self.config.credentials else {
             return Err(ResponseError::NoSecret.into());
         };
-        verify_mac(rcv, secret, &trust.mac_limits, primitives)
+        if msg.protection.is_none() {
+            return Err(ResponseError::Protection(ProtectionError::Inconsistent).into());
+        }
+        let derivation = MacKeyDerivation::new(
+            alg_id,
+            &trust.mac_limits,
+            secret,
+            self.config.primitives.clone(),
+        )
+        .map_err(ResponseError::Protection)?;
+        self.mac_key(&derivation)
+            .and_then(|key| key.verify(rcv))
             .map_err(|e| ResponseError::Protection(e).into())
+    }
+}
+
+/// Saving and restoring across a restart (see [`super::snapshot`]).
+impl Session {
+    /// What a restart needs of this session.
+    pub(crate) fn parts(&self) -> super::snapshot::SessionParts {
+        super::snapshot::SessionParts {
+            transaction_id: self.transaction_id.clone(),
+            first_nonce: self.first_nonce.clone(),
+            last_nonce: self.last_nonce.clone(),
+            peer_nonce: self.peer_nonce.clone(),
+            polls: self.polls,
+            delayed_delivery: self.delayed_delivery,
+        }
+    }
+
+    /// A session continued from `parts`.
+    pub(crate) fn from_parts(
+        config: Arc<TransactionConfig>,
+        parts: super::snapshot::SessionParts,
+    ) -> Self {
+        Session {
+            config,
+            transaction_id: parts.transaction_id,
+            first_nonce: parts.first_nonce,
+            last_nonce: parts.last_nonce,
+            peer_nonce: parts.peer_nonce,
+            polls: parts.polls,
+            unsigned: None,
+            bootstrap_root: None,
+            validated_signer: None,
+            learned: Vec::new(),
+            delayed_delivery: parts.delayed_delivery,
+            warnings: Vec::new(),
+            // MAC keys are never saved (the secret is in them): derived again on demand.
+            own_mac: None,
+            mac_keys: Vec::new(),
+        }
     }
 }

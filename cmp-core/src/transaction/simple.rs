@@ -151,6 +151,15 @@ macro_rules! transaction_impl {
             fn take_warnings(&mut self) -> Vec<String> {
                 self.0.session.take_warnings()
             }
+            fn mac_key_needed(
+                &mut self,
+                response: Option<&[u8]>,
+            ) -> Option<crate::protection::MacKeyDerivation> {
+                self.0.session.mac_key_needed(response)
+            }
+            fn on_mac_key(&mut self, key: crate::protection::MacKey) {
+                self.0.session.add_mac_key(key)
+            }
         }
     };
 }

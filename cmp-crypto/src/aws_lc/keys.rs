@@ -13,9 +13,9 @@ use aws_lc_rs::signature::{
 use aws_lc_rs::{digest, error::KeyRejected};
 use cmp_core::CryptoError;
 use cmp_core::crypto::{
-    DigestAlgorithm, KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm,
+    DecryptionAlgorithm, DigestAlgorithm, KeyLocator, KeyProvider, KeySpec, PrivateKey,
+    SignatureAlgorithm,
 };
-use rasn_pkix::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
 use super::primitives::digest_algorithm;
@@ -31,7 +31,8 @@ enum Inner {
 pub struct AwsLcKey {
     inner: Inner,
     spec: KeySpec,
-    public_key: SubjectPublicKeyInfo,
+    /// The public key, DER `SubjectPublicKeyInfo`.
+    public_key: Vec<u8>,
     pkcs8: Zeroizing<Vec<u8>>,
 }
 
@@ -153,14 +154,12 @@ impl AwsLcKey {
             ),
         };
         let spki = spki.map_err(|_| backend("cannot encode the public key"))?;
-        let public_key: SubjectPublicKeyInfo = rasn::der::decode(&spki)
-            .map_err(|e| CryptoError::InvalidKey(format!("public key encoding: {e}")))?;
-        let spec = KeySpec::of_public_key(&public_key)?;
+        let spec = KeySpec::of_public_key(&cmp_core::crypto::public_key_info(&spki)?)?;
         let pkcs8 = Zeroizing::new(pkcs8.map_err(export_failed(spec))?);
         Ok(AwsLcKey {
             inner,
             spec,
-            public_key,
+            public_key: spki,
             pkcs8,
         })
     }
@@ -230,7 +229,7 @@ fn sign_rsa(
 
 #[async_trait::async_trait]
 impl PrivateKey for AwsLcKey {
-    fn public_key(&self) -> &SubjectPublicKeyInfo {
+    fn public_key(&self) -> &[u8] {
         &self.public_key
     }
 
@@ -253,6 +252,81 @@ impl PrivateKey for AwsLcKey {
                 .to_vec()),
             Inner::Rsa(k) => sign_rsa(k, alg, message),
         }
+    }
+
+    async fn decrypt(
+        &self,
+        alg: DecryptionAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        use aws_lc_rs::rsa::{self, OaepPrivateDecryptingKey, PrivateDecryptingKey};
+        let Inner::Rsa(_) = self.inner else {
+            return Err(CryptoError::NotCapable {
+                capability: "decrypt",
+                key: self.spec.to_string(),
+                reason: "only RSA keys decrypt".into(),
+            });
+        };
+        let DecryptionAlgorithm::RsaesOaep(hash) = alg else {
+            return Err(CryptoError::UnsupportedAlgorithm(alg.to_string()));
+        };
+        let oaep = match hash {
+            DigestAlgorithm::Sha1 => &rsa::OAEP_SHA1_MGF1SHA1,
+            DigestAlgorithm::Sha256 => &rsa::OAEP_SHA256_MGF1SHA256,
+            DigestAlgorithm::Sha384 => &rsa::OAEP_SHA384_MGF1SHA384,
+            DigestAlgorithm::Sha512 => &rsa::OAEP_SHA512_MGF1SHA512,
+            other => {
+                return Err(CryptoError::UnsupportedAlgorithm(format!(
+                    "RSAES-OAEP with {other:?}"
+                )));
+            }
+        };
+        let key = PrivateDecryptingKey::from_pkcs8(&self.pkcs8)
+            .map_err(rejected("RSA"))
+            .and_then(|k| {
+                OaepPrivateDecryptingKey::new(k).map_err(|_| backend("cannot make an RSA-OAEP key"))
+            })?;
+        let mut out = Zeroizing::new(vec![0u8; key.min_output_size()]);
+        let len = key
+            .decrypt(oaep, ciphertext, &mut out, None)
+            .map_err(|_| CryptoError::Backend {
+                backend: NAME.into(),
+                reason: format!("{alg} decryption failed"),
+            })?
+            .len();
+        out.truncate(len);
+        Ok(out)
+    }
+
+    async fn key_agreement(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        use aws_lc_rs::agreement::{self, UnparsedPublicKey};
+        let alg = match self.spec {
+            KeySpec::EcP256 => &agreement::ECDH_P256,
+            KeySpec::EcP384 => &agreement::ECDH_P384,
+            other => {
+                return Err(CryptoError::NotCapable {
+                    capability: "agree on a key",
+                    key: other.to_string(),
+                    reason: "only EC P-256 and P-384 keys agree on keys".into(),
+                });
+            }
+        };
+        let peer_info = cmp_core::crypto::public_key_info(peer)?;
+        if KeySpec::of_public_key(&peer_info)? != self.spec {
+            return Err(CryptoError::KeyMismatch(format!(
+                "key agreement needs a peer key of the same kind ({})",
+                self.spec
+            )));
+        }
+        let own = agreement::PrivateKey::from_private_key_der(alg, &self.pkcs8)
+            .map_err(rejected("EC"))?;
+        let point = peer_info.subject_public_key.as_raw_slice();
+        agreement::agree(
+            &own,
+            UnparsedPublicKey::new(alg, point),
+            CryptoError::InvalidKey("the peer's public key is not on the curve".into()),
+            |secret| Ok(Zeroizing::new(secret.to_vec())),
+        )
     }
 }
 

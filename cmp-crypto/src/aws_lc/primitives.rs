@@ -6,7 +6,6 @@ use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
 use aws_lc_rs::{digest, hmac, pbkdf2, rand};
 use cmp_core::CryptoError;
 use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm, key_mismatch};
-use rasn_pkix::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
 use super::backend;
@@ -125,13 +124,14 @@ impl Primitives for AwsLcPrimitives {
 
     fn verify_signature(
         &self,
-        spki: &SubjectPublicKeyInfo,
+        spki: &[u8],
         alg: SignatureAlgorithm,
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
         use SignatureAlgorithm::*;
-        let spec = KeySpec::of_public_key(spki)?;
+        let spki = cmp_core::crypto::public_key_info(spki)?;
+        let spec = KeySpec::of_public_key(&spki)?;
         spec.check_allows(alg)?;
         let verifier: &'static dyn VerificationAlgorithm = match (spec, alg) {
             (KeySpec::EcP256, EcdsaSha256) => &sig::ECDSA_P256_SHA256_ASN1,

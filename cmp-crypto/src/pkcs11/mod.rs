@@ -314,7 +314,8 @@ impl Pkcs11Keys {
         let (public, private) = session
             .generate_key_pair(&mechanism, &pub_template, &common_priv)
             .map_err(ck(&format!("generating a {spec} key")))?;
-        let public_key = public_key_info(&session, public, spec)?;
+        let public_key =
+            cmp_core::crypto::public_key_der(&public_key_info(&session, public, spec)?);
         drop(session);
         Ok(Pkcs11Key {
             token: Arc::clone(&self.token),
@@ -408,6 +409,7 @@ impl Pkcs11Keys {
         };
         let public_key = public_key_info(&session, public, spec)?;
         let spec = KeySpec::of_public_key(&public_key)?;
+        let public_key = cmp_core::crypto::public_key_der(&public_key);
         drop(session);
         Ok(Pkcs11Key {
             token: Arc::clone(&self.token),
@@ -553,7 +555,8 @@ pub struct Pkcs11Key {
     token: Arc<Token>,
     handle: ObjectHandle,
     spec: KeySpec,
-    public_key: SubjectPublicKeyInfo,
+    /// The public key, DER `SubjectPublicKeyInfo`.
+    public_key: Vec<u8>,
     uri: String,
 }
 
@@ -627,7 +630,7 @@ fn sign_blocking(
 
 #[async_trait::async_trait]
 impl PrivateKey for Pkcs11Key {
-    fn public_key(&self) -> &SubjectPublicKeyInfo {
+    fn public_key(&self) -> &[u8] {
         &self.public_key
     }
 

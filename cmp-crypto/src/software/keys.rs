@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use cmp_core::CryptoError;
 use cmp_core::crypto::{
-    KeyLocator, KeyProvider, KeySpec, Primitives, PrivateKey, SignatureAlgorithm,
+    DecryptionAlgorithm, KeyLocator, KeyProvider, KeySpec, Primitives, PrivateKey,
+    SignatureAlgorithm,
 };
 use ecdsa::signature::Signer;
 use ecdsa::signature::hazmat::PrehashSigner;
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
-use rasn_pkix::SubjectPublicKeyInfo;
 use zeroize::Zeroizing;
 
 use super::primitives::SoftwarePrimitives;
@@ -28,7 +28,8 @@ enum Inner {
 pub struct SoftwareKey {
     inner: Inner,
     spec: KeySpec,
-    public_key: SubjectPublicKeyInfo,
+    /// The public key, DER `SubjectPublicKeyInfo`.
+    public_key: Vec<u8>,
     pkcs8: Zeroizing<Vec<u8>>,
 }
 
@@ -133,8 +134,7 @@ impl SoftwareKey {
                 (Inner::Rsa(k), spki)
             }
         };
-        let public_key = spki::from_der(&spki_der)?;
-        let spec = KeySpec::of_public_key(&public_key)?;
+        let spec = KeySpec::of_public_key(&spki::from_der(&spki_der)?)?;
         let pkcs8 = match &inner {
             // Keep the v1 form: OpenSSL 3.0 cannot read a v2 (OneAsymmetricKey) Ed25519 key.
             Inner::Ed25519(k) => ed25519_pkcs8_v1(&k.to_bytes()),
@@ -143,7 +143,7 @@ impl SoftwareKey {
         Ok(SoftwareKey {
             inner,
             spec,
-            public_key,
+            public_key: spki_der,
             pkcs8,
         })
     }
@@ -326,7 +326,7 @@ fn sign_failed(e: impl fmt::Display) -> CryptoError {
 
 #[async_trait::async_trait]
 impl PrivateKey for SoftwareKey {
-    fn public_key(&self) -> &SubjectPublicKeyInfo {
+    fn public_key(&self) -> &[u8] {
         &self.public_key
     }
 
@@ -358,6 +358,58 @@ impl PrivateKey for SoftwareKey {
                 Ok(sig.to_bytes().to_vec())
             }
             Inner::Rsa(k) => sign_rsa(k, alg, message),
+        }
+    }
+
+    async fn decrypt(
+        &self,
+        alg: DecryptionAlgorithm,
+        _ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let reason = match self.inner {
+            Inner::Rsa(_) => format!(
+                "the software backend does not decrypt with RSA ({alg}): the rsa crate's \
+                 private-key operation is not constant-time (RUSTSEC-2023-0071, Marvin) and \
+                 ring offers no decryption; use the aws-lc backend or a token"
+            ),
+            _ => "only RSA keys decrypt".into(),
+        };
+        Err(CryptoError::NotCapable {
+            capability: "decrypt",
+            key: self.spec.to_string(),
+            reason,
+        })
+    }
+
+    async fn key_agreement(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let not_capable = |reason: &str| CryptoError::NotCapable {
+            capability: "agree on a key",
+            key: self.spec.to_string(),
+            reason: reason.into(),
+        };
+        let peer_info = cmp_core::crypto::public_key_info(peer)?;
+        if KeySpec::of_public_key(&peer_info)? != self.spec {
+            return Err(CryptoError::KeyMismatch(format!(
+                "key agreement needs a peer key of the same kind ({})",
+                self.spec
+            )));
+        }
+        let point = peer_info.subject_public_key.as_raw_slice();
+        let bad_point =
+            |_| CryptoError::InvalidKey("the peer's public key is not on the curve".into());
+        match &self.inner {
+            Inner::P256(k) => {
+                let peer = p256::PublicKey::from_sec1_bytes(point).map_err(bad_point)?;
+                let shared = p256::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
+                Ok(Zeroizing::new(shared.raw_secret_bytes().to_vec()))
+            }
+            Inner::P384(k) => {
+                let peer = p384::PublicKey::from_sec1_bytes(point).map_err(bad_point)?;
+                let shared = p384::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
+                Ok(Zeroizing::new(shared.raw_secret_bytes().to_vec()))
+            }
+            Inner::Ed25519(_) => Err(not_capable("Ed25519 is a signature-only key")),
+            Inner::Rsa(_) => Err(not_capable("RSA keys do not agree on keys")),
         }
     }
 }

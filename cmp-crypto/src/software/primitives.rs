@@ -5,7 +5,6 @@ use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm,
 use ecdsa::signature::Verifier;
 use ecdsa::signature::hazmat::PrehashVerifier;
 use hmac::{KeyInit, Mac};
-use rasn_pkix::SubjectPublicKeyInfo;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use sha2::Digest;
 
@@ -86,12 +85,13 @@ impl Primitives for SoftwarePrimitives {
 
     fn verify_signature(
         &self,
-        spki: &SubjectPublicKeyInfo,
+        spki: &[u8],
         alg: SignatureAlgorithm,
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        let spec = KeySpec::of_public_key(spki)?;
+        let spki = cmp_core::crypto::public_key_info(spki)?;
+        let spec = KeySpec::of_public_key(&spki)?;
         spec.check_allows(alg)?;
         let point = spki.subject_public_key.as_raw_slice();
         let bad = |_| CryptoError::BadSignature;

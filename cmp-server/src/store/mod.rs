@@ -107,6 +107,19 @@ pub trait CertificateStore: Send + Sync + std::fmt::Debug {
     /// At most `max` certificates, in the order they were issued.
     fn list(&self, max: usize) -> Result<Vec<StoredCertificate>, Error>;
 
+    /// At most `max` revoked certificates, in the order of their revocation (what a CRL
+    /// lists).
+    fn revoked(&self, max: usize) -> Result<Vec<StoredCertificate>, Error> {
+        let mut all: Vec<StoredCertificate> = self
+            .list(usize::MAX)?
+            .into_iter()
+            .filter(|c| c.revocation.is_some())
+            .collect();
+        all.sort_by_key(|c| c.revocation.map(|r| r.revoked_at));
+        all.truncate(max);
+        Ok(all)
+    }
+
     /// Whether the calls may block on IO (the caller then runs them on a blocking thread).
     fn is_blocking(&self) -> bool {
         false

@@ -81,6 +81,10 @@ pub(super) const CERT_GET: &str = "SELECT c.serial, c.certificate, c.subject, c.
 pub(super) const CERT_LIST: &str = "SELECT c.serial, c.certificate, c.subject, c.not_after, \
     c.issued_at, r.revoked_at, r.reason FROM certificates c \
     LEFT JOIN revocations r ON r.serial = c.serial ORDER BY c.rowid LIMIT ?1";
+/// The revoked certificates, in the order of their revocation.
+pub(super) const CERT_REVOKED: &str = "SELECT c.serial, c.certificate, c.subject, c.not_after, \
+    c.issued_at, r.revoked_at, r.reason FROM revocations r \
+    JOIN certificates c ON r.serial = c.serial ORDER BY r.revoked_at, r.rowid LIMIT ?1";
 pub(super) const CERT_EXISTS: &str = "SELECT 1 FROM certificates WHERE serial = ?1";
 /// A second revocation of the same serial changes nothing.
 pub(super) const REVOKE: &str = "INSERT INTO revocations (serial, revoked_at, reason) \

@@ -591,6 +591,14 @@ impl CertificateStore for SqliteStore {
         tx.commit().map_err(db)
     }
 
+    fn revoked(&self, max: usize) -> Result<Vec<StoredCertificate>, Error> {
+        let inner = self.lock();
+        let mut stmt = inner.conn.prepare(sql::CERT_REVOKED).map_err(db)?;
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let rows = stmt.query_map([limit], stored).map_err(db)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db)
+    }
+
     fn list(&self, max: usize) -> Result<Vec<StoredCertificate>, Error> {
         let inner = self.lock();
         let mut stmt = inner.conn.prepare(sql::CERT_LIST).map_err(db)?;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use cmp_core::crypto::PrivateKeyExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -95,7 +96,7 @@ impl Primitives for SeededPrimitives {
     }
     fn verify_signature(
         &self,
-        spki: &rasn_pkix::SubjectPublicKeyInfo,
+        spki: &[u8],
         alg: SignatureAlgorithm,
         message: &[u8],
         signature: &[u8],
@@ -115,7 +116,7 @@ pub fn cert_request(subject: &str, key: &dyn PrivateKey) -> CertificateRequest {
         kind: EnrollmentKind::Ir,
         subject: rasn::der::encode(&parse_name(subject).expect("dn")).expect("der"),
         subject_alt_names: None,
-        public_key: rasn::der::encode(key.public_key()).expect("der"),
+        public_key: key.public_key().to_vec(),
         not_before: None,
         not_after: None,
         requester: Requester::Unauthenticated,
@@ -151,6 +152,11 @@ impl Pki {
     /// knows [`SECRET`] under [`REFERENCE`], trusts the fixture CA as vendor root, and signs
     /// responses with the CA key; `tweak` changes the server configuration.
     pub fn new(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::with_policy(IssuancePolicy::default(), tweak)
+    }
+
+    /// As [`Pki::new`], with the CA's issuance `policy`.
+    pub fn with_policy(policy: IssuancePolicy, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let primitives = SeededPrimitives::new(7);
         let paths = cmp_crypto::default_provider().paths;
         let ca = block_on(BuiltinCa::generate(
@@ -159,7 +165,7 @@ impl Pki {
             primitives.clone(),
             now() - Duration::from_secs(3600),
             Duration::from_secs(10 * 365 * 24 * 3600),
-            IssuancePolicy::default(),
+            policy,
         ))
         .expect("CA");
         let ca = Arc::new(ca);
@@ -329,7 +335,7 @@ pub fn request(kind: EnrollmentKind, key: &dyn PrivateKey) -> EnrollmentRequest 
         template: CertTemplateBuilder::new()
             .subject(parse_name(SUBJECT).expect("dn"))
             .build(),
-        public_key: Some(key.public_key().clone()),
+        public_key: Some(key.public_key_info().expect("the key\'s public key")),
         popo: PopoMethod::Signature(SignatureAlgorithm::EcdsaSha256),
         controls: None,
         csr: None,

@@ -213,6 +213,23 @@ impl Exchange {
                 format!("the genm asks about more than {MAX_GENM_ENTRIES} things"),
             ));
         }
+        let wants_crl = self.config.genp.crls
+            && itavs
+                .iter()
+                .any(|i| *i.info_type == *oid::IT_CRL_STATUS_LIST);
+        if wants_crl {
+            self.state = State::AwaitCrl(itavs.to_vec());
+            return Ok(ServerStep::CurrentCrl);
+        }
+        self.genp(itavs, None)
+    }
+
+    /// The genp answering `itavs`, with the issuer's CRL when it was asked for.
+    pub(super) fn genp(
+        &mut self,
+        itavs: &[InfoTypeAndValue],
+        crl: Option<rasn_pkix::CertificateList>,
+    ) -> Result<ServerStep, ServerError> {
         let mut answers = Vec::with_capacity(itavs.len());
         for itav in itavs {
             let t: &rasn::types::Oid = &itav.info_type;
@@ -220,10 +237,20 @@ impl Exchange {
                 InfoValue::CaCerts(
                     (!self.config.ca_certs.is_empty()).then(|| self.config.ca_certs.clone()),
                 )
-            } else if t == oid::IT_ROOT_CA_CERT {
-                InfoValue::RootCaKeyUpdate(None)
+            } else if t == oid::IT_ROOT_CA_CERT || t == oid::IT_ROOT_CA_KEY_UPDATE {
+                let old = match itav.value() {
+                    Ok(InfoValue::RootCaCert(old)) => old,
+                    _ => None,
+                };
+                InfoValue::RootCaKeyUpdate(self.root_update(old.as_ref()))
+            } else if t == oid::IT_CERT_REQ_TEMPLATE {
+                InfoValue::CertReqTemplate(self.config.genp.cert_req_template.clone())
             } else if t == oid::IT_CRL_STATUS_LIST {
-                InfoValue::Crls(None)
+                let statuses = match itav.value() {
+                    Ok(InfoValue::CrlStatusList(s)) => s,
+                    _ => Vec::new(),
+                };
+                InfoValue::Crls(self.newer_crl(&statuses, crl.as_ref()).map(|c| vec![c]))
             } else {
                 // Nothing to say: the same type without a value (RFC 9483 §4.3).
                 InfoValue::Other(itav.info_type.clone(), None)
@@ -236,6 +263,51 @@ impl Exchange {
             false,
             Vec::new(),
         )
+    }
+
+    /// The configured root update, if it is one for `old` (when named).
+    fn root_update(
+        &self,
+        old: Option<&CmpCertificate>,
+    ) -> Option<crate::asn1::RootCaKeyUpdateContent> {
+        let update = self.config.genp.root_ca_key_update.clone()?;
+        match (old, &update.new_with_old) {
+            (Some(old), Some(new_with_old))
+                if !new_with_old.is_signed_by(
+                    old.subject_public_key_info(),
+                    self.config.primitives.as_ref(),
+                ) =>
+            {
+                None
+            }
+            _ => Some(update),
+        }
+    }
+
+    /// `crl` if one of `statuses` asks for it (by our issuer name, or by a distribution
+    /// point) and it is newer than the thisUpdate given there.
+    fn newer_crl(
+        &self,
+        statuses: &[crate::asn1::CrlStatus],
+        crl: Option<&rasn_pkix::CertificateList>,
+    ) -> Option<rasn_pkix::CertificateList> {
+        let crl = crl?;
+        let secs = |t: &rasn_pkix::Time| match t {
+            rasn_pkix::Time::Utc(u) => u.timestamp(),
+            rasn_pkix::Time::General(g) => g.timestamp(),
+        };
+        let ours = secs(&crl.tbs_cert_list.this_update);
+        let wanted = statuses.iter().any(|s| {
+            let source = match &s.source {
+                crate::asn1::CrlSource::Issuer(names) => names.iter().any(|n| {
+                    matches!(n, GeneralName::DirectoryName(d)
+                        if names_equal(d, &crl.tbs_cert_list.issuer))
+                }),
+                crate::asn1::CrlSource::Dpn(_) => true,
+            };
+            source && s.this_update.as_ref().is_none_or(|t| secs(t) < ours)
+        });
+        wanted.then(|| crl.clone())
     }
 
     /// A pollReq: a pollRep while polls are left, then the certificate response.

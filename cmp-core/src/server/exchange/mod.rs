@@ -10,11 +10,11 @@ use rasn::types::{BitString, GeneralizedTime, Integer};
 use rasn_pkix::GeneralName;
 
 use super::checks::{
-    Auth, Refusal, check_message_time, check_protection, check_pvno, check_recipient,
-    check_sender_nonce,
+    Auth, Protection, Refusal, check_mac, check_message_time, check_protection, check_pvno,
+    check_recipient, check_sender_nonce, protection_refusal,
 };
 use super::config::{ResponseProtection, ResponseSigner, ServerConfig};
-use super::error::{IssuerError, ServerError, StoreError};
+use super::error::{DerivationError, IssuerError, ServerError, StoreError};
 use super::issuer::{CertificateRecord, CertificateRequest, IssuedCertificate, Requester};
 use super::pop::{check_csr_signature, check_pop};
 use super::responses;
@@ -29,7 +29,7 @@ use crate::builder::PkiHeaderBuilder;
 use crate::crypto::{DigestAlgorithm, SignatureAlgorithm, constant_time_eq};
 use crate::der::Reader;
 use crate::names::names_equal;
-use crate::protection::{MacSettings, ProtectionAlg, prepare_signature, protect_with_mac};
+use crate::protection::{MacKey, MacKeyDerivation, prepare_signature};
 use crate::transaction::EnrollmentKind;
 use crate::transport::PeerInfo;
 
@@ -48,6 +48,11 @@ pub enum ServerStep {
         /// The transactionID.
         transaction_id: Vec<u8>,
     },
+    /// Derive this MAC key (blocking work: up to about a second) on a bounded blocking pool,
+    /// never on an async worker thread, and hand it to [`Exchange::on_mac_key`] — or
+    /// [`DerivationError::Busy`] at once when the pool's queue is full. Only with
+    /// [`MacDerivation::Step`](super::MacDerivation::Step).
+    DeriveMacKey(MacKeyDerivation),
     /// Ask the [`Issuer`](super::Issuer) for the certificate with this serial number (the
     /// request's signer when this CA issued it, kur's oldCertID, rr's certificate) and hand the
     /// answer to [`Exchange::on_certificate`].
@@ -84,6 +89,10 @@ pub enum ServerStep {
         /// The version it replaces.
         expected: Option<u64>,
     },
+    /// Ask the [`Issuer`](super::Issuer) for its current CRL
+    /// ([`Issuer::crl`](super::Issuer::crl)) and hand it to [`Exchange::on_crl`] (a genm
+    /// crlStatusList, with [`GenpContent::crls`](super::GenpContent::crls)).
+    CurrentCrl,
     /// Send these bytes to the client; the exchange is over.
     Respond(Vec<u8>),
 }
@@ -117,9 +126,15 @@ struct Pending {
 enum State {
     New,
     AwaitLoad,
+    /// The MAC key of the request's `reference`, with the loaded record.
+    AwaitMacKey {
+        reference: Vec<u8>,
+        record: Option<TransactionRecord>,
+    },
     AwaitCertificate(Lookup),
     AwaitIssue(Enroll),
     AwaitRevoke(CertId),
+    AwaitCrl(Vec<InfoTypeAndValue>),
     AwaitSignature(Box<Pending>),
     AwaitSave(Vec<u8>),
     Done,
@@ -130,9 +145,11 @@ impl State {
         match self {
             State::New => "not started",
             State::AwaitLoad => "waiting for the transaction record",
+            State::AwaitMacKey { .. } => "waiting for a MAC key",
             State::AwaitCertificate(_) => "waiting for a certificate lookup",
             State::AwaitIssue(_) => "waiting for the issuer",
             State::AwaitRevoke(_) => "waiting for a revocation",
+            State::AwaitCrl(_) => "waiting for the CRL",
             State::AwaitSignature(_) => "waiting for a signature",
             State::AwaitSave(_) => "waiting for the store",
             State::Done => "done",
@@ -144,7 +161,8 @@ impl State {
 /// next [`ServerStep`] out, until [`ServerStep::Respond`].
 ///
 /// ```text
-/// start ─▶ Load ─▶ [LookupCertificate: the signer] ─▶ [LookupCertificate: kur's or rr's]
+/// start ─▶ Load ─▶ [DeriveMacKey | LookupCertificate: the signer]
+///       ─▶ [LookupCertificate: kur's or rr's]
 ///       ─▶ [Issue | Revoke] ─▶ [Sign] ─▶ [Save] ─▶ Respond
 /// ```
 /// Every request gets a response: a refusal is an `error` message or a rejection status; a
@@ -264,6 +282,37 @@ impl Exchange {
             Ok(record) => self.check(record),
             Err(e) => self.refuse(store_refusal(&e)),
         }
+    }
+
+    /// Takes the key asked for by [`ServerStep::DeriveMacKey`] (or why there is none) and
+    /// checks the request's MAC with it.
+    pub fn on_mac_key(
+        &mut self,
+        key: Result<MacKey, DerivationError>,
+    ) -> Result<ServerStep, ServerError> {
+        let (reference, record) = match std::mem::replace(&mut self.state, State::Done) {
+            State::AwaitMacKey { reference, record } => (reference, record),
+            other => {
+                self.state = other;
+                return Err(self.unexpected("a MAC key"));
+            }
+        };
+        let key = match key {
+            Ok(k) => k,
+            Err(DerivationError::Busy) => {
+                return self.refuse(Refusal::new(
+                    FailureBit::SystemUnavail,
+                    DerivationError::Busy.to_string(),
+                ));
+            }
+            Err(DerivationError::Failed(e)) => return self.refuse(protection_refusal(e)),
+        };
+        let rcv = self.received()?;
+        match check_mac(&rcv, reference, key) {
+            Ok(auth) => self.auth = Some(auth),
+            Err(r) => return self.refuse(r),
+        }
+        self.check_authenticated(record)
     }
 
     /// Takes the answer to [`ServerStep::LookupCertificate`].
@@ -488,6 +537,35 @@ impl Exchange {
         }
     }
 
+    /// Takes the answer to [`ServerStep::CurrentCrl`]: the issuer's CRL (DER), `None` when it
+    /// has none.
+    pub fn on_crl(
+        &mut self,
+        crl: Result<Option<Vec<u8>>, IssuerError>,
+    ) -> Result<ServerStep, ServerError> {
+        let itavs = match std::mem::replace(&mut self.state, State::Done) {
+            State::AwaitCrl(i) => i,
+            other => {
+                self.state = other;
+                return Err(self.unexpected("a CRL"));
+            }
+        };
+        let crl = match crl {
+            Ok(Some(der)) => match rasn::der::decode::<rasn_pkix::CertificateList>(&der) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    return self.refuse_and_close(Refusal::new(
+                        FailureBit::SystemFailure,
+                        format!("the issuer's CRL is malformed: {e}"),
+                    ));
+                }
+            },
+            Ok(None) => None,
+            Err(e) => return self.refuse_and_close(issuer_refusal(&e)),
+        };
+        self.genp(&itavs, crl)
+    }
+
     /// Takes the signature asked for by [`ServerStep::Sign`].
     pub fn on_signature(&mut self, signature: Vec<u8>) -> Result<ServerStep, ServerError> {
         let pending = match std::mem::replace(&mut self.state, State::Done) {
@@ -568,7 +646,14 @@ impl Exchange {
         }
         let rcv = self.received()?;
         match check_protection(&self.config, &rcv, self.now) {
-            Ok(auth) => self.auth = Some(auth),
+            Ok(Protection::Checked(auth)) => self.auth = Some(auth),
+            Ok(Protection::Derive {
+                reference,
+                derivation,
+            }) => {
+                self.state = State::AwaitMacKey { reference, record };
+                return Ok(ServerStep::DeriveMacKey(derivation));
+            }
             Err(r) => return self.refuse(r),
         }
         // A signer this CA issued must not be revoked: ask the issuer.
@@ -710,5 +795,9 @@ fn store_refusal(e: &StoreError) -> Refusal {
 }
 
 fn issuer_refusal(e: &IssuerError) -> Refusal {
-    Refusal::new(e.fail_info(), e.to_string())
+    match e {
+        // The issuer's own words are the client's statusString.
+        IssuerError::Refused { reason, .. } => Refusal::new(e.fail_info(), reason.clone()),
+        other => Refusal::new(other.fail_info(), other.to_string()),
+    }
 }

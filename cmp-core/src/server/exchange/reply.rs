@@ -4,44 +4,9 @@ use super::*;
 
 /// How a response is protected.
 enum Protect {
-    Mac {
-        secret: zeroize::Zeroizing<Vec<u8>>,
-        settings: MacSettings,
-    },
+    Mac(MacKey),
     Sign(Box<ResponseSigner>),
     None,
-}
-
-/// The settings that repeat a request's MAC algorithm and parameters (with a fresh salt of the
-/// same length).
-fn mac_settings(alg: &ProtectionAlg) -> Option<MacSettings> {
-    match alg {
-        ProtectionAlg::PasswordBasedMac {
-            salt,
-            owf,
-            iterations,
-            mac,
-        } => Some(MacSettings::PasswordBasedMac {
-            owf: *owf,
-            mac: *mac,
-            iterations: *iterations,
-            salt_len: salt.len(),
-        }),
-        ProtectionAlg::Pbmac1 {
-            salt,
-            iterations,
-            key_len,
-            prf,
-            mac,
-        } => Some(MacSettings::Pbmac1 {
-            prf: *prf,
-            mac: *mac,
-            iterations: *iterations,
-            salt_len: salt.len(),
-            key_len: *key_len,
-        }),
-        ProtectionAlg::Signature(_) => None,
-    }
 }
 
 fn check_pvno_value(pvno: i64) -> bool {
@@ -89,15 +54,10 @@ impl Exchange {
         if test.send_unprotected || (negative && test.send_unprotected_errors) {
             return Ok(Protect::None);
         }
-        if let (Some(Auth::Mac { secret, alg, .. }), ResponseProtection::AsRequest) =
+        if let (Some(Auth::Mac { key, .. }), ResponseProtection::AsRequest) =
             (&self.auth, self.config.response_protection)
         {
-            if let Some(settings) = mac_settings(alg) {
-                return Ok(Protect::Mac {
-                    secret: secret.clone(),
-                    settings,
-                });
-            }
+            return Ok(Protect::Mac(key.clone()));
         }
         if let Some(signer) = &self.config.signer {
             return Ok(Protect::Sign(Box::new(signer.clone())));
@@ -186,13 +146,8 @@ impl Exchange {
         }
         msg.extra_certs = (!extra.is_empty()).then_some(extra);
         match protect {
-            Protect::Mac { secret, settings } => {
-                protect_with_mac(
-                    &mut msg,
-                    &secret,
-                    &settings,
-                    self.config.primitives.as_ref(),
-                )?;
+            Protect::Mac(key) => {
+                key.protect(&mut msg)?;
                 let bytes = msg.to_der()?;
                 self.protected(bytes, next)
             }

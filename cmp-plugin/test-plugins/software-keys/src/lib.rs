@@ -10,7 +10,6 @@ use cmp_core::crypto::{KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAl
 use cmp_core::error::CryptoError;
 use cmp_crypto::software::{SoftwareKey, SoftwareKeys};
 use cmp_plugin::export::KeyBackendPlugin;
-use rasn_pkix::SubjectPublicKeyInfo;
 
 /// The software backend, as a plugin.
 #[derive(Debug)]
@@ -22,7 +21,7 @@ struct PanicOnSign(SoftwareKey);
 
 #[async_trait::async_trait]
 impl PrivateKey for PanicOnSign {
-    fn public_key(&self) -> &SubjectPublicKeyInfo {
+    fn public_key(&self) -> &[u8] {
         self.0.public_key()
     }
 

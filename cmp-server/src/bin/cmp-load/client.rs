@@ -1,13 +1,14 @@
 //! One client of the load: its transport, its credentials, and one enrollment at a time, run
 //! to the end as a correct client runs it.
 
+use cmp_core::crypto::PrivateKeyExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cmp_core::ClientError;
 use cmp_core::asn1::CmpCertificate;
 use cmp_core::builder::CertTemplateBuilder;
-use cmp_core::client::{Driver, Keys, Sleep};
+use cmp_core::client::{Blocking, Driver, Keys, Sleep};
 use cmp_core::crypto::{KeySpec, PrivateKey};
 use cmp_core::names::parse_name;
 use cmp_core::transaction::{
@@ -29,6 +30,21 @@ impl Sleep for TokioSleep {
         d: Duration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         Box::pin(tokio::time::sleep(d))
+    }
+}
+
+/// MAC key derivations on tokio's blocking pool, never on a worker thread.
+#[derive(Debug)]
+pub(crate) struct TokioBlocking;
+
+impl Blocking for TokioBlocking {
+    fn run(
+        &self,
+        job: Box<dyn FnOnce() + Send>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let _ = tokio::task::spawn_blocking(job).await;
+        })
     }
 }
 
@@ -82,14 +98,16 @@ async fn enroll(plan: &Plan, transport: &dyn Transport, n: u64) -> Result<(), Cl
     let request = EnrollmentRequest {
         kind: EnrollmentKind::Ir,
         template: CertTemplateBuilder::new().subject(subject).build(),
-        public_key: Some(key.public_key().clone()),
+        public_key: Some(key.public_key_info().expect("the key\'s public key")),
         popo: PopoMethod::Signature(key.spec().default_signature_algorithm()),
         controls: None,
         csr: None,
     };
     let mut tx = Enrollment::new(Arc::new(config), request)?;
-    let sleep = TokioSleep;
-    let mut driver = Driver::new(transport, &sleep).total_timeout(Some(plan.timeout));
+    let (sleep, blocking) = (TokioSleep, TokioBlocking);
+    let mut driver = Driver::new(transport, &sleep)
+        .blocking(&blocking)
+        .total_timeout(Some(plan.timeout));
     driver
         .run(
             &mut tx,

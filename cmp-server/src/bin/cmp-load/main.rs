@@ -19,6 +19,7 @@
 mod client;
 mod stats;
 
+use cmp_core::crypto::PrivateKeyExt;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,7 +120,7 @@ fn plan(cli: &Cli) -> Result<Plan, Usage> {
                 .ok_or_else(|| Usage("--cert: no certificate".into()))?;
             let key = cmp_crypto::software::read_key_file(key, None)
                 .map_err(|e| Usage(format!("--key: {e}")))?;
-            if key.public_key() != cert.subject_public_key_info() {
+            if !key.matches_public_key(cert.subject_public_key_info()) {
                 return Err(Usage("--key does not belong to --cert".into()));
             }
             let alg = key.spec().default_signature_algorithm();

@@ -1,0 +1,209 @@
+//! The TLS client key may come from any key backend: `--tls-key pkcs11:…` keeps the device's
+//! TLS key in a SoftHSM2 token, and the handshake is signed there. The server is our HTTPS
+//! server half requiring a client certificate from the TLS test CA, relaying to the OpenSSL
+//! mock.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+mod cli;
+
+use cli::{RECIPIENT, stderr};
+use cmp_core::transport::{PeerInfo, Responder, Transport};
+use cmp_tests::openssl_mock::{MockProtection, openssl_mock};
+use cmp_tests::{fixtures, tools};
+
+/// Relays each request to the mock over HTTP.
+#[derive(Debug)]
+struct Relay(cmp_transport_http::HttpTransport);
+
+#[async_trait::async_trait]
+impl Responder for Relay {
+    async fn respond(&self, request: Vec<u8>, _peer: &PeerInfo) -> Vec<u8> {
+        self.0.exchange(&request, None).await.unwrap_or_default()
+    }
+}
+
+/// An HTTPS front requiring a client certificate from `tests/fixtures/tls/ca.pem`, relaying
+/// to the mock on `mock_port`; returns its port.
+fn https_front_requiring_client_certs(mock_port: u16) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr").port())
+                .expect("send");
+            let tls = |f: &str| fixtures::tls(f);
+            let settings = cmp_transport_http::TlsServerSettings {
+                chain: cmp_transport_http::read_pem_certificates(&tls("server.pem")).expect("cert"),
+                key: cmp_transport_http::read_pem_private_key(&tls("server-key.pem")).expect("key"),
+                client_trusted: cmp_transport_http::read_pem_certificates(&tls("ca.pem"))
+                    .expect("ca"),
+                client_required: true,
+            };
+            let relay = Relay(
+                cmp_transport_http::HttpTransport::builder(&format!(
+                    "http://127.0.0.1:{mock_port}/pkix/"
+                ))
+                .no_proxy()
+                .build()
+                .expect("http"),
+            );
+            let server = cmp_transport_http::HttpServer::builder()
+                .tls(settings)
+                .build()
+                .expect("server");
+            let _ = server
+                .serve(listener, Arc::new(relay), std::future::pending())
+                .await;
+        });
+    });
+    rx.recv().expect("port")
+}
+
+/// A fresh SoftHSM2 token `agent` in `dir` holding `key_pem` under the label `tls`; returns
+/// the token's configuration file and the key's URI (PIN from a file).
+fn token_with(dir: &Path, key_pem: &Path) -> (std::path::PathBuf, String) {
+    let module = cmp_tests::tools::softhsm_module();
+    std::fs::create_dir_all(dir.join("tokens")).expect("dir");
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            dir.join("tokens").display()
+        ),
+    )
+    .expect("conf");
+    let pin = dir.join("pin");
+    std::fs::write(&pin, "1234\n").expect("pin");
+    for args in [
+        vec![
+            "--init-token",
+            "--free",
+            "--label",
+            "agent",
+            "--so-pin",
+            "0000",
+            "--pin",
+            "1234",
+        ],
+        vec![
+            "--import",
+            key_pem.to_str().expect("utf-8"),
+            "--token",
+            "agent",
+            "--label",
+            "tls",
+            "--id",
+            "01",
+            "--pin",
+            "1234",
+        ],
+    ] {
+        let o = Command::new("softhsm2-util")
+            .args(&args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect("softhsm2-util (apt-get install -y softhsm2)");
+        assert!(
+            o.status.success(),
+            "softhsm2-util {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let uri = format!(
+        "pkcs11:token=agent;object=tls?module-path={}&pin-source=file:{}",
+        module.display(),
+        pin.display()
+    );
+    (conf, uri)
+}
+
+#[test]
+fn the_tls_client_key_is_used_inside_a_pkcs11_token() {
+    let mock = openssl_mock(MockProtection::Pbm, &[]);
+    let port = https_front_requiring_client_certs(mock.port);
+    let dir = tools::temp_dir("agent-tls-token");
+    let (conf, uri) = token_with(&dir, &fixtures::tls("client-key.pem"));
+    let server = format!("https://127.0.0.1:{port}/pkix/");
+    let ca = fixtures::tls("ca.pem").display().to_string();
+    let client = fixtures::tls("client.pem").display().to_string();
+    let genm = |extra: &[&str]| {
+        let mut args = vec![
+            "genm",
+            "--server",
+            &server,
+            "--secret",
+            "pass:cmp-test-secret-1234",
+            "--ref",
+            "client-ref-1234",
+            "--recipient",
+            RECIPIENT,
+            "--tls-trusted",
+            &ca,
+            "--msg-timeout",
+            "20",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+            .args(&args)
+            .env("SOFTHSM2_CONF", &conf)
+            .env_remove("https_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY")
+            .output()
+            .expect("cmp-agent")
+    };
+
+    // The handshake is signed in the token; the genm goes through.
+    let o = genm(&["--tls-cert", &client, "--tls-key", &uri]);
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}\n{}",
+        o.status.code(),
+        stderr(&o),
+        mock.log()
+    );
+
+    // Without a client certificate the server ends the handshake: a transport failure.
+    let o = genm(&[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+
+    // A token key that is not the certificate's: the server refuses the handshake signature.
+    let (conf_other, other) =
+        token_with(&dir.join("other"), Path::new(&fixtures::pki("new-key.pem")));
+    let o = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+        .args([
+            "genm",
+            "--server",
+            &server,
+            "--secret",
+            "pass:cmp-test-secret-1234",
+            "--ref",
+            "client-ref-1234",
+            "--recipient",
+            RECIPIENT,
+            "--tls-trusted",
+            &ca,
+            "--tls-cert",
+            &client,
+            "--tls-key",
+            &other,
+        ])
+        .env("SOFTHSM2_CONF", &conf_other)
+        .env_remove("https_proxy")
+        .env_remove("HTTPS_PROXY")
+        .output()
+        .expect("cmp-agent");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
