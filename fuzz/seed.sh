@@ -28,6 +28,13 @@ for dir in "$fixtures"/*/; do
     cat "$dir"/[0-9][02468]-*.der > "$corpus/client/scenario-$scenario-responses.der"
     cat "$dir"/[0-9][13579]-*.der > "$corpus/server/scenario-$scenario-requests.der"
 done
-for target in decode client server; do
+# inspect and config: their committed seeds (tests/fixtures/fuzz/<target>/), and for inspect
+# every openssl message as DER.
+for target in inspect config; do
+    mkdir -p "$corpus/$target"
+    cp "$root/tests/fixtures/fuzz/$target"/* "$corpus/$target/"
+done
+cp "$fixtures"/pbm-ir/[0-9][0-9]-*.der "$corpus/inspect/"
+for target in decode client server inspect config; do
     echo "fuzz/corpus/$target: $(ls "$corpus/$target" | wc -l) inputs"
 done

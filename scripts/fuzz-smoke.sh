@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-10}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(decode client server)
+    targets=(decode client server inspect config)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -48,7 +48,8 @@ for target in "${targets[@]}"; do
     # -rss_limit_mb: an input that needs more than 512 MiB is an OOM finding;
     # -timeout: one input running longer than 10 s is a timeout finding.
     status=0
-    cargo fuzz run -s none "$target" -- \
+    # -close_fd_mask=1: inspect and config print what a person would read.
+    cargo fuzz run -s none "$target" -- -close_fd_mask=1 \
         -max_total_time="$seconds" -rss_limit_mb=512 -timeout=10 -print_final_stats=1 \
         >"$log_dir/$target.log" 2>&1 || status=$?
     grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|peak_rss_mb)' \

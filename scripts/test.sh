@@ -13,6 +13,8 @@ command -v python3 >/dev/null 2>&1 || apt_missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || apt_missing+=(python3-pip)
 command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
+# GNU time measures the peak RSS of the agent in the hostile-peer tests (and scripts/device-size.sh).
+[ -x /usr/bin/time ] || apt_missing+=(time)
 # cmp-agent's systemd unit is checked with systemd-analyze verify.
 command -v systemd-analyze >/dev/null 2>&1 || apt_missing+=(systemd)
 # cmp-plugin's tests compile C plugins against cmp-plugin/include/cmp-plugin.h.

@@ -4,6 +4,7 @@
 #![cfg(feature = "aws-lc")]
 
 mod common;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -334,214 +335,27 @@ fn aws_lc_errors_are_named() {
 
 // --- PBM / PBMAC1 building blocks -------------------------------------------------------------
 
-/// FIPS 180-2 examples: the hash of "abc".
+/// FIPS 180-4 examples on both backends (`vectors/mod.rs`).
 #[test]
 fn digests_match_fips_180_vectors_on_both_backends() {
-    let expected = [
-        (
-            DigestAlgorithm::Sha1,
-            "a9993e364706816aba3e25717850c26c9cd0d89d",
-        ),
-        (
-            DigestAlgorithm::Sha224,
-            "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
-        ),
-        (
-            DigestAlgorithm::Sha256,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-        ),
-        (
-            DigestAlgorithm::Sha384,
-            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed\
-             8086072ba1e7cc2358baeca134c825a7",
-        ),
-        (
-            DigestAlgorithm::Sha512,
-            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
-             2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
-        ),
-    ];
     for (name, p) in both() {
-        for (alg, hex) in expected {
-            assert_eq!(
-                hex::encode(p.primitives.digest(alg, b"abc").expect("digest")),
-                hex,
-                "{name} {alg}"
-            );
-        }
+        vectors::check_digests(name, p.primitives.as_ref());
     }
 }
 
-/// RFC 4231 test cases 1, 2 and 6 (a key longer than the block), and RFC 2202 test case 1 for
-/// HMAC-SHA-1 (PBM's default MAC).
+/// RFC 4231 and RFC 2202 on both backends.
 #[test]
 fn hmac_matches_rfc_4231_vectors_on_both_backends() {
-    use DigestAlgorithm::*;
-    let tc1 = (vec![0x0b; 20], b"Hi There".to_vec());
-    let tc2 = (b"Jefe".to_vec(), b"what do ya want for nothing?".to_vec());
-    let tc6 = (
-        vec![0xaa; 131],
-        b"Test Using Larger Than Block-Size Key - Hash Key First".to_vec(),
-    );
-    type Vector<'a> = (&'a (Vec<u8>, Vec<u8>), DigestAlgorithm, &'a str);
-    let vectors: [Vector<'_>; 13] = [
-        (&tc1, Sha1, "b617318655057264e28bc0b6fb378c8ef146be00"),
-        (
-            &tc1,
-            Sha224,
-            "896fb1128abbdf196832107cd49df33f47b4b1169912ba4f53684b22",
-        ),
-        (
-            &tc1,
-            Sha256,
-            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
-        ),
-        (
-            &tc1,
-            Sha384,
-            "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59c\
-             faea9ea9076ede7f4af152e8b2fa9cb6",
-        ),
-        (
-            &tc1,
-            Sha512,
-            "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde\
-             daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854",
-        ),
-        (
-            &tc2,
-            Sha224,
-            "a30e01098bc6dbbf45690f3a7e9e6d0f8bbea2a39e6148008fd05e44",
-        ),
-        (
-            &tc2,
-            Sha256,
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
-        ),
-        (
-            &tc2,
-            Sha384,
-            "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e\
-             8e2240ca5e69e2c78b3239ecfab21649",
-        ),
-        (
-            &tc2,
-            Sha512,
-            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554\
-             9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
-        ),
-        (
-            &tc6,
-            Sha224,
-            "95e9a0db962095adaebe9b2d6f0dbce2d499f112f2d2b7273fa6870e",
-        ),
-        (
-            &tc6,
-            Sha256,
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
-        ),
-        (
-            &tc6,
-            Sha384,
-            "4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c6\
-             0c2ef6ab4030fe8296248df163f44952",
-        ),
-        (
-            &tc6,
-            Sha512,
-            "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352\
-             6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598",
-        ),
-    ];
     for (name, p) in both() {
-        for ((key, data), alg, hex) in vectors {
-            assert_eq!(
-                hex::encode(p.primitives.hmac(alg, key, data).expect("hmac")),
-                hex,
-                "{name} HMAC-{alg}"
-            );
-        }
+        vectors::check_hmacs(name, p.primitives.as_ref());
     }
 }
 
-/// RFC 6070 (PBKDF2-HMAC-SHA1; the 16 777 216-iteration case is left out) and RFC 7914 §11
-/// (PBKDF2-HMAC-SHA256).
+/// RFC 6070 and RFC 7914 §11 on both backends.
 #[test]
 fn pbkdf2_matches_rfc_6070_and_7914_vectors_on_both_backends() {
-    use DigestAlgorithm::*;
-    /// PRF, password, salt, iterations, expected key.
-    type Vector = (
-        DigestAlgorithm,
-        &'static [u8],
-        &'static [u8],
-        u32,
-        &'static str,
-    );
-    let vectors: [Vector; 7] = [
-        (
-            Sha1,
-            b"password",
-            b"salt",
-            1,
-            "0c60c80f961f0e71f3a9b524af6012062fe037a6",
-        ),
-        (
-            Sha1,
-            b"password",
-            b"salt",
-            2,
-            "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957",
-        ),
-        (
-            Sha1,
-            b"password",
-            b"salt",
-            4096,
-            "4b007901b765489abead49d926f721d065a429c1",
-        ),
-        (
-            Sha1,
-            b"passwordPASSWORDpassword",
-            b"saltSALTsaltSALTsaltSALTsaltSALTsalt",
-            4096,
-            "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038",
-        ),
-        (
-            Sha1,
-            b"pass\0word",
-            b"sa\0lt",
-            4096,
-            "56fa6aa75548099dcc37d7f03425e0c3",
-        ),
-        (
-            Sha256,
-            b"passwd",
-            b"salt",
-            1,
-            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc\
-             49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783",
-        ),
-        (
-            Sha256,
-            b"Password",
-            b"NaCl",
-            80_000,
-            "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56\
-             a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d",
-        ),
-    ];
     for (name, p) in both() {
-        for (prf, password, salt, iterations, hex) in vectors {
-            let mut out = vec![0u8; hex.len() / 2];
-            p.primitives
-                .pbkdf2_hmac(prf, password, salt, iterations, &mut out)
-                .expect("pbkdf2");
-            assert_eq!(
-                hex::encode(&out),
-                hex,
-                "{name} PBKDF2-HMAC-{prf} c={iterations}"
-            );
-        }
+        vectors::check_pbkdf2(name, p.primitives.as_ref());
     }
 }
 

@@ -149,3 +149,49 @@ fn key_files_are_written_atomically_with_mode_0600_and_read_back() {
     openssl(&["pkey", "-in", path.to_str().expect("utf8"), "-noout"]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A PKCS#8 EC key whose stored public key belongs to another key is refused: the public key is
+/// derived once from the scalar and compared with the stored one (compressed or not).
+#[test]
+fn an_ec_key_with_another_keys_public_key_is_refused() {
+    let dir = temp_dir("foreign-public-key");
+    // Two P-256 keys of the test PKI as PKCS#8 DER.
+    let pkcs8 = |name: &str| {
+        let pem = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/openssl/pki")
+            .join(format!("{name}-key.pem"));
+        let der = dir.join(format!("{name}.der"));
+        openssl(&[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            pem.to_str().expect("utf-8"),
+            "-outform",
+            "DER",
+            "-out",
+            der.to_str().expect("utf-8"),
+        ]);
+        std::fs::read(&der).expect("der")
+    };
+    let ours = pkcs8("new");
+    let other = pkcs8("server");
+    // OpenSSL ends the ECPrivateKey with [1] publicKey: BIT STRING 04 || X || Y.
+    let (n, o) = (ours.len(), other.len());
+    assert_eq!(ours[n - 65], 0x04, "an uncompressed point at the end");
+    let key = SoftwareKey::from_encoded(&ours, None).expect("the fixture key");
+    let mut swapped = ours.clone();
+    swapped[n - 65..].copy_from_slice(&other[o - 65..]);
+    let err = SoftwareKey::from_encoded(&swapped, None).expect_err("a foreign public key");
+    assert!(
+        matches!(
+            &err,
+            cmp_core::CryptoError::InvalidKey(m)
+                if m == "the public key stored with the EC private key does not belong to it"
+        ),
+        "{err:?}"
+    );
+    // The derived public key is the stored one.
+    let spki = rasn::der::encode(key.public_key()).expect("spki");
+    assert!(spki.ends_with(&ours[n - 65..]));
+}

@@ -13,11 +13,37 @@ use cmp_core::crypto::{CryptoProvider, KeyLocator, KeySpec, SignatureAlgorithm};
 use cmp_crypto::pkcs11::Pkcs11Keys;
 use common::{block_on, conformance};
 
-const MODULE_CANDIDATES: &[&str] = &[
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-];
+/// SoftHSM2's PKCS#11 module, found rather than assumed for one architecture: `SOFTHSM2_MODULE`
+/// if set, else `softhsm/libsofthsm2.so` in /usr/lib, /usr/lib64, /usr/local/lib or any
+/// multiarch directory below /usr/lib (x86_64-linux-gnu, aarch64-linux-gnu, …).
+fn softhsm_module() -> PathBuf {
+    if let Some(m) = std::env::var_os("SOFTHSM2_MODULE") {
+        return PathBuf::from(m);
+    }
+    let mut dirs: Vec<PathBuf> = ["/usr/lib", "/usr/lib64", "/usr/local/lib"]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
+        let mut multiarch: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with("-linux-gnu"))
+            })
+            .collect();
+        multiarch.sort();
+        dirs.extend(multiarch);
+    }
+    dirs.iter()
+        .map(|d| d.join("softhsm/libsofthsm2.so"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!("SoftHSM2 is needed: apt-get install -y softhsm2 (or set SOFTHSM2_MODULE)")
+        })
+}
 
 struct SoftHsm {
     module: PathBuf,
@@ -29,11 +55,7 @@ struct SoftHsm {
 fn softhsm() -> &'static SoftHsm {
     static HSM: OnceLock<SoftHsm> = OnceLock::new();
     HSM.get_or_init(|| {
-        let module = MODULE_CANDIDATES
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("SoftHSM2 is needed: apt-get install -y softhsm2"));
+        let module = softhsm_module();
         // In the child process the parent's token is reused (see `in_softhsm`).
         if let Some(conf) = std::env::var_os("SOFTHSM2_CONF") {
             let conf = PathBuf::from(conf);

@@ -66,7 +66,9 @@ pub fn start(program: &str, args: &[String], ready_line: Option<&str>) -> Server
             .iter()
             .map(|a| a.replace("{port}", &port.to_string()))
             .collect();
-        let child = Command::new(program)
+        let mut cmd = Command::new(program);
+        crate::process::without_proxies(&mut cmd);
+        let child = cmd
             .args(&args)
             .stdin(Stdio::null())
             .stdout(out)

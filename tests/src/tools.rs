@@ -35,24 +35,35 @@ pub fn temp_dir(label: &str) -> PathBuf {
     dir
 }
 
-/// SoftHSM2's PKCS#11 module, found rather than assumed (the path differs between Debian's
-/// architectures: `/usr/lib/softhsm`, `/usr/lib/<triplet>/softhsm`), `SOFTHSM2_MODULE` first;
-/// or a panic that says how to install it.
+/// SoftHSM2's PKCS#11 module, found rather than assumed for one architecture: `SOFTHSM2_MODULE`
+/// if set, else `softhsm/libsofthsm2.so` in /usr/lib, /usr/lib64, /usr/local/lib or any
+/// multiarch directory below /usr/lib (x86_64-linux-gnu, aarch64-linux-gnu, …); a panic that
+/// says what to install when there is none.
 pub fn softhsm_module() -> PathBuf {
-    if let Some(p) = std::env::var_os("SOFTHSM2_MODULE") {
-        return PathBuf::from(p);
+    if let Some(m) = std::env::var_os("SOFTHSM2_MODULE") {
+        return PathBuf::from(m);
     }
-    let mut candidates = vec![PathBuf::from("/usr/lib/softhsm/libsofthsm2.so")];
-    if let Ok(dirs) = std::fs::read_dir("/usr/lib") {
-        let mut arch: Vec<PathBuf> = dirs
-            .filter_map(Result::ok)
-            .map(|d| d.path().join("softhsm/libsofthsm2.so"))
+    let mut dirs: Vec<PathBuf> = ["/usr/lib", "/usr/lib64", "/usr/local/lib"]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
+        let mut multiarch: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with("-linux-gnu"))
+            })
             .collect();
-        arch.sort();
-        candidates.extend(arch);
+        multiarch.sort();
+        dirs.extend(multiarch);
     }
-    candidates
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("SoftHSM2 is needed: apt-get install -y softhsm2"))
+    dirs.iter()
+        .map(|d| d.join("softhsm/libsofthsm2.so"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!("SoftHSM2 is needed: apt-get install -y softhsm2 (or set SOFTHSM2_MODULE)")
+        })
 }

@@ -180,6 +180,7 @@ fn relay_server(mock_port: u16, tls_on: bool) -> (u16, tokio::sync::oneshot::Sen
 
 fn openssl_ir(port: u16, tls_args: &[String], certout: &std::path::Path) -> std::process::Output {
     let mut cmd = Command::new("openssl");
+    cmp_tests::process::without_proxies(&mut cmd);
     cmd.args(["cmp", "-config", "", "-batch", "-cmd", "ir"])
         .args(["-server", &format!("127.0.0.1:{port}"), "-path", "pkix/"])
         .args([

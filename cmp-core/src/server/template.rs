@@ -47,6 +47,31 @@ fn subject_alt_names(exts: Option<&Extensions>) -> Option<Vec<u8>> {
         .map(|e| e.extn_value.to_vec())
 }
 
+/// Extensions the CA understands in a request: subjectAltName is honoured (within policy);
+/// the others are decided by the issuer's profile, so asking for them is harmless.
+const UNDERSTOOD: [&Oid; 5] = [
+    oid::CE_SUBJECT_ALT_NAME,
+    oid::CE_KEY_USAGE,
+    oid::CE_EXT_KEY_USAGE,
+    oid::CE_BASIC_CONSTRAINTS,
+    oid::CE_SUBJECT_KEY_IDENTIFIER,
+];
+
+/// A requested extension marked critical that the CA does not understand is refused: issuing
+/// without it would drop what the requester declared it cannot do without (RFC 5280 §4.2).
+/// Unknown non-critical extensions are ignored.
+fn check_critical_extensions(exts: Option<&Extensions>, what: &str) -> Result<(), Refusal> {
+    for e in exts.map(|x| x.iter()).into_iter().flatten() {
+        if e.critical && !UNDERSTOOD.iter().any(|u| *e.extn_id == **u) {
+            return Err(bad(format!(
+                "the {what} asks for the critical extension {}, which this CA does not support",
+                oid::display(&e.extn_id)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The public key must be present, complete and of a supported type.
 pub(crate) fn check_public_key(key: Option<&SubjectPublicKeyInfo>) -> Result<(), Refusal> {
     let key = key.ok_or_else(|| bad("the template holds no publicKey"))?;
@@ -90,6 +115,7 @@ pub(crate) fn check_template(t: &CertTemplate) -> Result<Requested, Refusal> {
         .subject
         .clone()
         .unwrap_or_else(|| Name::RdnSequence(Vec::new()));
+    check_critical_extensions(t.extensions.as_ref(), "template")?;
     let san = subject_alt_names(t.extensions.as_ref());
     check_names(&subject, &san)?;
     let validity = t.validity.as_ref();
@@ -117,6 +143,7 @@ pub(crate) fn check_csr(csr: &Pkcs10Request) -> Result<Requested, Refusal> {
         for value in attr.values.to_vec() {
             let exts: Extensions = rasn::der::decode(value.as_bytes())
                 .map_err(|e| bad(format!("the CSR's extensionRequest is malformed: {e}")))?;
+            check_critical_extensions(Some(&exts), "CSR's extensionRequest")?;
             san = san.or(subject_alt_names(Some(&exts)));
         }
     }

@@ -103,14 +103,23 @@ impl SoftwareKey {
         let info = pkcs8::PrivateKeyInfoRef::try_from(der)
             .map_err(|e| invalid(format!("not a PKCS#8 private key: {e}")))?;
         let (inner, spki_der) = match Pkcs8Kind::of(&info)? {
+            // The public key is derived once from the scalar (the curve crates' PKCS#8 path
+            // derives it twice: to check the embedded one, then for the signing key), and the
+            // embedded one compared with it.
             Pkcs8Kind::EcP256 => {
-                let k = p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
-                let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
+                let ec = ec_private_key(&info, "1.2.840.10045.3.1.7")?;
+                let k = p256::ecdsa::SigningKey::from_slice(ec.private_key).map_err(invalid)?;
+                let v = k.verifying_key();
+                embedded_public_key_matches(&ec, |compress| v.to_sec1_point(compress).to_bytes())?;
+                let spki = v.to_public_key_der().map_err(invalid)?;
                 (Inner::P256(k), spki.to_vec())
             }
             Pkcs8Kind::EcP384 => {
-                let k = p384::ecdsa::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
-                let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
+                let ec = ec_private_key(&info, "1.3.132.0.34")?;
+                let k = p384::ecdsa::SigningKey::from_slice(ec.private_key).map_err(invalid)?;
+                let v = k.verifying_key();
+                embedded_public_key_matches(&ec, |compress| v.to_sec1_point(compress).to_bytes())?;
+                let spki = v.to_public_key_der().map_err(invalid)?;
                 (Inner::P384(k), spki.to_vec())
             }
             Pkcs8Kind::Ed25519 => {
@@ -143,6 +152,40 @@ impl SoftwareKey {
     /// KEY`) or PKCS#1 (`RSA PRIVATE KEY`).
     pub fn from_encoded(data: &[u8], password: Option<&[u8]>) -> Result<Self, CryptoError> {
         Self::from_pkcs8_der(&decode_private_key(data, password)?)
+    }
+}
+
+/// The RFC 5915 `ECPrivateKey` inside a PKCS#8 EC key, its curve parameters (if any) checked
+/// against `curve` (the OID of the PKCS#8 algorithm parameters).
+fn ec_private_key<'a>(
+    info: &pkcs8::PrivateKeyInfoRef<'a>,
+    curve: &str,
+) -> Result<sec1::EcPrivateKey<'a>, CryptoError> {
+    let ec = sec1::EcPrivateKey::try_from(info.private_key.as_bytes())
+        .map_err(|e| invalid(format!("malformed EC private key: {e}")))?;
+    if let Some(sec1::EcParameters::NamedCurve(oid)) = &ec.parameters {
+        if oid.to_string() != curve {
+            return Err(invalid(format!(
+                "the EC private key names curve {oid}, its PKCS#8 algorithm {curve}"
+            )));
+        }
+    }
+    Ok(ec)
+}
+
+/// Refuses a key whose embedded public key (compressed or not) is not the one its private
+/// scalar gives; `encoded(compress)` is the derived point's SEC1 encoding.
+fn embedded_public_key_matches<B: AsRef<[u8]>>(
+    ec: &sec1::EcPrivateKey<'_>,
+    encoded: impl Fn(bool) -> B,
+) -> Result<(), CryptoError> {
+    match ec.public_key {
+        Some(pk) if pk.first() == Some(&0x04) && pk == encoded(false).as_ref() => Ok(()),
+        Some(pk) if pk.first() != Some(&0x04) && pk == encoded(true).as_ref() => Ok(()),
+        Some(_) => Err(invalid(
+            "the public key stored with the EC private key does not belong to it",
+        )),
+        None => Ok(()),
     }
 }
 
