@@ -99,7 +99,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, AgentError> {
 
 /// Runs transactions made by `make` with the driver (retrying as RFC 9810 says), logging
 /// messages for --reqout/--rspout.
-async fn drive<T, F>(
+pub(crate) async fn drive<T, F>(
     registry: &Registry,
     args: &ClientArgs,
     transport: &dyn cmp_core::transport::Transport,

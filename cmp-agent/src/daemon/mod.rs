@@ -16,6 +16,7 @@ pub(crate) mod schedule;
 pub(crate) mod settings;
 pub(crate) mod status;
 mod transaction;
+pub(crate) mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,7 +84,7 @@ pub(crate) fn load_config(
 
 /// The clock of the daemon: the system's, shifted by `CMP_AGENT_CLOCK_OFFSET` seconds when
 /// that test knob is set.
-fn clock() -> Result<Arc<dyn Clock>, String> {
+pub(crate) fn clock() -> Result<Arc<dyn Clock>, String> {
     match std::env::var(CLOCK_OFFSET_VAR) {
         Ok(v) => {
             let offset_secs: i64 = v
@@ -226,6 +227,12 @@ async fn main_loop(
             next = now + 10;
         } else {
             clock_said = None;
+            if engine.trust_due() {
+                if let Some(c) = engine.cfg.certificates.first().cloned() {
+                    engine.trust_refresh_logged(&c).await;
+                }
+            }
+            next = next.min(engine.trust_next());
             for c in engine.cfg.certificates.clone() {
                 let work = engine.step(&c);
                 tokio::pin!(work);
