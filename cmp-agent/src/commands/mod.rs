@@ -139,7 +139,8 @@ where
         )),
         None => None,
     };
-    let mut driver = Driver::new(transport, &sleep);
+    let blocking = setup::TokioBlocking;
+    let mut driver = Driver::new(transport, &sleep).blocking(&blocking);
     if let Some(store) = &store {
         let name = IdentityName::new(crate::store::CERTOUT_IDENTITY)
             .map_err(|e| AgentError::local(e.to_string()))?;
