@@ -250,3 +250,45 @@ fn a_device_whose_every_anchor_expired_is_told_so() {
     let st = status(&cfg);
     assert_eq!(st["trust"]["anchors"][0]["expired"], false, "{st}");
 }
+
+/// The running daemon (trust_refresh 1h) asks again before each renewal, not only at start.
+#[test]
+fn the_trust_is_refreshed_before_each_renewal() {
+    let dir = temp("trust-renewal");
+    rollover(&dir);
+    let ca = server(&dir, ["new.pem", "newwithold.pem", "oldwithnew.pem"]);
+    let cfg = config(
+        &dir,
+        &ca.urls,
+        "6s",
+        "renew_before = \"50%\"\ntrust_refresh = \"1h\"",
+    );
+    let mut text = std::fs::read_to_string(&cfg).expect("config");
+    text.push_str(&format!("trusted = {:?}\n", p(&dir, "old.pem")));
+    std::fs::write(&cfg, text).expect("config");
+    let log_file = dir.join("agent.log");
+    let mut run = spawn_run(&cfg, &[], &log_file);
+    wait_for("two renewals", std::time::Duration::from_secs(120), || {
+        ca.certs().len() >= 3
+    });
+    signal(&run, "TERM");
+    assert!(run.wait().expect("stops").success());
+    let log = std::fs::read_to_string(&log_file).expect("log");
+    // Each "renew at" follows a refresh; the new root is added once.
+    let mut rest = log.as_str();
+    for _ in 0..2 {
+        let at = rest.find("router: renew at").expect("a renewal");
+        let before = &rest[..at];
+        let last_refresh = before.rfind("trust refresh: caCerts").expect("refreshed");
+        assert!(
+            !before[last_refresh..].contains("router: installed in"),
+            "the refresh comes right before the renewal:\n{log}"
+        );
+        rest = &rest[at + 1..];
+    }
+    assert_eq!(log.matches(") is trusted, vouched for").count(), 1, "{log}");
+    assert_eq!(
+        anchors(&status(&cfg)),
+        ["CN=Trust Root G1", "CN=Trust Root G2"]
+    );
+}
