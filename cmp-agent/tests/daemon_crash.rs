@@ -72,10 +72,12 @@ fn crash_during_polling() {
 fn kur_crash_after_send() {
     let dir = temp("crash-kur");
     let ca = Server::start(&dir, &["http://127.0.0.1:0/pkix/"]);
-    let cfg = config(&dir, &ca.urls, "100s", "renew_before = \"99%\"");
+    // Renewal is due 4 s after issuance: after the sleep below, and not again within the
+    // restarted pass (which also refreshes the trust anchors first).
+    let cfg = config(&dir, &ca.urls, "100s", "renew_before = \"96%\"");
     assert!(agent(&cfg, &["run", "--once"], &[]).status.success());
     let first = assert_clean_install(&dir);
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::thread::sleep(std::time::Duration::from_secs(5));
     let crashed = agent(
         &cfg,
         &["run", "--once"],

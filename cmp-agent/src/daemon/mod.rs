@@ -229,7 +229,12 @@ async fn main_loop(
             clock_said = None;
             if engine.trust_due() {
                 if let Some(c) = engine.cfg.certificates.first().cloned() {
-                    engine.trust_refresh_logged(&c).await;
+                    // Nothing to park: the anchors change in one atomic switch or not at all.
+                    tokio::select! {
+                        () = engine.trust_refresh_logged(&c) => {}
+                        _ = term.recv() => return stopped_idle(&notifier),
+                        _ = int.recv() => return stopped_idle(&notifier),
+                    }
                 }
             }
             next = next.min(engine.trust_next());
@@ -258,11 +263,7 @@ async fn main_loop(
         };
         match wake {
             Wake::Due => {}
-            Wake::Stop => {
-                notifier.send("STOPPING=1");
-                tracing::info!("stopping (no transaction in flight)");
-                return exit::OK;
-            }
+            Wake::Stop => return stopped_idle(&notifier),
             Wake::Reload => {
                 notifier.send("RELOADING=1");
                 match load_config(config_path.as_deref(), state_flag.clone()).and_then(|c| {
@@ -286,6 +287,13 @@ async fn main_loop(
             }
         }
     }
+}
+
+/// SIGTERM with no transaction in flight.
+fn stopped_idle(notifier: &Notifier) -> u8 {
+    notifier.send("STOPPING=1");
+    tracing::info!("stopping (no transaction in flight)");
+    exit::OK
 }
 
 /// SIGTERM during a transaction: let it finish for up to `grace`, else drop it — it stays

@@ -171,6 +171,11 @@ impl Engine<'_> {
     pub(crate) async fn refresh_trust(&self, cert: &CertificateConfig) -> Result<(), String> {
         self.trust_checked.set(Some(self.now()));
         let anchors = self.anchors().await?;
+        if anchors.is_empty() {
+            // No `trusted` and no installed chain yet: no root to ask about or to verify with.
+            tracing::debug!("trust refresh: no trust anchor yet");
+            return Ok(());
+        }
         let now = self.clock.now();
         if let Some(s) = expired_sentence(&anchors, unix(now)) {
             return Err(s);
@@ -247,9 +252,6 @@ impl Engine<'_> {
                         .join(", ")
                 ),
                 Ok(InfoValue::RootCaKeyUpdate(Some(update))) => {
-                    if anchors.is_empty() {
-                        return Err("a root CA key update was offered, but no trust anchor is known to verify it (configure `trusted`)".into());
-                    }
                     let primitives = cmp_crypto::default_provider().primitives;
                     let kept = old.map_or_else(String::new, |o| {
                         format!("; the old root {} stays trusted", format_name(o.subject()))
