@@ -6,5 +6,5 @@
 # lines, the way an operator would type them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q -p cmp-agent -p cmp-server
+cargo build -q -p cmp-agent
 exec target/debug/cmp-agent demo "$@"

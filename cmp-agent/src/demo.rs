@@ -2,13 +2,14 @@
 //! step — ir with PBM over HTTP, kur over TCP, genm caCerts, rr, and the daemon renewing a
 //! short-lived certificate — showing what was sent, what came back and the certificates.
 //!
-//! The CA is the `cmp-server` binary found next to this one (its listener code is not a
-//! library yet), started on 127.0.0.1 with its SQLite state in a temporary directory and
-//! stopped at the end; each step runs this binary's own commands.
+//! The CA is cmp-server run in this process (`cmp_server::Server`) on 127.0.0.1, with its
+//! SQLite state in a temporary directory, shut down at the end; each step runs this binary's
+//! own commands.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
+
+use cmp_server::store::CertificateStore;
 use std::time::{Duration, Instant};
 
 use cmp_core::asn1::format_unix;
@@ -28,15 +29,17 @@ pub(crate) struct DemoArgs {
 const SECRET: &str = "pass:demo-secret-0815";
 const REF: &str = "demo-device";
 
-/// The CA process; stopped when dropped.
-struct Ca(Child);
+/// The CA, served in this process on its own runtime; shut down when dropped.
+struct Ca {
+    rt: tokio::runtime::Runtime,
+    server: Option<cmp_server::Server>,
+}
 
 impl Drop for Ca {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
+        if let Some(server) = self.server.take() {
+            let _ = self.rt.block_on(server.shutdown());
+        }
     }
 }
 
@@ -155,60 +158,37 @@ fn show_cert(label: &str, path: &Path) -> Result<(), String> {
 }
 
 fn start_ca(dir: &Path) -> Result<(Ca, String, String), String> {
-    let bin = me()?
-        .parent()
-        .map(|d| d.join("cmp-server"))
-        .ok_or("cannot find this program's directory")?;
-    if !bin.exists() {
-        return Err(format!(
-            "{} is missing: the demo runs the cmp-server binary built next to cmp-agent (cargo build -p cmp-server)",
-            bin.display()
-        ));
-    }
-    let log = std::fs::File::create(dir.join("ca.log")).map_err(|e| e.to_string())?;
-    let mut child = Command::new(&bin)
-        .args([
-            "--listen",
-            "http://127.0.0.1:0/pkix/",
-            "--listen",
-            "tcp://127.0.0.1:0",
-        ])
-        .args([
-            "--secret",
-            SECRET,
-            "--ref",
-            REF,
-            "--ca-subject",
-            "CN=cmp-rs Demo CA",
-        ])
-        .arg("--state-dir")
-        .arg(dir.join("ca"))
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let out = child.stdout.take().ok_or("no stdout")?;
-    let ca = Ca(child);
-    let (mut http, mut tcp) = (None, None);
-    for line in BufReader::new(out).lines().take(10) {
-        let line = line.map_err(|e| e.to_string())?;
-        if let Some(u) = line.strip_prefix("listening on ") {
-            if u.starts_with("http") {
-                http = Some(u.to_owned());
-            } else {
-                tcp = Some(u.to_owned());
-            }
-        }
-        if http.is_some() && tcp.is_some() {
-            break;
-        }
-    }
-    match (http, tcp) {
+    // Its own worker threads: it answers while this thread waits for the agent's commands.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the CA's runtime: {e}"))?;
+    let secret = SECRET.strip_prefix("pass:").unwrap_or(SECRET);
+    let server = rt
+        .block_on(
+            cmp_server::Server::builder()
+                .listen("http://127.0.0.1:0/pkix/")
+                .listen("tcp://127.0.0.1:0")
+                .secret(REF, zeroize::Zeroizing::new(secret.as_bytes().to_vec()))
+                .ca(cmp_server::CaSource::Generate {
+                    subject: "CN=cmp-rs Demo CA".into(),
+                })
+                .state_dir(dir.join("ca"))
+                .start(),
+        )
+        .map_err(|e| format!("the CA did not start: {e}"))?;
+    let urls = (
+        server.url("http").map(str::to_owned),
+        server.url("tcp").map(str::to_owned),
+    );
+    let ca = Ca {
+        rt,
+        server: Some(server),
+    };
+    match urls {
         (Some(h), Some(t)) => Ok((ca, h, t)),
-        _ => Err(format!(
-            "cmp-server did not start; its log is in {}",
-            dir.join("ca.log").display()
-        )),
+        _ => Err("the CA has no HTTP or TCP listener".into()),
     }
 }
 
@@ -383,18 +363,15 @@ fn steps(dir: &Path) -> Result<(), String> {
     println!();
     agent(&["--config", &config.display().to_string(), "status"])?;
 
-    title(6, "what the CA issued (cmp-server certs list)");
-    let server = me()?
-        .parent()
-        .map(|d| d.join("cmp-server"))
-        .ok_or("no directory")?;
-    let out = Command::new(server)
-        .args(["certs", "list", "--state-dir"])
-        .arg(dir.join("ca"))
-        .output()
-        .map_err(|e| e.to_string())?;
-    for l in String::from_utf8_lossy(&out.stdout).lines() {
-        println!("   {l}");
+    title(
+        6,
+        "what the CA issued (its SQLite store, as `cmp-server certs list` shows it)",
+    );
+    let store =
+        cmp_server::SqliteStore::open_in(&dir.join("ca"), cmp_server::SqliteOptions::default())
+            .map_err(|e| e.to_string())?;
+    for c in store.list(100).map_err(|e| e.to_string())? {
+        println!("   {}", c.summary());
     }
     println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -73,7 +73,7 @@ fn kur_crash_after_send() {
     let dir = temp("crash-kur");
     let ca = Server::start(&dir, &["http://127.0.0.1:0/pkix/"]);
     // Renewal is due 5 s into a certificate's life: the sleep makes the first one due, and the
-    // resumed kur's certificate is not (even on a loaded machine) when the restart ends.
+    // resumed kur's certificate is not (even on a loaded machine) when the restarted pass (which refreshes the trust anchors first) ends.
     let cfg = config(&dir, &ca.urls, "100s", "renew_before = \"95%\"");
     assert!(agent(&cfg, &["run", "--once"], &[]).status.success());
     let first = assert_clean_install(&dir);

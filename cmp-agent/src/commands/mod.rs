@@ -99,7 +99,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, AgentError> {
 
 /// Runs transactions made by `make` with the driver (retrying as RFC 9810 says), logging
 /// messages for --reqout/--rspout.
-async fn drive<T, F>(
+pub(crate) async fn drive<T, F>(
     registry: &Registry,
     args: &ClientArgs,
     transport: &dyn cmp_core::transport::Transport,
@@ -139,7 +139,8 @@ where
         )),
         None => None,
     };
-    let mut driver = Driver::new(transport, &sleep);
+    let blocking = setup::TokioBlocking;
+    let mut driver = Driver::new(transport, &sleep).blocking(&blocking);
     if let Some(store) = &store {
         let name = IdentityName::new(crate::store::CERTOUT_IDENTITY)
             .map_err(|e| AgentError::local(e.to_string()))?;

@@ -31,6 +31,44 @@ impl Sleep for TokioSleep {
     }
 }
 
+/// MAC key derivations (PBM's iterated hash, PBMAC1's PBKDF2) on tokio's blocking pool,
+/// never on the thread that polls the transaction.
+#[derive(Debug, Default)]
+pub(crate) struct TokioBlocking;
+
+impl cmp_core::client::Blocking for TokioBlocking {
+    fn run(&self, job: Box<dyn FnOnce() + Send>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let _ = tokio::task::spawn_blocking(job).await;
+        })
+    }
+}
+
+/// The most MAC keys derived before one call of a transaction (ours and the response's).
+const MAX_DERIVATIONS_PER_CALL: usize = 4;
+
+/// For a transaction driven step by step (the daemon): derives the MAC keys `tx` needs
+/// before its next call (with `response`: before `on_response`) on tokio's blocking pool and
+/// hands them over, as [`cmp_core::client::Driver`] does with [`TokioBlocking`].
+pub(crate) async fn feed_mac_keys<T: cmp_core::transaction::Transaction>(
+    tx: &mut T,
+    response: Option<&[u8]>,
+) -> Result<(), cmp_core::ClientError> {
+    for _ in 0..MAX_DERIVATIONS_PER_CALL {
+        let Some(derivation) = tx.mac_key_needed(response) else {
+            return Ok(());
+        };
+        let key = tokio::task::spawn_blocking(move || derivation.derive())
+            .await
+            .map_err(|e| {
+                cmp_core::ClientError::Local(format!("the MAC key derivation did not finish: {e}"))
+            })?
+            .map_err(|e| cmp_core::ClientError::Local(format!("deriving a MAC key: {e}")))?;
+        tx.on_mac_key(key);
+    }
+    Ok(())
+}
+
 /// What a client command works with.
 pub(crate) struct Setup<'a> {
     /// The transaction configuration (the command may still adjust it).
@@ -296,4 +334,60 @@ pub(crate) async fn setup<'a>(
         own_cert,
         keys,
     })
+}
+
+#[cfg(test)]
+mod blocking_tests {
+    use std::sync::Arc;
+
+    use cmp_core::builder::CertTemplateBuilder;
+    use cmp_core::crypto::{KeySpec, PrivateKey, PrivateKeyExt};
+    use cmp_core::protection::MacSettings;
+    use cmp_core::transaction::{
+        Credentials, Enrollment, EnrollmentKind, EnrollmentRequest, PopoMethod, Transaction,
+        TransactionConfig,
+    };
+    use cmp_crypto::software::SoftwareKey;
+
+    use super::feed_mac_keys;
+
+    fn enrollment(settings: MacSettings) -> Enrollment {
+        let p = cmp_crypto::default_provider();
+        let config = TransactionConfig::new(
+            p.primitives,
+            p.paths,
+            Credentials::Mac {
+                secret: b"blocking-test-secret".to_vec().into(),
+                reference: b"blocking-test".to_vec(),
+                settings,
+            },
+        );
+        let key = SoftwareKey::generate(KeySpec::EcP256).expect("key");
+        let subject = cmp_core::names::parse_name("CN=blocking").expect("dn");
+        let request = EnrollmentRequest {
+            kind: EnrollmentKind::Ir,
+            template: CertTemplateBuilder::new().subject(subject).build(),
+            public_key: Some(key.public_key_info().expect("spki")),
+            popo: PopoMethod::Signature(key.spec().default_signature_algorithm()),
+            controls: None,
+            csr: None,
+        };
+        Enrollment::new(Arc::new(config), request).expect("enrollment")
+    }
+
+    /// PBM and PBMAC1: the key the first request needs is derived on the blocking pool of a
+    /// current-thread runtime (the daemon's) and handed over; none is needed after.
+    #[test]
+    fn mac_keys_are_derived_on_the_blocking_pool_and_handed_over() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        for settings in [MacSettings::pbm_default(), MacSettings::pbmac1_default()] {
+            let mut tx = enrollment(settings);
+            assert!(tx.mac_key_needed(None).is_some(), "a key is needed first");
+            rt.block_on(feed_mac_keys(&mut tx, None)).expect("derived");
+            assert!(tx.mac_key_needed(None).is_none(), "the key was handed over");
+        }
+    }
 }

@@ -109,6 +109,8 @@ pub(crate) struct Engine<'a> {
     pub(crate) registry: &'a Registry,
     pub(crate) store: FileStore,
     pub(crate) clock: &'a dyn Clock,
+    /// When this engine last refreshed the trust anchors (Unix seconds).
+    pub(crate) trust_checked: std::cell::Cell<Option<i64>>,
 }
 
 /// The store's directory under the state directory.
@@ -137,6 +139,7 @@ impl<'a> Engine<'a> {
             registry,
             store,
             clock,
+            trust_checked: std::cell::Cell::new(None),
         }
     }
 
@@ -220,6 +223,10 @@ impl<'a> Engine<'a> {
                 None => self.schedule(cert, &mut meta).await,
             });
         };
+        if action == Action::Renew {
+            // Before a renewal: the CA's certificates and a root update, if any.
+            self.trust_refresh_logged(cert).await;
+        }
         Next::At(match self.attempt(cert, action, current.as_ref()).await {
             Ok(()) => self.now(),
             Err(Failure::KurRefused(why)) => {
@@ -312,7 +319,7 @@ impl<'a> Engine<'a> {
     }
 
     /// The options of a transaction with `server`, as the one-shot commands take them.
-    fn args(
+    pub(super) fn args(
         &self,
         cert: &CertificateConfig,
         server: &str,
@@ -338,7 +345,12 @@ impl<'a> Engine<'a> {
             opt("cert", &vc.display().to_string());
             opt("key", vk);
         }
+        let anchors = super::trust::anchors_file(&self.cfg.state_dir);
         match (&c.trusted, kur) {
+            // The store's anchors (seeded from `trusted`, extended by verified root updates).
+            _ if anchors.exists() && std::fs::metadata(&anchors).is_ok_and(|m| m.len() > 0) => {
+                opt("trusted", &anchors.display().to_string());
+            }
             (Some(t), _) => opt("trusted", &t.display().to_string()),
             // Renewal trusts the chain that came with the certificate being renewed.
             (None, true) => opt("trusted", &current.join("chain.pem").display().to_string()),

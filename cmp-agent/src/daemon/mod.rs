@@ -16,6 +16,7 @@ pub(crate) mod schedule;
 pub(crate) mod settings;
 pub(crate) mod status;
 mod transaction;
+pub(crate) mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,7 +84,7 @@ pub(crate) fn load_config(
 
 /// The clock of the daemon: the system's, shifted by `CMP_AGENT_CLOCK_OFFSET` seconds when
 /// that test knob is set.
-fn clock() -> Result<Arc<dyn Clock>, String> {
+pub(crate) fn clock() -> Result<Arc<dyn Clock>, String> {
     match std::env::var(CLOCK_OFFSET_VAR) {
         Ok(v) => {
             let offset_secs: i64 = v
@@ -226,6 +227,17 @@ async fn main_loop(
             next = now + 10;
         } else {
             clock_said = None;
+            if engine.trust_due() {
+                if let Some(c) = engine.cfg.certificates.first().cloned() {
+                    // Nothing to park: the anchors change in one atomic switch or not at all.
+                    tokio::select! {
+                        () = engine.trust_refresh_logged(&c) => {}
+                        _ = term.recv() => return stopped_idle(&notifier),
+                        _ = int.recv() => return stopped_idle(&notifier),
+                    }
+                }
+            }
+            next = next.min(engine.trust_next());
             for c in engine.cfg.certificates.clone() {
                 let work = engine.step(&c);
                 tokio::pin!(work);
@@ -251,11 +263,7 @@ async fn main_loop(
         };
         match wake {
             Wake::Due => {}
-            Wake::Stop => {
-                notifier.send("STOPPING=1");
-                tracing::info!("stopping (no transaction in flight)");
-                return exit::OK;
-            }
+            Wake::Stop => return stopped_idle(&notifier),
             Wake::Reload => {
                 notifier.send("RELOADING=1");
                 match load_config(config_path.as_deref(), state_flag.clone()).and_then(|c| {
@@ -279,6 +287,13 @@ async fn main_loop(
             }
         }
     }
+}
+
+/// SIGTERM with no transaction in flight.
+fn stopped_idle(notifier: &Notifier) -> u8 {
+    notifier.send("STOPPING=1");
+    tracing::info!("stopping (no transaction in flight)");
+    exit::OK
 }
 
 /// SIGTERM during a transaction: let it finish for up to `grace`, else drop it — it stays

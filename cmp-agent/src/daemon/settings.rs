@@ -137,6 +137,7 @@ pub(crate) struct DaemonSection {
     pub(crate) hook: Vec<String>,
     pub(crate) hook_timeout: Option<String>,
     pub(crate) stop_timeout: Option<String>,
+    pub(crate) trust_refresh: Option<String>,
 }
 
 /// One `[[certificate]]` as written.
@@ -198,6 +199,9 @@ pub(crate) struct DaemonConfig {
     pub(crate) hook: Vec<String>,
     pub(crate) hook_timeout: Duration,
     pub(crate) stop_timeout: Duration,
+    /// How often the CA certificates and a root update are asked for (also before each
+    /// renewal).
+    pub(crate) trust_refresh: Duration,
     pub(crate) certificates: Vec<CertificateConfig>,
 }
 
@@ -321,6 +325,12 @@ impl DaemonConfig {
             hook: d.hook,
             hook_timeout: dur("hook_timeout", &d.hook_timeout, Duration::from_secs(60))?,
             stop_timeout: dur("stop_timeout", &d.stop_timeout, Duration::from_secs(20))?,
+            trust_refresh: dur(
+                "trust_refresh",
+                &d.trust_refresh,
+                Duration::from_secs(86_400),
+            )?
+            .max(Duration::from_secs(1)),
             certificates,
         })
     }

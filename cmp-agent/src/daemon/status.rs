@@ -100,6 +100,52 @@ fn entry(name: &str, record: Option<&IdentityRecord>, now: i64) -> Entry {
     }
 }
 
+/// One trust anchor.
+#[derive(Debug, serde::Serialize)]
+struct AnchorView {
+    subject: String,
+    not_after: String,
+    not_after_unix: i64,
+    expired: bool,
+}
+
+/// The store's trust anchors, and what is wrong with them.
+#[derive(Debug, serde::Serialize)]
+struct TrustView {
+    anchors: Vec<AnchorView>,
+    /// Every anchor expired, else the last trust refresh's error.
+    problem: Option<String>,
+}
+
+async fn trust_view(store: &FileStore, state_dir: &std::path::Path, now: i64) -> TrustView {
+    let anchors = match store.trust().await {
+        Ok(t) => super::trust::decode(&t),
+        Err(e) => {
+            return TrustView {
+                anchors: Vec::new(),
+                problem: Some(e.to_string()),
+            };
+        }
+    };
+    let problem = super::trust::expired_sentence(&anchors, now).or_else(|| {
+        std::fs::read_to_string(super::trust::error_file(state_dir))
+            .ok()
+            .map(|t| t.trim().to_owned())
+    });
+    TrustView {
+        anchors: anchors
+            .iter()
+            .map(|c| AnchorView {
+                subject: format_name(c.subject()),
+                not_after: format_unix(c.not_after_unix()),
+                not_after_unix: c.not_after_unix(),
+                expired: c.not_after_unix() <= now,
+            })
+            .collect(),
+        problem,
+    }
+}
+
 /// A serial number in upper-case hex, as `cmp-server certs list` and `openssl x509 -serial`
 /// print it.
 pub(crate) fn serial_hex(serial: &rasn::types::Integer) -> String {
@@ -136,7 +182,14 @@ pub(crate) fn run(args: &StatusArgs, config_flag: Option<&std::path::Path>) -> E
         }
     };
     let store = FileStore::new(store_dir(&cfg.state_dir));
-    let now = unix(std::time::SystemTime::now());
+    let now = match super::clock() {
+        Ok(c) => unix(c.now()),
+        Err(e) => {
+            eprintln!("cmp-agent: {e}");
+            return exit::code(exit::MALFORMED);
+        }
+    };
+    let trust = rt.block_on(trust_view(&store, &cfg.state_dir, now));
     let entries = rt.block_on(async {
         let mut names: Vec<String> = cfg
             .certificates
@@ -169,7 +222,7 @@ pub(crate) fn run(args: &StatusArgs, config_flag: Option<&std::path::Path>) -> E
     });
     match args.format {
         StatusFormat::Json => {
-            let v = serde_json::json!({ "state_dir": cfg.state_dir, "certificates": entries });
+            let v = serde_json::json!({ "state_dir": cfg.state_dir, "certificates": entries, "trust": trust });
             println!("{v}");
         }
         StatusFormat::Text => {
@@ -200,6 +253,16 @@ pub(crate) fn run(args: &StatusArgs, config_flag: Option<&std::path::Path>) -> E
                     println!("  {:<12} {}", "failures", e.failures);
                 }
                 line("last error", &e.last_error);
+            }
+            if !trust.anchors.is_empty() || trust.problem.is_some() {
+                println!("trust anchors:");
+            }
+            for a in &trust.anchors {
+                let state = if a.expired { "expired" } else { "valid until" };
+                println!("  {} ({state} {})", a.subject, a.not_after);
+            }
+            if let Some(p) = &trust.problem {
+                println!("  {:<12} {p}", "problem");
             }
         }
     }

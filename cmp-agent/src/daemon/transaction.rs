@@ -14,7 +14,7 @@ use cmp_core::transaction::{Enrolled, Enrollment, Phase, SignPurpose, Step, Tran
 use super::engine::{Engine, Failure, HOOK_PENDING};
 use super::failpoint;
 use super::settings::CertificateConfig;
-use crate::commands::setup::{Setup, TokioSleep};
+use crate::commands::setup::{Setup, TokioSleep, feed_mac_keys};
 
 impl Engine<'_> {
     /// Runs `tx` (new, or resumed with `resend`, the saved request) and installs its
@@ -45,9 +45,13 @@ impl Engine<'_> {
         let mut received_any = false;
         let mut step = match resend {
             Some(bytes) => Step::Send(bytes),
-            None => tx
-                .start(self.clock.now())
-                .map_err(|e| Failure::Other(e.to_string()))?,
+            None => {
+                feed_mac_keys(&mut tx, None)
+                    .await
+                    .map_err(|e| Failure::Other(e.to_string()))?;
+                tx.start(self.clock.now())
+                    .map_err(|e| Failure::Other(e.to_string()))?
+            }
         };
         let classify = |e: ClientError, received_any: bool| -> Failure {
             match &e {
@@ -85,6 +89,9 @@ impl Engine<'_> {
                             .sign(alg, &data)
                             .await
                             .map_err(|e| Failure::Other(e.to_string()))?;
+                        feed_mac_keys(&mut tx, None)
+                            .await
+                            .map_err(|e| classify(e, received_any))?;
                         tx.on_signature(sig, self.clock.now())
                             .map_err(|e| classify(e, received_any))?
                     }
@@ -122,6 +129,9 @@ impl Engine<'_> {
                         if sends == 1 {
                             failpoint::point("after-send");
                         }
+                        feed_mac_keys(&mut tx, Some(&response))
+                            .await
+                            .map_err(|e| classify(e, received_any))?;
                         let next = tx.on_response(&response, self.clock.now());
                         for w in tx.take_warnings() {
                             tracing::warn!("{name}: {w}");
@@ -148,6 +158,9 @@ impl Engine<'_> {
                             super::status::serial_hex(certificate.serial_number())
                         );
                         failpoint::point("after-staging");
+                        feed_mac_keys(&mut tx, None)
+                            .await
+                            .map_err(|e| classify(e, received_any))?;
                         tx.on_staged(self.clock.now())
                             .map_err(|e| classify(e, received_any))?
                     }
@@ -158,6 +171,9 @@ impl Engine<'_> {
                             ));
                         }
                         TokioSleep.sleep(d).await;
+                        feed_mac_keys(&mut tx, None)
+                            .await
+                            .map_err(|e| classify(e, received_any))?;
                         tx.on_wait_elapsed(self.clock.now())
                             .map_err(|e| classify(e, received_any))?
                     }
