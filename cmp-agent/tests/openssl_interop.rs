@@ -1,7 +1,6 @@
 //! `cmp-agent` against the `openssl cmp -port` mock server: a peer nobody here wrote. Each
 //! scenario asserts the exit code, and for failures the one sentence on standard error.
 
-use std::path::Path;
 use std::process::Command;
 
 mod cli;
@@ -996,13 +995,8 @@ fn https_with_a_client_certificate_whose_key_is_encrypted() {
 fn keys_in_a_pkcs11_token() {
     // A fresh SoftHSM2 token (SOFTHSM2_CONF is passed to the child processes only), with the
     // test keys imported: the agent signs the POP and the protection inside the token.
-    let module = [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists())
-    .unwrap_or_else(|| panic!("SoftHSM2 is needed: apt-get install -y softhsm2"));
+    let module = tools::softhsm_module();
+    let module = module.display();
     let dir = tools::temp_dir("agent-pkcs11");
     std::fs::create_dir_all(dir.join("tokens")).expect("dir");
     let conf = dir.join("softhsm2.conf");

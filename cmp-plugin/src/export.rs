@@ -47,7 +47,7 @@ pub trait TransportPlugin: Transport + Sized + 'static {
 
 /// A [`KeyProvider`] that can be exported as a plugin with
 /// [`export_key_backend!`](crate::export_key_backend). Its keys' `decrypt` and
-/// `key_agreement` ([`PrivateKey`](cmp_core::crypto::PrivateKey)'s optional capabilities)
+/// `key_agreement` ([`PrivateKey`]'s optional capabilities)
 /// are exported too; a key without one answers `STATUS_UNSUPPORTED`.
 pub trait KeyBackendPlugin: KeyProvider + Sized + 'static {
     /// The plugin's name (e.g. `c"my-hsm"`).
