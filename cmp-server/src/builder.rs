@@ -218,7 +218,8 @@ impl ServerBuilder {
         self
     }
 
-    /// The most transactions kept (open, or closed and not yet expired).
+    /// The most transactions kept (open, or closed and not yet expired); closed ones make
+    /// room for new ones, so this bounds the transactions in flight.
     pub fn max_transactions(mut self, n: usize) -> Self {
         self.sqlite.max_transactions = n;
         self

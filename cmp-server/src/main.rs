@@ -200,8 +200,9 @@ struct Serve {
         requires = "state_dir"
     )]
     sqlite_synchronous: SyncArg,
-    /// The most transactions kept (open, or closed and not yet expired); new ones beyond
-    /// that are refused with systemUnavail.
+    /// The most transactions kept (open, or closed and not yet expired). Closed ones make
+    /// room for new ones, the oldest first; a new one is refused with systemUnavail only when
+    /// this many are unfinished.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_transactions: usize,
     /// How many MAC keys (PBM, PBMAC1: up to about a second each) are derived at once, on
