@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The device-sized agent: builds cmp-agent with `--profile device` (fat LTO, one codegen unit,
-# stripped, unwinding kept) for each feature set the crate has today, and prints, next to the
+# stripped, unwinding kept) for the feature sets minimal, device and default, and prints, next to the
 # same figures for `openssl`:
 #   - the stripped size (openssl: the binary + the libcrypto and libssl it loads, found by ldd);
 #   - peak RSS (GNU time's %M, what `/usr/bin/time -v` prints) and CPU (user+sys from rusage;
@@ -19,12 +19,20 @@ for tool in openssl valgrind python3; do
 done
 [ -x /usr/bin/time ] || { echo "device-size.sh needs GNU time (apt-get install time)" >&2; exit 1; }
 
-# Feature sets: the default one; and --no-default-features when the crate has defaults.
-builds=("default:")
+# Feature sets: `minimal` (http + tcp + software crypto), `device` (minimal + pkcs11 + dynamic
+# plugins + the daemon, no demo) and the default build (device + demo), unless BUILDS narrows
+# them (e.g. BUILDS="minimal device").
+builds=()
 if [ -n "${DEVICE_AGENT:-}" ]; then
   builds=("given:")
-elif sed -n '/^\[features\]/,/^\[/p' cmp-agent/Cargo.toml | grep -q '^default *='; then
-  builds+=("no-default-features:--no-default-features")
+else
+  for name in ${BUILDS:-minimal device default}; do
+    case "$name" in
+      default) builds+=("default:") ;;
+      minimal|device) builds+=("$name:--no-default-features --features $name") ;;
+      *) echo "device-size.sh: unknown build $name (minimal, device, default)" >&2; exit 1 ;;
+    esac
+  done
 fi
 for b in "${builds[@]}"; do
   [ -n "${DEVICE_AGENT:-}" ] && break
@@ -32,6 +40,7 @@ for b in "${builds[@]}"; do
   # Other feature sets in their own target directories: they would overwrite one another.
   dir=target
   [ "$name" = default ] || dir="target/features-$name"
+  # shellcheck disable=SC2086 # flags is a word list
   cargo build -q -p cmp-agent --profile device $flags --target-dir "$dir"
 done
 

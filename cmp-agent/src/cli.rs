@@ -106,8 +106,10 @@ pub(crate) enum Command {
     Plugins(PluginsArgs),
     /// The daemon: keep the configured certificates valid (enroll, renew, re-enroll), for
     /// years, crash-safely.
+    #[cfg(feature = "daemon")]
     Run(crate::daemon::RunArgs),
     /// Each configured certificate's state, expiry, next action and last error.
+    #[cfg(feature = "daemon")]
     Status(crate::daemon::status::StatusArgs),
     /// A CA on loopback and the agent against it, step by step: ir (PBM, HTTP), kur (TCP),
     /// genm caCerts, rr, and the daemon renewing a short-lived certificate.

@@ -32,13 +32,11 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
 use clap::parser::ValueSource;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use figment::value::Value;
 
-use crate::cli::Cli;
 
 /// The environment variable naming the configuration file.
 pub(crate) const CONFIG_VAR: &str = "CMP_AGENT_CONFIG";
@@ -153,8 +151,14 @@ pub(crate) fn key_of(long: &str) -> (Option<&'static str>, String) {
 }
 
 /// Every option of the client commands, once, in the order clap lists them.
+#[cfg(test)]
 pub(crate) fn option_keys() -> Vec<OptionKey> {
-    let cli = Cli::command();
+    option_keys_of(&<crate::cli::Cli as clap::CommandFactory>::command())
+}
+
+/// Every option of the client commands of `cli` (the agent's command line), once, in the
+/// order clap lists them.
+pub(crate) fn option_keys_of(cli: &clap::Command) -> Vec<OptionKey> {
     let mut out: Vec<OptionKey> = Vec::new();
     for name in CLIENT_COMMANDS {
         let Some(cmd) = cli.find_subcommand(name) else {
@@ -195,7 +199,14 @@ pub(crate) struct Loaded {
 
 /// Reads the file (`--config`, else `CMP_AGENT_CONFIG`) and the environment, and checks every
 /// key and value.
+#[cfg(feature = "daemon")]
 pub(crate) fn load(flag: Option<&Path>) -> Result<Loaded, ConfigError> {
+    load_for(flag, &<crate::cli::Cli as clap::CommandFactory>::command())
+}
+
+/// [`load`], with the command line's definition already built (building clap's command is a
+/// measurable share of a one-shot run on a device).
+pub(crate) fn load_for(flag: Option<&Path>, cli: &clap::Command) -> Result<Loaded, ConfigError> {
     let (file, origin) = match flag {
         Some(p) => (Some(p.to_path_buf()), "--config"),
         None => (std::env::var_os(CONFIG_VAR).map(PathBuf::from), CONFIG_VAR),
@@ -221,7 +232,7 @@ pub(crate) fn load(flag: Option<&Path>) -> Result<Loaded, ConfigError> {
         plugin: plugins.plugin,
         file,
         figment,
-        options: option_keys(),
+        options: option_keys_of(cli),
     };
     loaded.check(&top)?;
     Ok(loaded)
@@ -339,11 +350,22 @@ impl Loaded {
         for opt in &self.options {
             self.args_of(opt)?;
         }
+        #[cfg(feature = "daemon")]
         self.daemon_file()?;
+        #[cfg(not(feature = "daemon"))]
+        for section in ["daemon", "certificate"] {
+            if top.contains_key(section) {
+                return Err(self.error(
+                    section,
+                    "this agent was built without the daemon (cargo feature `daemon`)".to_owned(),
+                ));
+            }
+        }
         Ok(())
     }
 
     /// The daemon's `[daemon]` section and `[[certificate]]` tables (unknown keys refused).
+    #[cfg(feature = "daemon")]
     pub(crate) fn daemon_file(&self) -> Result<crate::daemon::settings::DaemonFile, ConfigError> {
         self.figment.extract().map_err(|e| invalid(&e))
     }
@@ -512,6 +534,7 @@ fn render_daemon(loaded: &Loaded) -> String {
             out.push_str(&format!("{k} = {text}  # {}\n", loaded.source_of(&path)));
         }
     }
+    #[cfg(feature = "daemon")]
     if let Ok(file) = loaded.daemon_file() {
         for c in &file.certificate {
             out.push_str(&format!(

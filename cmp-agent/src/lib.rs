@@ -56,9 +56,11 @@ mod cli;
 mod client_cli;
 mod commands;
 mod config;
+#[cfg(feature = "daemon")]
 mod daemon;
 #[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "dynamic-plugins")]
 mod dynamic;
 mod error;
 mod exit;
@@ -70,7 +72,7 @@ mod store;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use cmp_core::registry::Registry;
 use cmp_core::transaction::EnrollmentKind;
@@ -88,7 +90,10 @@ use crate::cli::{Cli, Command, ConfigCommand};
 /// flags name are loaded into `registry`; one that cannot be loaded, like a configuration
 /// error, is one line naming the path or key (exit 2). Usage errors print clap's message
 /// (exit 2); `--help` and `--version` print to standard output (exit 0).
-pub fn run<I, T>(args: I, mut registry: Registry) -> ExitCode
+pub fn run<I, T>(
+    args: I,
+    #[cfg_attr(not(feature = "dynamic-plugins"), allow(unused_mut))] mut registry: Registry,
+) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -96,19 +101,19 @@ where
     let mut argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // A first, lenient look at the command line: the configuration file, the command, and
     // which options the command line sets (the configuration fills in the others).
-    let pre = cli::Cli::command()
-        .ignore_errors(true)
-        .try_get_matches_from(&argv)
-        .ok();
+    // clap's command is built once: building it is a measurable share of a one-shot run.
+    let mut command = Cli::command().ignore_errors(true);
+    let pre = command.try_get_matches_from_mut(&argv).ok();
+    let mut command = command.ignore_errors(false);
     let config_flag = pre
         .as_ref()
         .and_then(|m| m.try_get_one::<std::path::PathBuf>("config").ok().flatten())
         .cloned();
-    let loaded = match config::load(config_flag.as_deref()) {
+    let loaded = match config::load_for(config_flag.as_deref(), &command) {
         Ok(loaded) => loaded,
         Err(e) => {
             // A usage error on the command line is reported first.
-            if let Err(usage) = Cli::try_parse_from(&argv) {
+            if let Err(usage) = parse(&mut command, &argv) {
                 let _ = usage.print();
                 return exit::code(u8::try_from(usage.exit_code()).unwrap_or(exit::MALFORMED));
             }
@@ -125,7 +130,7 @@ where
             }
         }
     }
-    let cli = match Cli::try_parse_from(&argv) {
+    let cli = match parse(&mut command, &argv) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -133,11 +138,20 @@ where
         }
     };
     let file_plugins = loaded.plugin.iter().map(|p| &p.path);
+    #[cfg(feature = "dynamic-plugins")]
     for path in file_plugins.chain(&cli.plugin) {
         if let Err(e) = dynamic::load(&mut registry, path) {
             eprintln!("cmp-agent: {e}");
             return exit::code(exit::MALFORMED);
         }
+    }
+    #[cfg(not(feature = "dynamic-plugins"))]
+    if let Some(path) = file_plugins.chain(&cli.plugin).next() {
+        eprintln!(
+            "cmp-agent: plugin {}: this agent was built without dynamic plugins (cargo feature `dynamic-plugins`)",
+            path.display()
+        );
+        return exit::code(exit::MALFORMED);
     }
     let r = &registry;
     match cli.command {
@@ -150,13 +164,21 @@ where
         Command::Rr(args) => commands::revoke(&args, r),
         Command::Genm(args) => commands::general(&args, r),
         Command::Plugins(args) => commands::plugins::run(&args, r),
+        #[cfg(feature = "daemon")]
         Command::Run(args) => daemon::run(&args, cli.config.as_deref(), r),
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(&args),
+        #[cfg(feature = "daemon")]
         Command::Status(args) => daemon::status::run(&args, cli.config.as_deref()),
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config::render(&loaded, &cli.plugin));
             exit::code(exit::OK)
         }
     }
+}
+
+/// Parses `argv` with the agent's `command`, built once by the caller.
+fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Cli, clap::Error> {
+    let mut matches = command.try_get_matches_from_mut(argv)?;
+    Cli::from_arg_matches_mut(&mut matches)
 }

@@ -30,9 +30,11 @@ impl KeyBackendFactory for SoftwareFactory {
 /// The `pkcs11` backend. Setting `uri`: a `pkcs11:` URI naming the token (`token=`), with the
 /// module in `module-path` (or `PKCS11_MODULE`) and the PIN in `pin-source` (or `PKCS11_PIN`);
 /// building it opens the token and logs in.
+#[cfg(feature = "pkcs11")]
 #[derive(Debug, Default)]
 pub(crate) struct Pkcs11Factory;
 
+#[cfg(feature = "pkcs11")]
 impl KeyBackendFactory for Pkcs11Factory {
     fn name(&self) -> &str {
         "pkcs11"
@@ -52,6 +54,7 @@ impl KeyBackendFactory for Pkcs11Factory {
 }
 
 /// The object label (`object=`) of a `pkcs11:` URI, under which a new key is generated.
+#[cfg(feature = "pkcs11")]
 pub(crate) fn pkcs11_object(uri: &str) -> Result<Option<String>, cmp_core::CryptoError> {
     let parsed: cmp_crypto::pkcs11::Pkcs11Uri = uri.parse()?;
     Ok(parsed.object)

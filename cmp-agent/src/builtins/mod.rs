@@ -62,6 +62,7 @@ pub fn builtins() -> Registry {
         r.register_transport(Arc::new(http::HttpFactory)),
         r.register_transport(Arc::new(tcp::TcpFactory)),
         r.register_key_backend(Arc::new(keys::SoftwareFactory)),
+        #[cfg(feature = "pkcs11")]
         r.register_key_backend(Arc::new(keys::Pkcs11Factory)),
         #[cfg(feature = "aws-lc")]
         r.register_key_backend(Arc::new(keys::AwsLcFactory)),

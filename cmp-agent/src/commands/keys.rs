@@ -116,11 +116,15 @@ impl<'a> KeyBackends<'a> {
         uri: &str,
     ) -> Result<Arc<dyn PrivateKey>, AgentError> {
         let spec = key_spec(alg)?;
+        #[cfg(feature = "pkcs11")]
         let label = crate::builtins::keys::pkcs11_object(uri)
             .map_err(|e| AgentError::usage(format!("--newkeyout: {e}")))?
             .ok_or_else(|| {
                 AgentError::usage("--newkeyout pkcs11:URI needs object=LABEL to name the new key")
             })?;
+        // Without the pkcs11 backend, `token` fails with the registry's answer saying so.
+        #[cfg(not(feature = "pkcs11"))]
+        let label = String::new();
         self.token("--newkeyout", uri)?
             .generate_labelled(spec, &label)
             .await

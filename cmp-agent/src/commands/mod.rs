@@ -42,6 +42,7 @@ impl AgentError {
     }
 
     /// The sentence for the operator.
+    #[cfg(feature = "daemon")]
     pub(crate) fn message(&self) -> &str {
         &self.message
     }

@@ -45,11 +45,13 @@ impl cmp_core::client::Blocking for TokioBlocking {
 }
 
 /// The most MAC keys derived before one call of a transaction (ours and the response's).
+#[cfg(feature = "daemon")]
 const MAX_DERIVATIONS_PER_CALL: usize = 4;
 
 /// For a transaction driven step by step (the daemon): derives the MAC keys `tx` needs
 /// before its next call (with `response`: before `on_response`) on tokio's blocking pool and
 /// hands them over, as [`cmp_core::client::Driver`] does with [`TokioBlocking`].
+#[cfg(feature = "daemon")]
 pub(crate) async fn feed_mac_keys<T: cmp_core::transaction::Transaction>(
     tx: &mut T,
     response: Option<&[u8]>,
@@ -336,7 +338,7 @@ pub(crate) async fn setup<'a>(
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "daemon"))]
 mod blocking_tests {
     use std::sync::Arc;
 
