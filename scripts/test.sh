@@ -47,6 +47,12 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${features[@]}"
 cargo test --workspace "${features[@]}"
+# The agent's smaller feature sets (issue: a device-sized agent) compile cleanly, and the
+# minimal one's own unit tests (what a missing feature answers) pass.
+for set in minimal device; do
+  cargo clippy -p cmp-agent --all-targets --no-default-features --features "$set" -- -D warnings
+done
+cargo test -p cmp-agent --lib --no-default-features --features minimal
 # Every fuzz target for 10 s on stable (cargo-fuzz installed when missing); the corpora are
 # replayed as ordinary tests above (cmp-tests' fuzz_corpora).
 ./scripts/fuzz-smoke.sh

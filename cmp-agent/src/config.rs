@@ -37,7 +37,6 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use figment::value::Value;
 
-
 /// The environment variable naming the configuration file.
 pub(crate) const CONFIG_VAR: &str = "CMP_AGENT_CONFIG";
 
@@ -199,12 +198,12 @@ pub(crate) struct Loaded {
 
 /// Reads the file (`--config`, else `CMP_AGENT_CONFIG`) and the environment, and checks every
 /// key and value.
-#[cfg(feature = "daemon")]
+#[cfg(any(test, feature = "daemon"))]
 pub(crate) fn load(flag: Option<&Path>) -> Result<Loaded, ConfigError> {
     load_for(flag, &<crate::cli::Cli as clap::CommandFactory>::command())
 }
 
-/// [`load`], with the command line's definition already built (building clap's command is a
+/// `load`, with the command line's definition already built (building clap's command is a
 /// measurable share of a one-shot run on a device).
 pub(crate) fn load_for(flag: Option<&Path>, cli: &clap::Command) -> Result<Loaded, ConfigError> {
     let (file, origin) = match flag {

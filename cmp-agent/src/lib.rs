@@ -90,10 +90,7 @@ use crate::cli::{Cli, Command, ConfigCommand};
 /// flags name are loaded into `registry`; one that cannot be loaded, like a configuration
 /// error, is one line naming the path or key (exit 2). Usage errors print clap's message
 /// (exit 2); `--help` and `--version` print to standard output (exit 0).
-pub fn run<I, T>(
-    args: I,
-    #[cfg_attr(not(feature = "dynamic-plugins"), allow(unused_mut))] mut registry: Registry,
-) -> ExitCode
+pub fn run<I, T>(args: I, mut registry: Registry) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -138,19 +135,8 @@ where
         }
     };
     let file_plugins = loaded.plugin.iter().map(|p| &p.path);
-    #[cfg(feature = "dynamic-plugins")]
-    for path in file_plugins.chain(&cli.plugin) {
-        if let Err(e) = dynamic::load(&mut registry, path) {
-            eprintln!("cmp-agent: {e}");
-            return exit::code(exit::MALFORMED);
-        }
-    }
-    #[cfg(not(feature = "dynamic-plugins"))]
-    if let Some(path) = file_plugins.chain(&cli.plugin).next() {
-        eprintln!(
-            "cmp-agent: plugin {}: this agent was built without dynamic plugins (cargo feature `dynamic-plugins`)",
-            path.display()
-        );
+    if let Err(e) = load_plugins(&mut registry, file_plugins.chain(&cli.plugin)) {
+        eprintln!("cmp-agent: {e}");
         return exit::code(exit::MALFORMED);
     }
     let r = &registry;
@@ -181,4 +167,50 @@ where
 fn parse(command: &mut clap::Command, argv: &[OsString]) -> Result<Cli, clap::Error> {
     let mut matches = command.try_get_matches_from_mut(argv)?;
     Cli::from_arg_matches_mut(&mut matches)
+}
+
+/// Loads the dynamic plugins at `paths` into `registry`; the error is one sentence naming the
+/// library.
+#[cfg(feature = "dynamic-plugins")]
+fn load_plugins<'a>(
+    registry: &mut Registry,
+    paths: impl IntoIterator<Item = &'a std::path::PathBuf>,
+) -> Result<(), String> {
+    for path in paths {
+        dynamic::load(registry, path).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Without the `dynamic-plugins` feature, a plugin to load is an error that says so.
+#[cfg(not(feature = "dynamic-plugins"))]
+fn load_plugins<'a>(
+    _registry: &mut Registry,
+    paths: impl IntoIterator<Item = &'a std::path::PathBuf>,
+) -> Result<(), String> {
+    match paths.into_iter().next() {
+        Some(path) => Err(format!(
+            "plugin {}: this agent was built without dynamic plugins (cargo feature `dynamic-plugins`)",
+            path.display()
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(all(test, not(feature = "dynamic-plugins")))]
+mod without_plugins_tests {
+    #[test]
+    fn a_plugin_to_load_says_the_feature_is_missing() {
+        let mut registry = crate::builtins();
+        assert_eq!(super::load_plugins(&mut registry, []), Ok(()));
+        let path = std::path::PathBuf::from("/usr/lib/cmp/libpigeon.so");
+        assert_eq!(
+            super::load_plugins(&mut registry, [&path]),
+            Err(
+                "plugin /usr/lib/cmp/libpigeon.so: this agent was built without dynamic \
+                 plugins (cargo feature `dynamic-plugins`)"
+                    .to_owned()
+            )
+        );
+    }
 }

@@ -92,8 +92,10 @@ mod tests {
                 PluginKind::KeyBackend,
                 Origin::BuiltIn,
             ),
-            ("pkcs11".to_owned(), PluginKind::KeyBackend, Origin::BuiltIn),
         ];
+        if cfg!(feature = "pkcs11") {
+            expected.push(("pkcs11".to_owned(), PluginKind::KeyBackend, Origin::BuiltIn));
+        }
         if cfg!(feature = "aws-lc") {
             expected.push(("aws-lc".to_owned(), PluginKind::KeyBackend, Origin::BuiltIn));
         }

@@ -25,6 +25,11 @@ pub(crate) struct KeyBackends<'a> {
 
 /// A backend that could not be built: a token refusing the login is a local failure (exit
 /// 1), anything else a usage error.
+/// What a `pkcs11:` URI gets from an agent built without the `pkcs11` backend.
+fn without_pkcs11() -> &'static str {
+    "a pkcs11: URI needs the pkcs11 key backend, which this agent was built without (cargo feature `pkcs11`)"
+}
+
 fn build_error(option: &str, e: RegistryError) -> AgentError {
     match e {
         RegistryError::Crypto(e) => AgentError::local(format!("{option}: {e}")),
@@ -51,7 +56,12 @@ impl<'a> KeyBackends<'a> {
     fn token(&self, option: &str, uri: &str) -> Result<Arc<dyn KeyProvider>, AgentError> {
         self.registry
             .build_key_backend("pkcs11", &Settings::new().with("uri", uri))
-            .map_err(|e| build_error(option, e))
+            .map_err(|e| match e {
+                RegistryError::Unknown { .. } if !cfg!(feature = "pkcs11") => {
+                    AgentError::usage(format!("{option}: {}", without_pkcs11()))
+                }
+                e => build_error(option, e),
+            })
     }
 
     /// Loads a key: a `pkcs11:` URI (kept in the token), or a PEM/DER file.
@@ -135,4 +145,23 @@ impl<'a> KeyBackends<'a> {
 fn key_spec(alg: &str) -> Result<KeySpec, AgentError> {
     alg.parse()
         .map_err(|e| AgentError::usage(format!("--newkey gen:{alg}: {e}")))
+}
+
+#[cfg(all(test, not(feature = "pkcs11")))]
+mod without_pkcs11_tests {
+    #[test]
+    fn a_token_uri_says_the_backend_is_not_built_in() {
+        let registry = crate::builtins();
+        let keys = super::KeyBackends::new(&registry, "software").expect("software");
+        let e = keys
+            .token("--key", "pkcs11:token=t;object=k")
+            .err()
+            .expect("refused");
+        assert_eq!(
+            e.message(),
+            "--key: a pkcs11: URI needs the pkcs11 key backend, which this agent was built \
+             without (cargo feature `pkcs11`)"
+        );
+        assert_eq!(e.code, crate::exit::MALFORMED);
+    }
 }

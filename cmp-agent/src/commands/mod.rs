@@ -42,7 +42,7 @@ impl AgentError {
     }
 
     /// The sentence for the operator.
-    #[cfg(feature = "daemon")]
+    #[cfg(any(test, feature = "daemon"))]
     pub(crate) fn message(&self) -> &str {
         &self.message
     }

@@ -130,3 +130,20 @@ fn the_rule() {
         ]
     );
 }
+
+#[cfg(not(feature = "daemon"))]
+#[test]
+fn daemon_sections_are_refused_without_the_daemon() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("agent.toml");
+    std::fs::write(&file, "[daemon]\nstate_dir = \"/var/lib/cmp-agent\"\n").expect("written");
+    let e = load(Some(&file)).expect_err("refused");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "configuration: {}: key daemon: this agent was built without the daemon (cargo \
+             feature `daemon`)",
+            file.display()
+        )
+    );
+}

@@ -370,7 +370,7 @@ mod tests {
         v2[8] = 2;
         assert_eq!(reason(&v2), "format version 2; this build reads version 1");
         assert_eq!(
-            reason(b"XXXXX\0\0\0\x01"),
+            reason(b"NOPE!\0\0\0\x01"),
             "not a saved transaction state (no CMPTS magic)"
         );
         let mut trailing = good.clone();
