@@ -155,8 +155,7 @@ mod without_pkcs11_tests {
         let keys = super::KeyBackends::new(&registry, "software").expect("software");
         let e = keys
             .token("--key", "pkcs11:token=t;object=k")
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert_eq!(
             e.message(),
             "--key: a pkcs11: URI needs the pkcs11 key backend, which this agent was built \
