@@ -564,6 +564,52 @@ unsafe extern "C" fn public_key<T: KeyBackendPlugin>(
     status
 }
 
+/// What the three key operations (sign, decrypt, key agreement) share: the algorithm's name is
+/// read and `parse`d, the key found by its handle, the data copied, and `op`'s future run on
+/// the runtime, its outcome sent to the host's completion.
+///
+/// # Safety
+/// As for the entries: `inst` is an instance of ours, `alg`/`data` are readable for their
+/// lengths during the call, `callback`/`ctx` are the host's.
+#[allow(clippy::too_many_arguments)]
+unsafe fn key_operation<T, A, F>(
+    inst: *mut c_void,
+    handle: u64,
+    alg: *const u8,
+    alg_len: usize,
+    data: *const u8,
+    data_len: usize,
+    reply: Reply,
+    what: &str,
+    parse: impl FnOnce(&str) -> Option<A>,
+    op: impl FnOnce(Arc<dyn PrivateKey>, A, Vec<u8>) -> F,
+) where
+    T: KeyBackendPlugin,
+    F: Future<Output = Result<Vec<u8>, CryptoError>> + Send + 'static,
+{
+    let prepared = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: an instance of ours; alg and data are borrowed for the call.
+        let (b, alg, data) = unsafe {
+            (
+                instance::<Backend<T>>(inst)?,
+                bytes(alg, alg_len),
+                bytes(data, data_len).to_vec(),
+            )
+        };
+        let alg_name = utf8(alg, what)?;
+        let alg = parse(&alg_name).ok_or_else(|| {
+            (
+                abi::STATUS_UNSUPPORTED,
+                format!("unknown {what} {alg_name:?}"),
+            )
+        })?;
+        let key = b.key(handle)?;
+        let fut = op(key, alg, data);
+        Ok(async move { fut.await.map_err(|e| crypto_status(&e)) })
+    }));
+    reply.spawn(prepared);
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C" fn sign<T: KeyBackendPlugin>(
     inst: *mut c_void,
@@ -575,30 +621,25 @@ unsafe extern "C" fn sign<T: KeyBackendPlugin>(
     callback: Completion,
     ctx: *mut c_void,
 ) {
-    let reply = Reply { callback, ctx };
-    let prepared = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: an instance of ours; alg and data are borrowed for the call.
-        let (b, alg, data) = unsafe {
-            (
-                instance::<Backend<T>>(inst)?,
-                bytes(alg, alg_len),
-                bytes(data, data_len).to_vec(),
-            )
-        };
-        let alg_name = utf8(alg, "signature algorithm")?;
-        let alg = SignatureAlgorithm::ALL
-            .into_iter()
-            .find(|a| a.name() == alg_name)
-            .ok_or_else(|| {
-                (
-                    abi::STATUS_UNSUPPORTED,
-                    format!("unknown signature algorithm {alg_name:?}"),
-                )
-            })?;
-        let key = b.key(handle)?;
-        Ok(async move { key.sign(alg, &data).await.map_err(|e| crypto_status(&e)) })
-    }));
-    reply.spawn(prepared);
+    let parse = |name: &str| SignatureAlgorithm::ALL.into_iter().find(|a| a.name() == name);
+    let op = |key: Arc<dyn PrivateKey>, alg, data: Vec<u8>| async move {
+        key.sign(alg, &data).await
+    };
+    // SAFETY: the host's arguments, as this entry received them.
+    unsafe {
+        key_operation::<T, _, _>(
+            inst,
+            handle,
+            alg,
+            alg_len,
+            data,
+            data_len,
+            Reply { callback, ctx },
+            "signature algorithm",
+            parse,
+            op,
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -612,35 +653,25 @@ unsafe extern "C" fn decrypt<T: KeyBackendPlugin>(
     callback: Completion,
     ctx: *mut c_void,
 ) {
-    let reply = Reply { callback, ctx };
-    let prepared = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: an instance of ours; alg and data are borrowed for the call.
-        let (b, alg, data) = unsafe {
-            (
-                instance::<Backend<T>>(inst)?,
-                bytes(alg, alg_len),
-                bytes(data, data_len).to_vec(),
-            )
-        };
-        let alg_name = utf8(alg, "decryption algorithm")?;
-        let alg = DecryptionAlgorithm::ALL
-            .into_iter()
-            .find(|a| a.name() == alg_name)
-            .ok_or_else(|| {
-                (
-                    abi::STATUS_UNSUPPORTED,
-                    format!("unknown decryption algorithm {alg_name:?}"),
-                )
-            })?;
-        let key = b.key(handle)?;
-        Ok(async move {
-            key.decrypt(alg, &data)
-                .await
-                .map(|plain| plain.to_vec())
-                .map_err(|e| crypto_status(&e))
-        })
-    }));
-    reply.spawn(prepared);
+    let parse = |name: &str| DecryptionAlgorithm::ALL.into_iter().find(|a| a.name() == name);
+    let op = |key: Arc<dyn PrivateKey>, alg, data: Vec<u8>| async move {
+        key.decrypt(alg, &data).await.map(|plain| plain.to_vec())
+    };
+    // SAFETY: the host's arguments, as this entry received them.
+    unsafe {
+        key_operation::<T, _, _>(
+            inst,
+            handle,
+            alg,
+            alg_len,
+            data,
+            data_len,
+            Reply { callback, ctx },
+            "decryption algorithm",
+            parse,
+            op,
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -654,32 +685,25 @@ unsafe extern "C" fn key_agreement<T: KeyBackendPlugin>(
     callback: Completion,
     ctx: *mut c_void,
 ) {
-    let reply = Reply { callback, ctx };
-    let prepared = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: an instance of ours; alg and data are borrowed for the call.
-        let (b, alg, peer) = unsafe {
-            (
-                instance::<Backend<T>>(inst)?,
-                bytes(alg, alg_len),
-                bytes(data, data_len).to_vec(),
-            )
-        };
-        let alg_name = utf8(alg, "key agreement algorithm")?;
-        if alg_name != "ecdh" {
-            return Err((
-                abi::STATUS_UNSUPPORTED,
-                format!("unknown key agreement algorithm {alg_name:?}"),
-            ));
-        }
-        let key = b.key(handle)?;
-        Ok(async move {
-            key.key_agreement(&peer)
-                .await
-                .map(|secret| secret.to_vec())
-                .map_err(|e| crypto_status(&e))
-        })
-    }));
-    reply.spawn(prepared);
+    let parse = |name: &str| (name == "ecdh").then_some(());
+    let op = |key: Arc<dyn PrivateKey>, (), peer: Vec<u8>| async move {
+        key.key_agreement(&peer).await.map(|secret| secret.to_vec())
+    };
+    // SAFETY: the host's arguments, as this entry received them.
+    unsafe {
+        key_operation::<T, _, _>(
+            inst,
+            handle,
+            alg,
+            alg_len,
+            data,
+            data_len,
+            Reply { callback, ctx },
+            "key agreement algorithm",
+            parse,
+            op,
+        );
+    }
 }
 
 unsafe extern "C" fn release<T: KeyBackendPlugin>(inst: *mut c_void, handle: u64) {
