@@ -621,10 +621,13 @@ unsafe extern "C" fn sign<T: KeyBackendPlugin>(
     callback: Completion,
     ctx: *mut c_void,
 ) {
-    let parse = |name: &str| SignatureAlgorithm::ALL.into_iter().find(|a| a.name() == name);
-    let op = |key: Arc<dyn PrivateKey>, alg, data: Vec<u8>| async move {
-        key.sign(alg, &data).await
+    let parse = |name: &str| {
+        SignatureAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
     };
+    let op =
+        |key: Arc<dyn PrivateKey>, alg, data: Vec<u8>| async move { key.sign(alg, &data).await };
     // SAFETY: the host's arguments, as this entry received them.
     unsafe {
         key_operation::<T, _, _>(
@@ -653,7 +656,11 @@ unsafe extern "C" fn decrypt<T: KeyBackendPlugin>(
     callback: Completion,
     ctx: *mut c_void,
 ) {
-    let parse = |name: &str| DecryptionAlgorithm::ALL.into_iter().find(|a| a.name() == name);
+    let parse = |name: &str| {
+        DecryptionAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+    };
     let op = |key: Arc<dyn PrivateKey>, alg, data: Vec<u8>| async move {
         key.decrypt(alg, &data).await.map(|plain| plain.to_vec())
     };
@@ -716,4 +723,122 @@ unsafe extern "C" fn release<T: KeyBackendPlugin>(inst: *mut c_void, handle: u64
                 .remove(&handle);
         }
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    //! What the key operations answer a host that names an algorithm they do not know (our
+    //! host never does; another one might).
+    use std::sync::mpsc;
+
+    use super::*;
+
+    #[derive(Debug)]
+    struct Keys(cmp_crypto::software::SoftwareKeys);
+
+    #[async_trait::async_trait]
+    impl KeyProvider for Keys {
+        fn name(&self) -> &str {
+            "unit"
+        }
+
+        async fn generate(&self, spec: KeySpec) -> Result<Arc<dyn PrivateKey>, CryptoError> {
+            self.0.generate(spec).await
+        }
+
+        async fn load(&self, locator: &KeyLocator) -> Result<Arc<dyn PrivateKey>, CryptoError> {
+            self.0.load(locator).await
+        }
+    }
+
+    impl KeyBackendPlugin for Keys {
+        const NAME: &'static CStr = c"unit";
+        const VERSION: &'static CStr = c"1";
+
+        fn create(_settings: &str) -> Result<Self, String> {
+            Ok(Keys(cmp_crypto::software::SoftwareKeys))
+        }
+    }
+
+    unsafe extern "C" fn completed(ctx: *mut c_void, status: i32, data: *const u8, len: usize) {
+        // SAFETY: ctx is the sender the test passed; data is valid for len bytes for the call.
+        let (tx, bytes) = unsafe {
+            (
+                &*(ctx as *const mpsc::Sender<(i32, Vec<u8>)>),
+                std::slice::from_raw_parts(data, len).to_vec(),
+            )
+        };
+        let _ = tx.send((status, bytes));
+    }
+
+    /// Calls `entry` for a new P-256 key with the algorithm `alg` and returns what completed.
+    fn call(entry: fn(&Descriptor) -> abi::SignFn, alg: &str) -> (i32, String) {
+        let d = key_backend_descriptor::<Keys>().0;
+        let mut inst: *mut c_void = std::ptr::null_mut();
+        let mut error = Buffer::empty();
+        let mut handle = 0u64;
+        let spec = "ec:P-256";
+        let data = b"to be processed";
+        let (tx, rx) = mpsc::channel::<(i32, Vec<u8>)>();
+        // SAFETY: the descriptor's own entries, called as the ABI says: out-pointers valid,
+        // inputs borrowed for each call, the instance destroyed once at the end, `tx` alive
+        // until the completion arrived.
+        unsafe {
+            assert_eq!(
+                d.create.expect("create")(c"".as_ptr().cast(), 0, &mut inst, &mut error),
+                0
+            );
+            let generate = d.generate.expect("generate");
+            assert_eq!(
+                generate(inst, spec.as_ptr(), spec.len(), &mut handle, &mut error),
+                0
+            );
+            entry(&d)(
+                inst,
+                handle,
+                alg.as_ptr(),
+                alg.len(),
+                data.as_ptr(),
+                data.len(),
+                completed,
+                (&tx as *const mpsc::Sender<(i32, Vec<u8>)>)
+                    .cast_mut()
+                    .cast(),
+            );
+        }
+        let (status, message) = rx.recv_timeout(Duration::from_secs(10)).expect("completed");
+        // SAFETY: made by `create` above, destroyed once.
+        unsafe { d.destroy.expect("destroy")(inst) };
+        (status, String::from_utf8_lossy(&message).into_owned())
+    }
+
+    #[test]
+    fn unknown_algorithms_are_unsupported_with_their_name() {
+        let sign = |d: &Descriptor| d.sign.expect("sign");
+        let decrypt = |d: &Descriptor| d.decrypt.expect("decrypt");
+        let agree = |d: &Descriptor| d.key_agreement.expect("key_agreement");
+        assert_eq!(
+            call(sign, "md5WithRSA"),
+            (
+                abi::STATUS_UNSUPPORTED,
+                "unknown signature algorithm \"md5WithRSA\"".to_owned()
+            )
+        );
+        assert_eq!(
+            call(decrypt, "rsaes-pkcs1-v1_5"),
+            (
+                abi::STATUS_UNSUPPORTED,
+                "unknown decryption algorithm \"rsaes-pkcs1-v1_5\"".to_owned()
+            )
+        );
+        assert_eq!(
+            call(agree, "x25519"),
+            (
+                abi::STATUS_UNSUPPORTED,
+                "unknown key agreement algorithm \"x25519\"".to_owned()
+            )
+        );
+        // A known name reaches the key: P-256 signs.
+        assert_eq!(call(sign, "ecdsa-with-SHA256").0, abi::STATUS_OK);
+    }
 }
