@@ -6,6 +6,7 @@ use std::process::Command;
 mod cli;
 
 use cli::{RECIPIENT, SUBJECT, agent, certout, ok, pbm, run, stderr, url};
+use cmp_tests::fronts::{self, Relay, serve_in_background, tls_server_settings};
 use cmp_tests::openssl_mock::{MockProtection, Server, openssl_mock, start};
 use cmp_tests::{fixtures, tools};
 
@@ -557,25 +558,9 @@ fn start_mock_with_cert(cert: &str) -> Server {
 
 /// Our TCP server half relaying to the mock over HTTP, on its own runtime thread.
 fn tcp_front(mock_port: u16, tls: bool) -> u16 {
-    use cmp_core::transport::{PeerInfo, Responder, Transport};
     use std::sync::Arc;
-    #[derive(Debug)]
-    struct Relay(cmp_transport_http::HttpTransport);
-    #[async_trait::async_trait]
-    impl Responder for Relay {
-        async fn respond(&self, request: Vec<u8>, _peer: &PeerInfo) -> Vec<u8> {
-            self.0.exchange(&request, None).await.unwrap_or_default()
-        }
-    }
     serve_in_background(move |listener| async move {
-        let relay = Relay(
-            cmp_transport_http::HttpTransport::builder(&format!(
-                "http://127.0.0.1:{mock_port}/pkix/"
-            ))
-            .no_proxy()
-            .build()
-            .expect("http"),
-        );
+        let relay = Relay::to(&format!("http://127.0.0.1:{mock_port}/pkix/"));
         let mut builder = cmp_transport_tcp::TcpServer::builder();
         if tls {
             let settings = tls_server_settings(false);
@@ -586,48 +571,6 @@ fn tcp_front(mock_port: u16, tls: bool) -> u16 {
             .serve(listener, Arc::new(relay), std::future::pending())
             .await;
     })
-}
-
-/// Runs `serve` on a listener bound to a free loopback port, on a thread with its own runtime;
-/// returns the port once it is bound.
-fn serve_in_background<F, Fut>(serve: F) -> u16
-where
-    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr").port())
-                .expect("send");
-            serve(listener).await;
-        });
-    });
-    rx.recv().expect("port")
-}
-
-/// The TLS test server identity (`tests/fixtures/tls`); with `client_required`, clients must
-/// present a certificate from the TLS test CA.
-fn tls_server_settings(client_required: bool) -> cmp_transport_http::TlsServerSettings {
-    use fixtures::tls;
-    cmp_transport_http::TlsServerSettings {
-        chain: cmp_transport_http::read_pem_certificates(&tls("server.pem")).expect("cert"),
-        key: cmp_transport_http::read_pem_private_key(&tls("server-key.pem")).expect("key"),
-        client_trusted: if client_required {
-            cmp_transport_http::read_pem_certificates(&tls("ca.pem")).expect("ca")
-        } else {
-            Vec::new()
-        },
-        client_required,
-    }
 }
 
 #[test]
@@ -782,19 +725,15 @@ fn scripted_ca_with(scripts: Vec<cmp_tests::mock_ca::Script>, tls: bool) -> u16 
             self.0.answer(&request)
         }
     }
+    let ca = Arc::new(Ca(cmp_tests::mock_ca::MockCa::new(scripts)));
+    if tls {
+        return fronts::https(ca, true);
+    }
     serve_in_background(move |listener| async move {
-        let mut builder = cmp_transport_http::HttpServer::builder();
-        if tls {
-            builder = builder.tls(tls_server_settings(true));
-        }
-        let server = builder.build().expect("server");
-        let _ = server
-            .serve(
-                listener,
-                Arc::new(Ca(cmp_tests::mock_ca::MockCa::new(scripts))),
-                std::future::pending(),
-            )
-            .await;
+        let server = cmp_transport_http::HttpServer::builder()
+            .build()
+            .expect("server");
+        let _ = server.serve(listener, ca, std::future::pending()).await;
     })
 }
 

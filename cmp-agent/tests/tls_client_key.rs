@@ -10,63 +10,15 @@ use std::sync::Arc;
 mod cli;
 
 use cli::{RECIPIENT, stderr};
-use cmp_core::transport::{PeerInfo, Responder, Transport};
+use cmp_tests::fronts::{self, Relay};
 use cmp_tests::openssl_mock::{MockProtection, openssl_mock};
 use cmp_tests::{fixtures, tools};
-
-/// Relays each request to the mock over HTTP.
-#[derive(Debug)]
-struct Relay(cmp_transport_http::HttpTransport);
-
-#[async_trait::async_trait]
-impl Responder for Relay {
-    async fn respond(&self, request: Vec<u8>, _peer: &PeerInfo) -> Vec<u8> {
-        self.0.exchange(&request, None).await.unwrap_or_default()
-    }
-}
 
 /// An HTTPS front requiring a client certificate from `tests/fixtures/tls/ca.pem`, relaying
 /// to the mock on `mock_port`; returns its port.
 fn https_front_requiring_client_certs(mock_port: u16) -> u16 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr").port())
-                .expect("send");
-            let tls = |f: &str| fixtures::tls(f);
-            let settings = cmp_transport_http::TlsServerSettings {
-                chain: cmp_transport_http::read_pem_certificates(&tls("server.pem")).expect("cert"),
-                key: cmp_transport_http::read_pem_private_key(&tls("server-key.pem")).expect("key"),
-                client_trusted: cmp_transport_http::read_pem_certificates(&tls("ca.pem"))
-                    .expect("ca"),
-                client_required: true,
-            };
-            let relay = Relay(
-                cmp_transport_http::HttpTransport::builder(&format!(
-                    "http://127.0.0.1:{mock_port}/pkix/"
-                ))
-                .no_proxy()
-                .build()
-                .expect("http"),
-            );
-            let server = cmp_transport_http::HttpServer::builder()
-                .tls(settings)
-                .build()
-                .expect("server");
-            let _ = server
-                .serve(listener, Arc::new(relay), std::future::pending())
-                .await;
-        });
-    });
-    rx.recv().expect("port")
+    let relay = Relay::to(&format!("http://127.0.0.1:{mock_port}/pkix/"));
+    fronts::https(Arc::new(relay), true)
 }
 
 /// A fresh SoftHSM2 token `agent` in `dir` holding `key_pem` under the label `tls`; returns

@@ -10,6 +10,7 @@
 pub mod courier;
 pub mod enroll_rig;
 pub mod fixtures;
+pub mod fronts;
 pub mod fuzz_harness;
 pub mod hostile_server;
 pub mod mock_ca;
