@@ -22,10 +22,9 @@ fn key_plugin() -> &'static PathBuf {
 /// Runs the agent in `dir` with exactly the `CMP_AGENT_*` variables given.
 fn agent_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmp-agent"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY");
+    cmp_tests::process::without_proxies(&mut cmd)
+        .current_dir(dir)
+        .args(args);
     for (k, _) in std::env::vars() {
         if k.starts_with("CMP_AGENT_") {
             cmd.env_remove(k);

@@ -426,12 +426,9 @@ fn proxy_from_the_environment_and_no_proxy() {
             .chain(extra)
             .map(|s| (*s).to_owned()),
         );
-        Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+        cmp_tests::process::without_proxies(&mut Command::new(env!("CARGO_BIN_EXE_cmp-agent")))
             .args(&args)
             .env("http_proxy", format!("http://127.0.0.1:{dead_proxy}"))
-            .env_remove("HTTP_PROXY")
-            .env_remove("no_proxy")
-            .env_remove("NO_PROXY")
             .output()
             .expect("agent")
     };
@@ -1004,7 +1001,7 @@ fn keys_in_a_pkcs11_token() {
 
     let mock = openssl_mock(MockProtection::Signature, &[]);
     let out = dir.join("cert.pem").display().to_string();
-    let o = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+    let o = cmp_tests::process::without_proxies(&mut Command::new(env!("CARGO_BIN_EXE_cmp-agent")))
         .args([
             "ir",
             "--server",
@@ -1057,7 +1054,7 @@ fn keys_in_a_pkcs11_token() {
         if let Some(out) = newkeyout {
             args.extend(["--newkeyout".into(), out.into()]);
         }
-        Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+        cmp_tests::process::without_proxies(&mut Command::new(env!("CARGO_BIN_EXE_cmp-agent")))
             .args(&args)
             .env("SOFTHSM2_CONF", &conf)
             .output()

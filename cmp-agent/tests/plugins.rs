@@ -80,12 +80,13 @@ fn ir_through_the_file_drop_plugin_enrolls_at_the_openssl_mock() {
         "--reqout",
         &reqout_s,
     ]);
-    let child = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
-        .args(&args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run cmp-agent");
+    let child =
+        cmp_tests::process::without_proxies(&mut Command::new(env!("CARGO_BIN_EXE_cmp-agent")))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run cmp-agent");
     let pid = child.id();
     let o = child.wait_with_output().expect("cmp-agent ends");
     stop.store(true, Ordering::Relaxed);

@@ -12,6 +12,7 @@ mod cli;
 use cli::{RECIPIENT, stderr};
 use cmp_tests::fronts::{self, Relay};
 use cmp_tests::openssl_mock::{MockProtection, openssl_mock};
+use cmp_tests::process::without_proxies;
 use cmp_tests::{fixtures, tools};
 
 /// An HTTPS front requiring a client certificate from `tests/fixtures/tls/ca.pem`, relaying
@@ -106,13 +107,9 @@ fn the_tls_client_key_is_used_inside_a_pkcs11_token() {
             "20",
         ];
         args.extend_from_slice(extra);
-        Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+        without_proxies(&mut Command::new(env!("CARGO_BIN_EXE_cmp-agent")))
             .args(&args)
             .env("SOFTHSM2_CONF", &conf)
-            .env_remove("https_proxy")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("all_proxy")
-            .env_remove("ALL_PROXY")
             .output()
             .expect("cmp-agent")
     };
@@ -134,7 +131,7 @@ fn the_tls_client_key_is_used_inside_a_pkcs11_token() {
     // A token key that is not the certificate's: the server refuses the handshake signature.
     let (conf_other, other) =
         token_with(&dir.join("other"), Path::new(&fixtures::pki("new-key.pem")));
-    let o = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+    let o = without_proxies(&mut Command::new(env!("CARGO_BIN_EXE_cmp-agent")))
         .args([
             "genm",
             "--server",
@@ -153,8 +150,6 @@ fn the_tls_client_key_is_used_inside_a_pkcs11_token() {
             &other,
         ])
         .env("SOFTHSM2_CONF", &conf_other)
-        .env_remove("https_proxy")
-        .env_remove("HTTPS_PROXY")
         .output()
         .expect("cmp-agent");
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));

@@ -8,6 +8,8 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use cmp_tests::process::without_proxies;
+
 /// The TLS `supported_groups` code of X25519MLKEM768.
 const X25519MLKEM768: u16 = 0x11EC;
 /// The code of X25519.
@@ -38,14 +40,8 @@ fn offered_groups(key_backend: Option<&str>) -> Vec<u16> {
     if let Some(b) = key_backend {
         args.extend(["--key-backend", b]);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+    let mut child = without_proxies(&mut Command::new(env!("CARGO_BIN_EXE_cmp-agent")))
         .args(&args)
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("all_proxy")
-        .env_remove("ALL_PROXY")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -8,10 +8,8 @@ use std::process::{Command, Output};
 use cmp_tests::openssl_mock::Server;
 
 pub(crate) fn agent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cmp-agent"))
+    cmp_tests::process::without_proxies(&mut Command::new(env!("CARGO_BIN_EXE_cmp-agent")))
         .args(args)
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
         .output()
         .expect("run cmp-agent")
 }
