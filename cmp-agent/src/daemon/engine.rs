@@ -356,6 +356,11 @@ impl<'a> Engine<'a> {
             (None, true) => opt("trusted", &current.join("chain.pem").display().to_string()),
             (None, false) => {}
         }
+        let crls = super::trust::crls_file(&self.cfg.state_dir);
+        let crl_check = self.cfg.crl_refresh && std::fs::metadata(&crls).is_ok_and(|m| m.len() > 0);
+        if crl_check {
+            opt("crls", &crls.display().to_string());
+        }
         if let Some(s) = &c.srvcert {
             opt("srvcert", &s.display().to_string());
         }
@@ -367,6 +372,9 @@ impl<'a> Engine<'a> {
         }
         if let Some(s) = &c.sans {
             opt("sans", s);
+        }
+        if crl_check {
+            argv.push("--crl-check".into());
         }
         if c.implicit_confirm {
             argv.push("--implicit-confirm".into());
@@ -479,6 +487,15 @@ impl<'a> Engine<'a> {
         } else {
             EnrollmentKind::Ir
         };
+        if kur && self.cfg.crl_refresh {
+            let crls = super::trust::crls_file(&self.cfg.state_dir);
+            if !std::fs::metadata(&crls).is_ok_and(|m| m.len() > 0) {
+                return Err(Failure::Other(format!(
+                    "crl_refresh is on but no CRL is held ({} is empty): the CA's signer cannot be checked, so no key update is sent",
+                    crls.display()
+                )));
+            }
+        }
         let mut last = None;
         for server in &self.cfg.servers {
             tracing::info!("{name}: {} at {server}", action.word());

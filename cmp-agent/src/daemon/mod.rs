@@ -7,6 +7,7 @@
 //! for up to `stop_timeout` and then stops — an unfinished transaction stays saved (parked)
 //! and is resumed at the next start.
 
+mod crls;
 pub(crate) mod engine;
 pub(crate) mod failpoint;
 mod hook;

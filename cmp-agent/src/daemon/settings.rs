@@ -138,6 +138,8 @@ pub(crate) struct DaemonSection {
     pub(crate) hook_timeout: Option<String>,
     pub(crate) stop_timeout: Option<String>,
     pub(crate) trust_refresh: Option<String>,
+    #[serde(default)]
+    pub(crate) crl_refresh: bool,
 }
 
 /// One `[[certificate]]` as written.
@@ -202,6 +204,10 @@ pub(crate) struct DaemonConfig {
     /// How often the CA certificates and a root update are asked for (also before each
     /// renewal).
     pub(crate) trust_refresh: Duration,
+    /// Whether each trust refresh also asks for the CRLs (genm crlStatusList) of the anchors
+    /// and of the installed chains' CAs, kept in the store and checked against the CA's
+    /// signer (as `--crls` with `--crl-check`).
+    pub(crate) crl_refresh: bool,
     pub(crate) certificates: Vec<CertificateConfig>,
 }
 
@@ -331,6 +337,7 @@ impl DaemonConfig {
                 Duration::from_secs(86_400),
             )?
             .max(Duration::from_secs(1)),
+            crl_refresh: d.crl_refresh,
             certificates,
         })
     }

@@ -18,6 +18,7 @@ use cmp_core::names::format_name;
 use cmp_core::storage::{Storage, TrustStore};
 use cmp_core::transaction::{GeneralMessage, verify_root_ca_key_update};
 
+use super::crls;
 use super::engine::{Engine, installed, store_dir, unix};
 use super::settings::CertificateConfig;
 use crate::commands::drive;
@@ -34,6 +35,15 @@ pub(crate) fn anchors_file(state_dir: &Path) -> PathBuf {
         .join("trust")
         .join("current")
         .join("anchors.pem")
+}
+
+/// The CRLs file of the store's current trust generation (what `--crls` is given when
+/// `crl_refresh` is on).
+pub(crate) fn crls_file(state_dir: &Path) -> PathBuf {
+    store_dir(state_dir)
+        .join("trust")
+        .join("current")
+        .join("crls.pem")
 }
 
 /// Decodes the anchors of a trust store (undecodable entries are skipped: the store only
@@ -183,9 +193,32 @@ impl Engine<'_> {
         let old = current_root(&anchors, now).cloned();
         let record = self.store.load(&cert.name).await.ok().flatten();
         let has_cert = record.as_ref().and_then(installed).is_some();
+        let crl_ask = if self.cfg.crl_refresh {
+            let mut cas = anchors.clone();
+            for der in record
+                .iter()
+                .flat_map(|r| r.current.iter())
+                .flat_map(|c| c.chain.iter())
+            {
+                if let Ok(c) = CmpCertificate::from_der(der) {
+                    cas.push(c);
+                }
+            }
+            let held = self.store.trust().await.map_err(|e| e.to_string())?;
+            let statuses = crls::statuses(&crls::issuers(&cas), &crls::decode(&held.crls));
+            Some(
+                InfoTypeAndValue::from_value(&InfoValue::CrlStatusList(statuses))
+                    .map_err(|e| e.to_string())?,
+            )
+        } else {
+            None
+        };
         let mut last = String::from("no CA is configured");
         for server in &self.cfg.servers {
-            match self.ask(cert, server, has_cert, old.as_ref()).await {
+            match self
+                .ask(cert, server, has_cert, old.as_ref(), crl_ask.as_ref())
+                .await
+            {
                 Ok(itavs) => return self.believe(&itavs, old.as_ref(), &anchors).await,
                 Err(e) => {
                     tracing::warn!("trust refresh: {server}: {e}");
@@ -196,13 +229,15 @@ impl Engine<'_> {
         Err(format!("trust refresh failed: {last}"))
     }
 
-    /// The two general messages, with `server`.
+    /// The general messages (caCerts, rootCaCert, and crlStatusList when `crl_ask` is
+    /// given), with `server`.
     async fn ask(
         &self,
         cert: &CertificateConfig,
         server: &str,
         has_cert: bool,
         old: Option<&CmpCertificate>,
+        crl_ask: Option<&InfoTypeAndValue>,
     ) -> Result<Vec<InfoTypeAndValue>, String> {
         let args = self
             .args(cert, server, has_cert)
@@ -213,7 +248,10 @@ impl Engine<'_> {
         let root_ask = InfoTypeAndValue::from_value(&InfoValue::RootCaCert(old.cloned()))
             .map_err(|e| e.to_string())?;
         let mut out = Vec::new();
-        for itav in [InfoTypeAndValue::request(oid::IT_CA_CERTS), root_ask] {
+        let asks = [InfoTypeAndValue::request(oid::IT_CA_CERTS), root_ask]
+            .into_iter()
+            .chain(crl_ask.cloned());
+        for itav in asks {
             let keys = Keys {
                 protection: s.protection_key.as_deref(),
                 new_key: None,
@@ -284,6 +322,22 @@ impl Engine<'_> {
                             format_unix(o.not_after_unix())
                         ))
                     );
+                }
+                Ok(InfoValue::Crls(Some(received))) => {
+                    let mut trust = self.store.trust().await.map_err(|e| e.to_string())?;
+                    if let Some(merged) = crls::merge(&trust.crls, &received)? {
+                        trust.crls = merged.crls;
+                        self.store
+                            .save_trust(&trust)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        for line in merged.taken {
+                            tracing::info!("{line}");
+                        }
+                    }
+                }
+                Ok(InfoValue::Crls(None)) => {
+                    tracing::debug!("trust refresh: no newer CRL");
                 }
                 Ok(InfoValue::RootCaKeyUpdate(None)) => {
                     tracing::debug!("trust refresh: no root CA key update");

@@ -307,3 +307,50 @@ pub(crate) fn hook_runs(dir: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// `dir/name` as a string (for argv).
+pub(crate) fn p(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+/// `openssl ARGS…` in `dir`, which must succeed.
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is needed: apt-get install -y openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A self-signed root `cert` with a new P-256 key `key`, valid `days`.
+pub(crate) fn root(dir: &Path, key: &str, cert: &str, subject: &str, days: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-subj",
+            subject,
+            "-days",
+            days,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        ],
+    );
+}
