@@ -354,3 +354,48 @@ pub(crate) fn root(dir: &Path, key: &str, cert: &str, subject: &str, days: &str)
         ],
     );
 }
+
+/// A TCP proxy on 127.0.0.1 in front of `upstream` (an `http://127.0.0.1:PORT/PATH` URL) that
+/// loses the CA's answer on its first connection: the request reaches the CA, which answers,
+/// and the proxy then closes the client's connection without passing the answer on. Later
+/// connections pass both ways. Returns the proxy's URL (same path).
+pub(crate) fn lossy_proxy(upstream: &str) -> String {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let rest = upstream.strip_prefix("http://").expect("an http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let authority = authority.to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for (i, client) in listener.incoming().enumerate() {
+            let Ok(mut client) = client else { return };
+            let Ok(mut server) = TcpStream::connect(&authority) else {
+                return;
+            };
+            let (mut c2, mut s2) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            // Client to CA, always.
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                if i == 0 {
+                    // The CA's answer is read (it has answered) and lost.
+                    let mut buf = [0u8; 4096];
+                    let _ = server.read(&mut buf);
+                    let _ = client.shutdown(Shutdown::Both);
+                    let _ = server.shutdown(Shutdown::Both);
+                } else {
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.flush();
+                    let _ = client.shutdown(Shutdown::Write);
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}{path}")
+}
