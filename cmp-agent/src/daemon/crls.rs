@@ -158,7 +158,7 @@ mod tests {
     fn a_newer_crl_replaces_the_one_of_its_issuer_only() {
         let (a1, a2, b1) = (crl("CN=A", 1000), crl("CN=A", 2000), crl("CN=B", 1000));
         let held = vec![der(&a1), der(&b1)];
-        let merged = merge(&held, &[a2.clone()])
+        let merged = merge(&held, std::slice::from_ref(&a2))
             .expect("merge")
             .expect("changed");
         assert_eq!(merged.crls, vec![der(&b1), der(&a2)]);
