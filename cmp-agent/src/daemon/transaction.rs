@@ -191,6 +191,12 @@ impl Engine<'_> {
             super::status::serial_hex(enrolled.certificate.serial_number()),
             format_unix(enrolled.certificate.not_after_unix())
         );
+        if let Some(root) = &enrolled.bootstrap_root {
+            // The certificate is installed all the same; a later refresh tries again.
+            if let Err(e) = self.pin_bootstrap_root(root).await {
+                tracing::error!("{name}: re-bootstrap: the root from the ip is not kept: {e}");
+            }
+        }
         self.install(cert).await
     }
 

@@ -139,6 +139,68 @@ impl Engine<'_> {
         Ok(seed)
     }
 
+    /// Every anchor has expired: the certificates of the configured `trusted` files that are
+    /// valid `now` replace them (in one atomic switch), if there are any — an operator's new
+    /// `trusted` file re-bootstraps the device's trust.
+    async fn anchors_from_trusted_files(
+        &self,
+        now: SystemTime,
+    ) -> Result<Option<Vec<CmpCertificate>>, String> {
+        let mut fresh: Vec<CmpCertificate> = Vec::new();
+        for c in &self.cfg.certificates {
+            if let Some(p) = &c.section.trusted {
+                for cert in crate::certs::read_certs(p)
+                    .map_err(|e| format!("certificate {}: trusted {}: {e}", c.name, p.display()))?
+                {
+                    if cert.is_valid_at(now) && !fresh.iter().any(|f| f.der() == cert.der()) {
+                        fresh.push(cert);
+                    }
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(None);
+        }
+        let mut trust = self.store.trust().await.map_err(|e| e.to_string())?;
+        trust.anchors = fresh.iter().map(|c| c.der().to_vec()).collect();
+        self.store
+            .save_trust(&trust)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(
+            "re-bootstrap: every trust anchor had expired; the configured trusted files bring {}, which replace them",
+            describe(&fresh)
+        );
+        Ok(Some(fresh))
+    }
+
+    /// A re-bootstrap with the vendor credential succeeded: the root the ip brought (it
+    /// validated the CA's signature and the new certificate) replaces the expired anchors.
+    pub(super) async fn pin_bootstrap_root(&self, root: &CmpCertificate) -> Result<(), String> {
+        let mut trust = self.store.trust().await.map_err(|e| e.to_string())?;
+        let now = unix(self.clock.now());
+        let mut kept: Vec<Vec<u8>> = trust
+            .anchors
+            .iter()
+            .filter(|d| CmpCertificate::from_der(d).is_ok_and(|c| c.not_after_unix() > now))
+            .cloned()
+            .collect();
+        if !kept.iter().any(|d| d.as_slice() == root.der()) {
+            kept.push(root.der().to_vec());
+        }
+        trust.anchors = kept;
+        self.store
+            .save_trust(&trust)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.rebootstrap.set(false);
+        tracing::warn!(
+            "re-bootstrap: the root {} from the ip is the trust anchor now",
+            describe(std::slice::from_ref(root))
+        );
+        Ok(())
+    }
+
     /// Whether the trust refresh is due (never done by this engine, or `trust_refresh` ago).
     pub(crate) fn trust_due(&self) -> bool {
         self.trust_checked
@@ -187,12 +249,34 @@ impl Engine<'_> {
             return Ok(());
         }
         let now = self.clock.now();
+        let anchors = match expired_sentence(&anchors, unix(now)) {
+            Some(_) => self
+                .anchors_from_trusted_files(now)
+                .await?
+                .unwrap_or(anchors),
+            None => anchors,
+        };
         if let Some(s) = expired_sentence(&anchors, unix(now)) {
+            let vendor = self
+                .cfg
+                .certificates
+                .iter()
+                .any(|c| c.section.vendor_cert.is_some());
+            if vendor && !self.rebootstrap.replace(true) {
+                tracing::warn!(
+                    "re-bootstrap: every trust anchor has expired; the certificates with a vendor credential enroll again with it (ir), the CA's root taken from the ip (3GPP TS 33.310 first contact)"
+                );
+            }
             return Err(s);
         }
+        self.rebootstrap.set(false);
         let old = current_root(&anchors, now).cloned();
         let record = self.store.load(&cert.name).await.ok().flatten();
-        let has_cert = record.as_ref().and_then(installed).is_some();
+        // An expired certificate cannot sign: the genm is then protected as an ir would be.
+        let has_cert = record
+            .as_ref()
+            .and_then(installed)
+            .is_some_and(|c| c.is_valid_at(now));
         let crl_ask = if self.cfg.crl_refresh {
             let mut cas = anchors.clone();
             for der in record
@@ -348,6 +432,21 @@ impl Engine<'_> {
         }
         Ok(())
     }
+}
+
+/// `CN=… (valid until …)`, comma-separated.
+fn describe(certs: &[CmpCertificate]) -> String {
+    certs
+        .iter()
+        .map(|c| {
+            format!(
+                "{} (valid until {})",
+                format_name(c.subject()),
+                format_unix(c.not_after_unix())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn secs(d: std::time::Duration) -> i64 {

@@ -399,3 +399,126 @@ pub(crate) fn lossy_proxy(upstream: &str) -> String {
     });
     format!("http://127.0.0.1:{port}{path}")
 }
+
+/// A self-signed root `cert` with a new P-256 key `key`, valid from a minute ago until `secs`
+/// seconds from now (`openssl ca -selfsign`, which takes explicit dates).
+pub(crate) fn short_root(dir: &Path, key: &str, cert: &str, subject: &str, secs: i64) {
+    let work = dir.join(format!("{cert}.ca"));
+    std::fs::create_dir_all(&work).expect("ca dir");
+    std::fs::write(work.join("index.txt"), "").expect("index");
+    std::fs::write(work.join("serial"), "01\n").expect("serial");
+    std::fs::write(
+        work.join("ca.cnf"),
+        format!(
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = {db}\nnew_certs_dir = {dir}\nserial = {serial}\n\
+             default_md = sha256\npolicy = any\ncopy_extensions = copy\nunique_subject = no\n\
+             [any]\ncommonName = supplied\n",
+            db = work.join("index.txt").display(),
+            dir = work.display(),
+            serial = work.join("serial").display(),
+        ),
+    )
+    .expect("ca.cnf");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            &format!("{cert}.csr"),
+            "-subj",
+            subject,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        ],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    let date = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .expect("time")
+            .format("%Y%m%d%H%M%SZ")
+            .to_string()
+    };
+    openssl(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            &work.join("ca.cnf").display().to_string(),
+            "-selfsign",
+            "-keyfile",
+            key,
+            "-in",
+            &format!("{cert}.csr"),
+            "-out",
+            cert,
+            "-startdate",
+            &date(now - 60),
+            "-enddate",
+            &date(now + secs),
+        ],
+    );
+}
+
+/// An end-entity certificate `out` of a new P-256 key `key` for `subject`, issued by `ca`
+/// with `ca_key` for 30 days (digitalSignature: a CMP signer).
+pub(crate) fn leaf(dir: &Path, key: &str, subject: &str, ca: &str, ca_key: &str, out: &str) {
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .expect("ext");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-subj",
+            subject,
+            "-out",
+            "leaf.csr",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            ca,
+            "-CAkey",
+            ca_key,
+            "-set_serial",
+            "9",
+            "-days",
+            "30",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            out,
+        ],
+    );
+}
