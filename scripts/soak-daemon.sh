@@ -7,7 +7,7 @@
 # (the first WARMUP enrollments), and checks that the CA's database holds exactly as many
 # certificates as the agent logged issued, and that every identity ends installed.
 #
-#   scripts/soak-daemon.sh                        # 2 000 enrollments: does it work?
+#   scripts/soak-daemon.sh                        # 2 000 enrollments (quick check)
 #   COUNT=100000 scripts/soak-daemon.sh           # the soak of issue 13
 #   CARGO_TARGET_DIR=/work/bench-target-daemon COUNT=100000 scripts/soak-daemon.sh
 #   PROFILE=debug COUNT=300 IDENTITIES=20 scripts/soak-daemon.sh   # does the script work?
@@ -17,8 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-2000}
-IDENTITIES=${IDENTITIES:-100}
-VALIDITY=${VALIDITY:-60}
+IDENTITIES=${IDENTITIES:-200}
+VALIDITY=${VALIDITY:-30}
 SAMPLE=${SAMPLE:-5}
 WARMUP=${WARMUP:-$(( COUNT / 10 > 3 * IDENTITIES ? COUNT / 10 : 3 * IDENTITIES ))}
 command -v python3 >/dev/null || { echo "python3 is needed: apt-get install -y python3" >&2; exit 1; }
