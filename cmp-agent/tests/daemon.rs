@@ -273,6 +273,13 @@ fn a_refusal_is_reported_backed_off_and_leaves_no_transaction() {
         ],
     );
     let cfg = config(&dir, &ca.urls, "1d", "");
+    // A back-off longer than a loaded machine takes between the two passes below.
+    let text = std::fs::read_to_string(&cfg).expect("config").replace(
+        "retry_min = \"1s\"\nretry_max = \"2s\"",
+        "retry_min = \"60s\"\nretry_max = \"120s\"",
+    );
+    assert!(text.contains("retry_min = \"60s\""), "{text}");
+    std::fs::write(&cfg, text).expect("config");
     let out = agent(&cfg, &["run", "--once"], &[]);
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{log}");

@@ -6,50 +6,8 @@
 mod daemon_rig;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use daemon_rig::*;
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed: apt-get install -y openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A self-signed root `cert` with a new P-256 key `key`, valid `days`.
-fn root(dir: &Path, key: &str, cert: &str, subject: &str, days: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            key,
-            "-out",
-            cert,
-            "-subj",
-            subject,
-            "-days",
-            days,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-        ],
-    );
-}
 
 /// A certificate of `key` for `subject`, issued by `ca` with `ca_key`.
 fn cross(dir: &Path, key: &str, subject: &str, ca: &str, ca_key: &str, out: &str) {
@@ -96,10 +54,6 @@ fn rollover(dir: &Path) {
     root(dir, "new.key", "new.pem", NEW, "60");
     cross(dir, "new.key", NEW, "old.pem", "old.key", "newwithold.pem");
     cross(dir, "old.key", OLD, "new.pem", "new.key", "oldwithnew.pem");
-}
-
-fn p(dir: &Path, name: &str) -> String {
-    dir.join(name).display().to_string()
 }
 
 /// cmp-server with the old root as its CA, answering rootCaCert with `update`

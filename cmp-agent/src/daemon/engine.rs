@@ -111,6 +111,10 @@ pub(crate) struct Engine<'a> {
     pub(crate) clock: &'a dyn Clock,
     /// When this engine last refreshed the trust anchors (Unix seconds).
     pub(crate) trust_checked: std::cell::Cell<Option<i64>>,
+    /// Every anchor has expired and no configured `trusted` file brings a valid one: the
+    /// certificates with a vendor credential enroll again with it (ir), taking the CA's root
+    /// from the ip (3GPP TS 33.310 first contact), which then becomes the anchor.
+    pub(crate) rebootstrap: std::cell::Cell<bool>,
 }
 
 /// The store's directory under the state directory.
@@ -140,6 +144,7 @@ impl<'a> Engine<'a> {
             store,
             clock,
             trust_checked: std::cell::Cell::new(None),
+            rebootstrap: std::cell::Cell::new(false),
         }
     }
 
@@ -217,7 +222,12 @@ impl<'a> Engine<'a> {
             let due = due.unwrap_or_else(|| self.renew_time(c));
             (due, c.not_after_unix())
         });
-        let Some(action) = schedule::decide(now, view) else {
+        let action = if self.rebootstraps(cert) {
+            Some(Action::Reenroll)
+        } else {
+            schedule::decide(now, view)
+        };
+        let Some(action) = action else {
             return Next::At(match due {
                 Some(d) => d,
                 None => self.schedule(cert, &mut meta).await,
@@ -227,6 +237,7 @@ impl<'a> Engine<'a> {
             // Before a renewal: the CA's certificates and a root update, if any.
             self.trust_refresh_logged(cert).await;
         }
+        let current = current.filter(|_| !self.rebootstraps(cert));
         Next::At(match self.attempt(cert, action, current.as_ref()).await {
             Ok(()) => self.now(),
             Err(Failure::KurRefused(why)) => {
@@ -238,6 +249,12 @@ impl<'a> Engine<'a> {
             }
             Err(f) => self.failed(cert, &mut meta, &f, false).await,
         })
+    }
+
+    /// Whether `cert` is to re-bootstrap now: every anchor has expired and it has a vendor
+    /// credential.
+    pub(super) fn rebootstraps(&self, cert: &CertificateConfig) -> bool {
+        self.rebootstrap.get() && cert.section.vendor_cert.is_some()
     }
 
     fn renew_time(&self, c: &CmpCertificate) -> i64 {
@@ -335,9 +352,14 @@ impl<'a> Engine<'a> {
         opt("msg-timeout", &self.cfg.msg_timeout.to_string());
         opt("total-timeout", &self.cfg.total_timeout.to_string());
         let current = self.current_dir(&cert.name);
+        let rebootstrap = self.rebootstraps(cert);
         if kur {
             opt("cert", &current.join("cert.pem").display().to_string());
             opt("key", &current.join("key.pem").display().to_string());
+        } else if let (Some(vc), Some(vk), true) = (&c.vendor_cert, &c.vendor_key, rebootstrap) {
+            // A re-bootstrap: the vendor credential, whatever else is configured.
+            opt("cert", &vc.display().to_string());
+            opt("key", vk);
         } else if let (Some(s), Some(r)) = (&c.secret, &c.reference) {
             opt("secret", s);
             opt("ref", r);
@@ -356,6 +378,11 @@ impl<'a> Engine<'a> {
             (None, true) => opt("trusted", &current.join("chain.pem").display().to_string()),
             (None, false) => {}
         }
+        let crls = super::trust::crls_file(&self.cfg.state_dir);
+        let crl_check = self.cfg.crl_refresh && std::fs::metadata(&crls).is_ok_and(|m| m.len() > 0);
+        if crl_check {
+            opt("crls", &crls.display().to_string());
+        }
         if let Some(s) = &c.srvcert {
             opt("srvcert", &s.display().to_string());
         }
@@ -367,6 +394,12 @@ impl<'a> Engine<'a> {
         }
         if let Some(s) = &c.sans {
             opt("sans", s);
+        }
+        if crl_check {
+            argv.push("--crl-check".into());
+        }
+        if !kur && rebootstrap {
+            argv.push("--bootstrap-trust-from-ip".into());
         }
         if c.implicit_confirm {
             argv.push("--implicit-confirm".into());
@@ -479,6 +512,15 @@ impl<'a> Engine<'a> {
         } else {
             EnrollmentKind::Ir
         };
+        if kur && self.cfg.crl_refresh {
+            let crls = super::trust::crls_file(&self.cfg.state_dir);
+            if !std::fs::metadata(&crls).is_ok_and(|m| m.len() > 0) {
+                return Err(Failure::Other(format!(
+                    "crl_refresh is on but no CRL is held ({} is empty): the CA's signer cannot be checked, so no key update is sent",
+                    crls.display()
+                )));
+            }
+        }
         let mut last = None;
         for server in &self.cfg.servers {
             tracing::info!("{name}: {} at {server}", action.word());

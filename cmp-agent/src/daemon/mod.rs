@@ -7,6 +7,8 @@
 //! for up to `stop_timeout` and then stops — an unfinished transaction stays saved (parked)
 //! and is resumed at the next start.
 
+pub(crate) mod ca_time;
+mod crls;
 pub(crate) mod engine;
 pub(crate) mod failpoint;
 mod hook;
@@ -139,16 +141,9 @@ pub(crate) fn run(
     };
     let config_path = config_flag.map(std::path::Path::to_path_buf);
     let state_flag = args.state_dir.clone();
+    let clock = ca_time::AdjustableClock::new(clock);
     rt.block_on(async move {
-        let code = main_loop(
-            cfg,
-            registry,
-            clock.as_ref(),
-            args.once,
-            config_path,
-            state_flag,
-        )
-        .await;
+        let code = main_loop(cfg, registry, &clock, args.once, config_path, state_flag).await;
         exit::code(code)
     })
 }
@@ -163,7 +158,7 @@ enum Wake {
 async fn main_loop(
     cfg: DaemonConfig,
     registry: &Registry,
-    clock: &dyn Clock,
+    clock: &ca_time::AdjustableClock,
     once: bool,
     config_path: Option<PathBuf>,
     state_flag: Option<PathBuf>,
@@ -200,8 +195,35 @@ async fn main_loop(
     notifier.send("READY=1");
     let mut clock_said: Option<String> = None;
     loop {
-        let now = unix(clock.now());
         let anchors = anchors_not_before(&engine).await;
+        if clock.offset() != 0
+            && schedule::clock_problem(clock.base_now(), build_time(), anchors).is_none()
+        {
+            clock.set_offset(0);
+            tracing::info!("the system clock is sane again; the CA's time is no longer used");
+        }
+        let mut now = unix(clock.now());
+        let problem = schedule::clock_problem(now, build_time(), anchors);
+        if let (Some(problem), Some(bound), Some(c)) = (
+            &problem,
+            engine.cfg.clock_from_ca,
+            engine.cfg.certificates.first(),
+        ) {
+            let lower = anchors.map_or(build_time(), |a| a.max(build_time()));
+            let upper = build_time().saturating_add(i64::try_from(bound.as_secs()).unwrap_or(0));
+            match engine.time_from_ca(c, lower, upper).await {
+                Ok(t) => {
+                    clock.set_offset(t - clock.base_now());
+                    tracing::warn!(
+                        "{problem}; the CA's authenticated messageTime says {}: using the CA's time (the system clock is {} s off)",
+                        cmp_core::asn1::format_unix(t),
+                        t - clock.base_now()
+                    );
+                    now = unix(clock.now());
+                }
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
         let mut next = now + i64::try_from(engine.cfg.check_interval.as_secs()).unwrap_or(3600);
         if let Some(problem) = schedule::clock_problem(now, build_time(), anchors) {
             if clock_said.as_deref() != Some(problem.as_str()) {

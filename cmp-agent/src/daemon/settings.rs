@@ -138,6 +138,9 @@ pub(crate) struct DaemonSection {
     pub(crate) hook_timeout: Option<String>,
     pub(crate) stop_timeout: Option<String>,
     pub(crate) trust_refresh: Option<String>,
+    #[serde(default)]
+    pub(crate) crl_refresh: bool,
+    pub(crate) clock_from_ca: Option<String>,
 }
 
 /// One `[[certificate]]` as written.
@@ -202,6 +205,13 @@ pub(crate) struct DaemonConfig {
     /// How often the CA certificates and a root update are asked for (also before each
     /// renewal).
     pub(crate) trust_refresh: Duration,
+    /// Whether each trust refresh also asks for the CRLs (genm crlStatusList) of the anchors
+    /// and of the installed chains' CAs, kept in the store and checked against the CA's
+    /// signer (as `--crls` with `--crl-check`).
+    pub(crate) crl_refresh: bool,
+    /// When the system clock is not sane, take the CA's authenticated messageTime if it is
+    /// no later than the build time plus this (off when `None`).
+    pub(crate) clock_from_ca: Option<Duration>,
     pub(crate) certificates: Vec<CertificateConfig>,
 }
 
@@ -331,6 +341,13 @@ impl DaemonConfig {
                 Duration::from_secs(86_400),
             )?
             .max(Duration::from_secs(1)),
+            crl_refresh: d.crl_refresh,
+            clock_from_ca: d
+                .clock_from_ca
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|e| format!("key daemon.clock_from_ca: {e}"))?,
             certificates,
         })
     }

@@ -10,6 +10,7 @@ use cmp_core::crypto::PrivateKey;
 use cmp_core::names::format_name;
 use cmp_core::storage::{Credential, IdentityName, Storage, StoredKey, TransactionBlob};
 use cmp_core::transaction::{Enrolled, Enrollment, Phase, SignPurpose, Step, Transaction};
+use cmp_core::transport::TransportError;
 
 use super::engine::{Engine, Failure, HOOK_PENDING};
 use super::failpoint;
@@ -55,9 +56,12 @@ impl Engine<'_> {
         };
         let classify = |e: ClientError, received_any: bool| -> Failure {
             match &e {
-                ClientError::Transport(_) | ClientError::TotalTimeout { .. } if !received_any => {
+                // Nothing reached the CA: try the next one.
+                ClientError::Transport(t) if !received_any && !maybe_delivered(t) => {
                     Failure::Unreachable(e.to_string())
                 }
+                // The request may have reached the CA and its answer been lost: the saved
+                // transaction is resumed (the identical request re-sent) with this CA.
                 ClientError::Transport(_) | ClientError::TotalTimeout { .. } => {
                     Failure::Interrupted(e.to_string())
                 }
@@ -187,6 +191,12 @@ impl Engine<'_> {
             super::status::serial_hex(enrolled.certificate.serial_number()),
             format_unix(enrolled.certificate.not_after_unix())
         );
+        if let Some(root) = &enrolled.bootstrap_root {
+            // The certificate is installed all the same; a later refresh tries again.
+            if let Err(e) = self.pin_bootstrap_root(root).await {
+                tracing::error!("{name}: re-bootstrap: the root from the ip is not kept: {e}");
+            }
+        }
         self.install(cert).await
     }
 
@@ -246,6 +256,18 @@ impl Engine<'_> {
             Ok(line) => tracing::info!("{name}: {line}"),
             Err(line) => tracing::warn!("{name}: {line}"),
         }
+    }
+}
+
+/// Whether a request that failed with `e` may have reached the CA (and been answered): every
+/// failure but one to connect (or to set up TLS) with it.
+fn maybe_delivered(e: &TransportError) -> bool {
+    match e {
+        TransportError::InvalidUrl { .. }
+        | TransportError::Connect { .. }
+        | TransportError::Tls { .. } => false,
+        TransportError::Timeout { what, .. } => !what.starts_with("connecting"),
+        _ => true,
     }
 }
 

@@ -18,6 +18,7 @@ use cmp_core::names::format_name;
 use cmp_core::storage::{Storage, TrustStore};
 use cmp_core::transaction::{GeneralMessage, verify_root_ca_key_update};
 
+use super::crls;
 use super::engine::{Engine, installed, store_dir, unix};
 use super::settings::CertificateConfig;
 use crate::commands::drive;
@@ -34,6 +35,15 @@ pub(crate) fn anchors_file(state_dir: &Path) -> PathBuf {
         .join("trust")
         .join("current")
         .join("anchors.pem")
+}
+
+/// The CRLs file of the store's current trust generation (what `--crls` is given when
+/// `crl_refresh` is on).
+pub(crate) fn crls_file(state_dir: &Path) -> PathBuf {
+    store_dir(state_dir)
+        .join("trust")
+        .join("current")
+        .join("crls.pem")
 }
 
 /// Decodes the anchors of a trust store (undecodable entries are skipped: the store only
@@ -129,6 +139,68 @@ impl Engine<'_> {
         Ok(seed)
     }
 
+    /// Every anchor has expired: the certificates of the configured `trusted` files that are
+    /// valid `now` replace them (in one atomic switch), if there are any — an operator's new
+    /// `trusted` file re-bootstraps the device's trust.
+    async fn anchors_from_trusted_files(
+        &self,
+        now: SystemTime,
+    ) -> Result<Option<Vec<CmpCertificate>>, String> {
+        let mut fresh: Vec<CmpCertificate> = Vec::new();
+        for c in &self.cfg.certificates {
+            if let Some(p) = &c.section.trusted {
+                for cert in crate::certs::read_certs(p)
+                    .map_err(|e| format!("certificate {}: trusted {}: {e}", c.name, p.display()))?
+                {
+                    if cert.is_valid_at(now) && !fresh.iter().any(|f| f.der() == cert.der()) {
+                        fresh.push(cert);
+                    }
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(None);
+        }
+        let mut trust = self.store.trust().await.map_err(|e| e.to_string())?;
+        trust.anchors = fresh.iter().map(|c| c.der().to_vec()).collect();
+        self.store
+            .save_trust(&trust)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(
+            "re-bootstrap: every trust anchor had expired; the configured trusted files bring {}, which replace them",
+            describe(&fresh)
+        );
+        Ok(Some(fresh))
+    }
+
+    /// A re-bootstrap with the vendor credential succeeded: the root the ip brought (it
+    /// validated the CA's signature and the new certificate) replaces the expired anchors.
+    pub(super) async fn pin_bootstrap_root(&self, root: &CmpCertificate) -> Result<(), String> {
+        let mut trust = self.store.trust().await.map_err(|e| e.to_string())?;
+        let now = unix(self.clock.now());
+        let mut kept: Vec<Vec<u8>> = trust
+            .anchors
+            .iter()
+            .filter(|d| CmpCertificate::from_der(d).is_ok_and(|c| c.not_after_unix() > now))
+            .cloned()
+            .collect();
+        if !kept.iter().any(|d| d.as_slice() == root.der()) {
+            kept.push(root.der().to_vec());
+        }
+        trust.anchors = kept;
+        self.store
+            .save_trust(&trust)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.rebootstrap.set(false);
+        tracing::warn!(
+            "re-bootstrap: the root {} from the ip is the trust anchor now",
+            describe(std::slice::from_ref(root))
+        );
+        Ok(())
+    }
+
     /// Whether the trust refresh is due (never done by this engine, or `trust_refresh` ago).
     pub(crate) fn trust_due(&self) -> bool {
         self.trust_checked
@@ -177,15 +249,60 @@ impl Engine<'_> {
             return Ok(());
         }
         let now = self.clock.now();
+        let anchors = match expired_sentence(&anchors, unix(now)) {
+            Some(_) => self
+                .anchors_from_trusted_files(now)
+                .await?
+                .unwrap_or(anchors),
+            None => anchors,
+        };
         if let Some(s) = expired_sentence(&anchors, unix(now)) {
+            let vendor = self
+                .cfg
+                .certificates
+                .iter()
+                .any(|c| c.section.vendor_cert.is_some());
+            if vendor && !self.rebootstrap.replace(true) {
+                tracing::warn!(
+                    "re-bootstrap: every trust anchor has expired; the certificates with a vendor credential enroll again with it (ir), the CA's root taken from the ip (3GPP TS 33.310 first contact)"
+                );
+            }
             return Err(s);
         }
+        self.rebootstrap.set(false);
         let old = current_root(&anchors, now).cloned();
         let record = self.store.load(&cert.name).await.ok().flatten();
-        let has_cert = record.as_ref().and_then(installed).is_some();
+        // An expired certificate cannot sign: the genm is then protected as an ir would be.
+        let has_cert = record
+            .as_ref()
+            .and_then(installed)
+            .is_some_and(|c| c.is_valid_at(now));
+        let crl_ask = if self.cfg.crl_refresh {
+            let mut cas = anchors.clone();
+            for der in record
+                .iter()
+                .flat_map(|r| r.current.iter())
+                .flat_map(|c| c.chain.iter())
+            {
+                if let Ok(c) = CmpCertificate::from_der(der) {
+                    cas.push(c);
+                }
+            }
+            let held = self.store.trust().await.map_err(|e| e.to_string())?;
+            let statuses = crls::statuses(&crls::issuers(&cas), &crls::decode(&held.crls));
+            Some(
+                InfoTypeAndValue::from_value(&InfoValue::CrlStatusList(statuses))
+                    .map_err(|e| e.to_string())?,
+            )
+        } else {
+            None
+        };
         let mut last = String::from("no CA is configured");
         for server in &self.cfg.servers {
-            match self.ask(cert, server, has_cert, old.as_ref()).await {
+            match self
+                .ask(cert, server, has_cert, old.as_ref(), crl_ask.as_ref())
+                .await
+            {
                 Ok(itavs) => return self.believe(&itavs, old.as_ref(), &anchors).await,
                 Err(e) => {
                     tracing::warn!("trust refresh: {server}: {e}");
@@ -196,13 +313,15 @@ impl Engine<'_> {
         Err(format!("trust refresh failed: {last}"))
     }
 
-    /// The two general messages, with `server`.
+    /// The general messages (caCerts, rootCaCert, and crlStatusList when `crl_ask` is
+    /// given), with `server`.
     async fn ask(
         &self,
         cert: &CertificateConfig,
         server: &str,
         has_cert: bool,
         old: Option<&CmpCertificate>,
+        crl_ask: Option<&InfoTypeAndValue>,
     ) -> Result<Vec<InfoTypeAndValue>, String> {
         let args = self
             .args(cert, server, has_cert)
@@ -213,7 +332,10 @@ impl Engine<'_> {
         let root_ask = InfoTypeAndValue::from_value(&InfoValue::RootCaCert(old.cloned()))
             .map_err(|e| e.to_string())?;
         let mut out = Vec::new();
-        for itav in [InfoTypeAndValue::request(oid::IT_CA_CERTS), root_ask] {
+        let asks = [InfoTypeAndValue::request(oid::IT_CA_CERTS), root_ask]
+            .into_iter()
+            .chain(crl_ask.cloned());
+        for itav in asks {
             let keys = Keys {
                 protection: s.protection_key.as_deref(),
                 new_key: None,
@@ -285,6 +407,22 @@ impl Engine<'_> {
                         ))
                     );
                 }
+                Ok(InfoValue::Crls(Some(received))) => {
+                    let mut trust = self.store.trust().await.map_err(|e| e.to_string())?;
+                    if let Some(merged) = crls::merge(&trust.crls, &received)? {
+                        trust.crls = merged.crls;
+                        self.store
+                            .save_trust(&trust)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        for line in merged.taken {
+                            tracing::info!("{line}");
+                        }
+                    }
+                }
+                Ok(InfoValue::Crls(None)) => {
+                    tracing::debug!("trust refresh: no newer CRL");
+                }
                 Ok(InfoValue::RootCaKeyUpdate(None)) => {
                     tracing::debug!("trust refresh: no root CA key update");
                 }
@@ -294,6 +432,21 @@ impl Engine<'_> {
         }
         Ok(())
     }
+}
+
+/// `CN=… (valid until …)`, comma-separated.
+fn describe(certs: &[CmpCertificate]) -> String {
+    certs
+        .iter()
+        .map(|c| {
+            format!(
+                "{} (valid until {})",
+                format_name(c.subject()),
+                format_unix(c.not_after_unix())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn secs(d: std::time::Duration) -> i64 {

@@ -307,3 +307,218 @@ pub(crate) fn hook_runs(dir: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// `dir/name` as a string (for argv).
+pub(crate) fn p(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+/// `openssl ARGS…` in `dir`, which must succeed.
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is needed: apt-get install -y openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A self-signed root `cert` with a new P-256 key `key`, valid `days`.
+pub(crate) fn root(dir: &Path, key: &str, cert: &str, subject: &str, days: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-subj",
+            subject,
+            "-days",
+            days,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        ],
+    );
+}
+
+/// A TCP proxy on 127.0.0.1 in front of `upstream` (an `http://127.0.0.1:PORT/PATH` URL) that
+/// loses the CA's answer on its first connection: the request reaches the CA, which answers,
+/// and the proxy then closes the client's connection without passing the answer on. Later
+/// connections pass both ways. Returns the proxy's URL (same path).
+pub(crate) fn lossy_proxy(upstream: &str) -> String {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let rest = upstream.strip_prefix("http://").expect("an http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let authority = authority.to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for (i, client) in listener.incoming().enumerate() {
+            let Ok(mut client) = client else { return };
+            let Ok(mut server) = TcpStream::connect(&authority) else {
+                return;
+            };
+            let (mut c2, mut s2) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            // Client to CA, always.
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                if i == 0 {
+                    // The CA's answer is read (it has answered) and lost.
+                    let mut buf = [0u8; 4096];
+                    let _ = server.read(&mut buf);
+                    let _ = client.shutdown(Shutdown::Both);
+                    let _ = server.shutdown(Shutdown::Both);
+                } else {
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.flush();
+                    let _ = client.shutdown(Shutdown::Write);
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}{path}")
+}
+
+/// A self-signed root `cert` with a new P-256 key `key`, valid from a minute ago until `secs`
+/// seconds from now (`openssl ca -selfsign`, which takes explicit dates).
+pub(crate) fn short_root(dir: &Path, key: &str, cert: &str, subject: &str, secs: i64) {
+    let work = dir.join(format!("{cert}.ca"));
+    std::fs::create_dir_all(&work).expect("ca dir");
+    std::fs::write(work.join("index.txt"), "").expect("index");
+    std::fs::write(work.join("serial"), "01\n").expect("serial");
+    std::fs::write(
+        work.join("ca.cnf"),
+        format!(
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = {db}\nnew_certs_dir = {dir}\nserial = {serial}\n\
+             default_md = sha256\npolicy = any\ncopy_extensions = copy\nunique_subject = no\n\
+             [any]\ncommonName = supplied\n",
+            db = work.join("index.txt").display(),
+            dir = work.display(),
+            serial = work.join("serial").display(),
+        ),
+    )
+    .expect("ca.cnf");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            &format!("{cert}.csr"),
+            "-subj",
+            subject,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        ],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    let date = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .expect("time")
+            .format("%Y%m%d%H%M%SZ")
+            .to_string()
+    };
+    openssl(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            &work.join("ca.cnf").display().to_string(),
+            "-selfsign",
+            "-keyfile",
+            key,
+            "-in",
+            &format!("{cert}.csr"),
+            "-out",
+            cert,
+            "-startdate",
+            &date(now - 60),
+            "-enddate",
+            &date(now + secs),
+        ],
+    );
+}
+
+/// An end-entity certificate `out` of a new P-256 key `key` for `subject`, issued by `ca`
+/// with `ca_key` for 30 days (digitalSignature: a CMP signer).
+pub(crate) fn leaf(dir: &Path, key: &str, subject: &str, ca: &str, ca_key: &str, out: &str) {
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .expect("ext");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-subj",
+            subject,
+            "-out",
+            "leaf.csr",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            ca,
+            "-CAkey",
+            ca_key,
+            "-set_serial",
+            "9",
+            "-days",
+            "30",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            out,
+        ],
+    );
+}
