@@ -22,7 +22,7 @@ fn a_revoked_signer_is_refused_after_the_crl_refresh() {
     //    enrolled with the shared secret.
     {
         let ca = Server::start_with(&dir, &["http://127.0.0.1:0/pkix/"], &ca_args);
-        let out = Command::new(AGENT)
+        let out = cmp_tests::process::without_proxies(&mut Command::new(AGENT))
             .args([
                 "ir",
                 "--server",
@@ -96,7 +96,7 @@ fn a_revoked_signer_is_refused_after_the_crl_refresh() {
 
     // 3. The CA revokes its signer (keyCompromise), the signer's own request.
     std::thread::sleep(Duration::from_millis(1100)); // a CRL of a later second
-    let out = Command::new(AGENT)
+    let out = cmp_tests::process::without_proxies(&mut Command::new(AGENT))
         .args([
             "rr",
             "--server",

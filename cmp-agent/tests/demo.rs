@@ -8,7 +8,7 @@ use std::process::Command;
 #[test]
 fn the_demo_shows_every_step() {
     daemon_rig::server_bin();
-    let out = Command::new(daemon_rig::AGENT)
+    let out = cmp_tests::process::without_proxies(&mut Command::new(daemon_rig::AGENT))
         .arg("demo")
         .env_remove("CMP_AGENT_CONFIG")
         .output()

@@ -188,6 +188,7 @@ validity = "{validity}"
 /// `cmp-agent --config CONFIG ARGS…` with `env`, to completion.
 pub(crate) fn agent(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(AGENT);
+    cmp_tests::process::without_proxies(&mut cmd);
     cmd.arg("--config").arg(config).args(args);
     cmd.env_remove("CMP_AGENT_FAILPOINT")
         .env_remove("CMP_AGENT_CLOCK_OFFSET")
@@ -202,6 +203,7 @@ pub(crate) fn agent(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Outpu
 /// `cmp-agent run` in the background.
 pub(crate) fn spawn_run(config: &Path, env: &[(&str, &str)], stderr: &Path) -> Child {
     let mut cmd = Command::new(AGENT);
+    cmp_tests::process::without_proxies(&mut cmd);
     cmd.arg("--config").arg(config).arg("run");
     cmd.env_remove("CMP_AGENT_FAILPOINT")
         .env_remove("CMP_AGENT_CLOCK_OFFSET")
