@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The device-sized agent: builds cmp-agent with `--profile device` (fat LTO, one codegen unit,
-# stripped, unwinding kept) for the feature sets minimal, device and default, and prints, next to the
+# optimised for size but for the crypto crates, stripped, unwinding kept) for the feature sets
+# device and default, and with `--profile device-minimal` (the same, aborting on panic: no
+# plugin to catch one) for minimal, and prints, next to the
 # same figures for `openssl`:
 #   - the stripped size (openssl: the binary + the libcrypto and libssl it loads, found by ldd);
 #   - peak RSS (GNU time's %M, what `/usr/bin/time -v` prints) and CPU (user+sys from rusage;
@@ -28,8 +30,9 @@ if [ -n "${DEVICE_AGENT:-}" ]; then
 else
   for name in ${BUILDS:-minimal device default}; do
     case "$name" in
-      default) builds+=("default:") ;;
-      minimal|device) builds+=("$name:--no-default-features --features $name") ;;
+      default) builds+=("default:--profile device") ;;
+      minimal) builds+=("$name:--no-default-features --features minimal --profile device-minimal") ;;
+      device) builds+=("$name:--no-default-features --features device --profile device") ;;
       *) echo "device-size.sh: unknown build $name (minimal, device, default)" >&2; exit 1 ;;
     esac
   done
@@ -41,7 +44,7 @@ for b in "${builds[@]}"; do
   dir=target
   [ "$name" = default ] || dir="target/features-$name"
   # shellcheck disable=SC2086 # flags is a word list
-  cargo build -q -p cmp-agent --profile device $flags --target-dir "$dir"
+  cargo build -q -p cmp-agent $flags --target-dir "$dir"
 done
 
 exec python3 - "$runs" "${builds[@]}" <<'PY'
@@ -121,7 +124,8 @@ proc, port = mock()
 try:
     rows = []
     for name in builds:
-        agent = {"default": "target/device/cmp-agent", "given": os.environ.get("DEVICE_AGENT", "")}.get(
+        agent = {"default": "target/device/cmp-agent", "given": os.environ.get("DEVICE_AGENT", ""),
+                 "minimal": "target/features-minimal/device-minimal/cmp-agent"}.get(
             name, f"target/features-{name}/device/cmp-agent")
         size = os.path.getsize(agent)
         timed(ours(agent, port))  # warm-up
