@@ -292,6 +292,7 @@ fn encode(record: &TransactionRecord) -> Result<Encoded<'_>, StoreError> {
             certificate,
         } => (0, Some(*cert_req_id), Some(certificate.as_slice())),
         TransactionState::Closed => (1, None, None),
+        TransactionState::Reserved => (3, None, None),
         TransactionState::Polling {
             kind: k,
             cert_req_id,
@@ -348,6 +349,7 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TransactionRecord,
             certificate,
         },
         (1, _, _) => TransactionState::Closed,
+        (3, _, _) => TransactionState::Reserved,
         (2, Some(cert_req_id), Some(certificate)) => {
             match (
                 kind.and_then(kind_of),
