@@ -407,7 +407,7 @@ impl TransactionStore for SqliteStore {
         let inner = self.lock();
         let mut stmt = inner
             .conn
-            .prepare(sql::TX_LOAD)
+            .prepare_cached(sql::TX_LOAD)
             .map_err(|e| backend(db(e)))?;
         stmt.query_row(params![transaction_id, now], decode)
             .optional()
@@ -435,16 +435,23 @@ impl TransactionStore for SqliteStore {
         match expected {
             None => {
                 removed += tx
-                    .execute(
-                        sql::TX_DELETE_EXPIRED_ONE,
-                        params![record.transaction_id, now],
-                    )
+                    .prepare_cached(sql::TX_DELETE_EXPIRED_ONE)
+                    .map_err(sqlerr)?
+                    .execute(params![record.transaction_id, now])
                     .map_err(sqlerr)?;
                 if held - removed.min(held) >= max {
-                    removed += tx.execute(sql::TX_DELETE_EXPIRED, [now]).map_err(sqlerr)?;
+                    removed += tx
+                        .prepare_cached(sql::TX_DELETE_EXPIRED)
+                        .map_err(sqlerr)?
+                        .execute([now])
+                        .map_err(sqlerr)?;
                     if held - removed.min(held) >= max {
                         let batch = i64::try_from(max / 64 + 1).unwrap_or(i64::MAX);
-                        removed += tx.execute(sql::TX_EVICT_CLOSED, [batch]).map_err(sqlerr)?;
+                        removed += tx
+                            .prepare_cached(sql::TX_EVICT_CLOSED)
+                            .map_err(sqlerr)?
+                            .execute([batch])
+                            .map_err(sqlerr)?;
                     }
                     if held - removed.min(held) >= max {
                         // Dropping the handle rolls back; the deletions were of expired rows
@@ -454,25 +461,24 @@ impl TransactionStore for SqliteStore {
                     }
                 }
                 let inserted = tx
-                    .execute(
-                        sql::TX_INSERT,
-                        params![
-                            record.transaction_id,
-                            version,
-                            e.state,
-                            e.cert_req_id,
-                            e.certificate,
-                            e.auth_kind,
-                            e.auth_value,
-                            record.last_request,
-                            record.last_response,
-                            record.response_nonce,
-                            expires,
-                            e.kind,
-                            e.polls_left,
-                            e.implicit,
-                        ],
-                    )
+                    .prepare_cached(sql::TX_INSERT)
+                    .map_err(sqlerr)?
+                    .execute(params![
+                        record.transaction_id,
+                        version,
+                        e.state,
+                        e.cert_req_id,
+                        e.certificate,
+                        e.auth_kind,
+                        e.auth_value,
+                        record.last_request,
+                        record.last_response,
+                        record.response_nonce,
+                        expires,
+                        e.kind,
+                        e.polls_left,
+                        e.implicit,
+                    ])
                     .map_err(sqlerr)?;
                 if inserted == 0 {
                     return Err(StoreError::Conflict);
@@ -484,27 +490,26 @@ impl TransactionStore for SqliteStore {
                 let expected = i64::try_from(expected)
                     .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
                 let updated = tx
-                    .execute(
-                        sql::TX_UPDATE,
-                        params![
-                            record.transaction_id,
-                            version,
-                            e.state,
-                            e.cert_req_id,
-                            e.certificate,
-                            e.auth_kind,
-                            e.auth_value,
-                            record.last_request,
-                            record.last_response,
-                            record.response_nonce,
-                            expires,
-                            e.kind,
-                            e.polls_left,
-                            e.implicit,
-                            expected,
-                            now,
-                        ],
-                    )
+                    .prepare_cached(sql::TX_UPDATE)
+                    .map_err(sqlerr)?
+                    .execute(params![
+                        record.transaction_id,
+                        version,
+                        e.state,
+                        e.cert_req_id,
+                        e.certificate,
+                        e.auth_kind,
+                        e.auth_value,
+                        record.last_request,
+                        record.last_response,
+                        record.response_nonce,
+                        expires,
+                        e.kind,
+                        e.polls_left,
+                        e.implicit,
+                        expected,
+                        now,
+                    ])
                     .map_err(sqlerr)?;
                 if updated == 0 {
                     return Err(StoreError::Conflict);
@@ -548,7 +553,7 @@ impl CertificateStore for SqliteStore {
                 max: self.options.max_certificates,
             });
         }
-        let mut stmt = inner.conn.prepare(sql::CERT_INSERT).map_err(db)?;
+        let mut stmt = inner.conn.prepare_cached(sql::CERT_INSERT).map_err(db)?;
         let result = stmt.execute(params![
             certificate.serial,
             certificate.certificate,
@@ -569,7 +574,7 @@ impl CertificateStore for SqliteStore {
 
     fn get(&self, serial: &[u8]) -> Result<Option<StoredCertificate>, Error> {
         let inner = self.lock();
-        let mut stmt = inner.conn.prepare(sql::CERT_GET).map_err(db)?;
+        let mut stmt = inner.conn.prepare_cached(sql::CERT_GET).map_err(db)?;
         stmt.query_row([serial], stored).optional().map_err(db)
     }
 
@@ -583,7 +588,9 @@ impl CertificateStore for SqliteStore {
         let mut inner = self.lock();
         let tx = inner.conn.transaction().map_err(db)?;
         let exists = tx
-            .query_row(sql::CERT_EXISTS, [serial], |_| Ok(()))
+            .prepare_cached(sql::CERT_EXISTS)
+            .map_err(db)?
+            .query_row([serial], |_| Ok(()))
             .optional()
             .map_err(db)?
             .is_some();
@@ -592,7 +599,9 @@ impl CertificateStore for SqliteStore {
         }
         let reason = reason.map(|r| r as i64);
         let inserted = tx
-            .execute(sql::REVOKE, params![serial, at, reason])
+            .prepare_cached(sql::REVOKE)
+            .map_err(db)?
+            .execute(params![serial, at, reason])
             .map_err(db)?;
         if inserted == 0 {
             return Err(Error::AlreadyRevoked);
