@@ -547,3 +547,85 @@ fn migrations_upgrade_an_older_database_with_its_data_and_refuse_a_newer_one() {
         "the database has schema version 99; this cmp-server knows up to 2"
     );
 }
+
+/// A reservation (made before a certificate is issued) holds its transactionID and a place
+/// in the table without being written: the response's save writes the record, and after a
+/// restart an unanswered reservation is gone.
+#[test]
+fn a_reservation_holds_a_place_in_memory_until_the_response_is_saved() {
+    let dir = cmp_tests::tools::temp_dir("sqlite-reservation");
+    let options = SqliteOptions {
+        max_transactions: 3,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_in(&dir, options.clone()).expect("open");
+    let reserved = |id: u8| TransactionRecord {
+        state: TransactionState::Reserved,
+        last_request: Vec::new(),
+        last_response: Vec::new(),
+        response_nonce: Vec::new(),
+        ..unfinished(id)
+    };
+    store.save(reserved(1), None, now()).expect("reserved");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(reserved(1))));
+    assert_eq!(
+        store.save(reserved(1), None, now()),
+        Err(StoreError::Conflict),
+        "the ID is taken"
+    );
+    store.save(unfinished(2), None, now()).expect("a record");
+    assert_eq!(
+        store.save(reserved(2), None, now()),
+        Err(StoreError::Conflict),
+        "a record holds the ID"
+    );
+    store
+        .save(reserved(3), None, now())
+        .expect("the third place");
+    assert_eq!(
+        store.save(unfinished(4), None, now()),
+        Err(StoreError::Full { max: 3 })
+    );
+    // The response replaces the reservation (only the reserved version may).
+    let mut answered = unfinished(1);
+    answered.version = 2;
+    assert_eq!(
+        store.save(answered.clone(), Some(7), now()),
+        Err(StoreError::Conflict)
+    );
+    store
+        .save(answered.clone(), Some(1), now())
+        .expect("answered");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(answered.clone())));
+    drop(store);
+    let store = SqliteStore::open_in(&dir, options).expect("reopen");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(answered)), "written");
+    assert_eq!(store.load(&[3; 16], now()), Ok(None), "never written");
+    store
+        .save(unfinished(4), None, now())
+        .expect("its place is free");
+    // Expired reservations give their place back.
+    assert_eq!(
+        store.save(reserved(5), None, now()),
+        Err(StoreError::Full { max: 3 })
+    );
+    let mut short = reserved(6);
+    short.expires_at = now() + Duration::from_secs(1);
+    drop(store);
+    let store = SqliteStore::open_in(
+        &dir,
+        SqliteOptions {
+            max_transactions: 4,
+            ..SqliteOptions::default()
+        },
+    )
+    .expect("reopen");
+    store.save(short, None, now()).expect("a short reservation");
+    assert_eq!(
+        store.save(reserved(7), None, now()),
+        Err(StoreError::Full { max: 4 })
+    );
+    store
+        .save(reserved(7), None, now() + Duration::from_secs(2))
+        .expect("the expired reservation made room");
+}
