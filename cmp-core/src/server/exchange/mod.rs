@@ -119,7 +119,7 @@ enum Lookup {
 /// What a reservation ([`TransactionState::Reserved`]) was made for.
 #[derive(Debug)]
 enum Reserved {
-    Issue(Enroll, CertificateRequest),
+    Issue(Box<(Enroll, CertificateRequest)>),
     Revoke {
         serial: Vec<u8>,
         reason: Option<CrlReason>,

@@ -191,7 +191,8 @@ impl Exchange {
     /// The step a reservation was made for.
     pub(super) fn ask(&mut self, reserved: Reserved) -> ServerStep {
         match reserved {
-            Reserved::Issue(enroll, request) => {
+            Reserved::Issue(issue) => {
+                let (enroll, request) = *issue;
                 self.state = State::AwaitIssue(enroll);
                 ServerStep::Issue(request)
             }
