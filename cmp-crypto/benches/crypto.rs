@@ -1,5 +1,5 @@
 //! Crypto benchmarks per backend: MAC protection (PBM, PBMAC1) of a real ~1 KB message, and
-//! signing and verification with EC P-256, RSA-2048 and Ed25519.
+//! EC key generation, and signing and verification with EC P-256, P-384, RSA-2048 and Ed25519.
 //!
 //! The software backend is always measured, aws-lc with `--features aws-lc`; PKCS#11 is left
 //! out (it needs a token). Each benchmark is named `<operation>/<backend>`, so criterion writes
@@ -128,12 +128,31 @@ fn bench_signatures(c: &mut Criterion, label: &str, spec: KeySpec, alg: Signatur
     group.finish();
 }
 
+/// Key generation: what a device (or cmp-load) pays for a fresh key.
+fn bench_keygen(c: &mut Criterion, label: &str, spec: KeySpec) {
+    let mut group = c.benchmark_group(format!("{label}_keygen"));
+    for (name, provider) in backends() {
+        group.bench_function(name, |b| {
+            b.iter(|| block_on(provider.keys.generate(black_box(spec))).expect("generate"))
+        });
+    }
+    group.finish();
+}
+
 fn signature_benches(c: &mut Criterion) {
+    bench_keygen(c, "ecdsa_p256", KeySpec::EcP256);
+    bench_keygen(c, "ecdsa_p384", KeySpec::EcP384);
     bench_signatures(
         c,
         "ecdsa_p256",
         KeySpec::EcP256,
         SignatureAlgorithm::EcdsaSha256,
+    );
+    bench_signatures(
+        c,
+        "ecdsa_p384",
+        KeySpec::EcP384,
+        SignatureAlgorithm::EcdsaSha384,
     );
     bench_signatures(
         c,

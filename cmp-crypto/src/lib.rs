@@ -4,11 +4,15 @@
 //! hands a [`CryptoProvider`](cmp_core::crypto::CryptoProvider) to the client; the protocol code
 //! in `cmp-core` never sees the difference.
 //!
-//! - [`software`] (feature `software`, default): pure Rust (RustCrypto) for hashing, HMAC,
-//!   PBKDF2, EC P-256/P-384 and Ed25519 keys and all verification; RSA private-key operations
-//!   go through *ring*, whose RSA is constant-time (the `rsa` crate still carries
+//! - [`software`] (feature `software`, default): RustCrypto for hashing, HMAC, PBKDF2,
+//!   Ed25519 and RSA verification; EC P-256/P-384 key generation, ECDSA signing with the
+//!   curve's hash and ECDSA verification go through *ring* (constant-time, assembly for P-256,
+//!   static tables: nothing built at first use), RustCrypto covering the other hashes,
+//!   compressed points, ECDH and key files without their public key; RSA private-key
+//!   operations go through *ring*, whose RSA is constant-time (the `rsa` crate still carries
 //!   RUSTSEC-2023-0071, the Marvin timing leak, and is used here only for key generation,
-//!   encoding and public-key verification, where no secret is exposed to timing).
+//!   encoding and public-key verification, where no secret is exposed to timing). *ring*
+//!   does not zeroize its key objects when they are dropped.
 //! - `pkcs11` (feature `pkcs11`): keys generated and used inside a PKCS#11 token (HSM,
 //!   SoftHSM2), named by PKCS#11 URI; everything but key storage and signing is inherited from
 //!   the software backend.

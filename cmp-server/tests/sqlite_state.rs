@@ -23,7 +23,12 @@ use common::*;
 /// (Re)starts `pki`'s server on the database in `dir`: a new store and a new CA object with
 /// the same certificate and key; the old ones are dropped.
 fn start_on(pki: Pki, dir: &Path) -> (Pki, Arc<SqliteStore>) {
-    let store = Arc::new(SqliteStore::open_in(dir, SqliteOptions::default()).expect("open"));
+    start_with(pki, dir, SqliteOptions::default())
+}
+
+/// [`start_on`] with these store options.
+fn start_with(pki: Pki, dir: &Path, options: SqliteOptions) -> (Pki, Arc<SqliteStore>) {
+    let store = Arc::new(SqliteStore::open_in(dir, options).expect("open"));
     store.bind_ca(pki.ca.ca_cert().der()).expect("the same CA");
     let ca = Arc::new(
         BuiltinCa::new(
@@ -69,6 +74,13 @@ fn error_of(der: &[u8]) -> (PkiStatus, PkiFailureInfo, String) {
 
 /// Starts an ir and returns the transaction, its request and the server's ip.
 fn ir(pki: &Pki, key: &dyn PrivateKey) -> (Enrollment, Vec<u8>, Vec<u8>) {
+    let (tx, ir) = ir_request(pki, key);
+    let ip = pki.send(&ir);
+    (tx, ir, ip)
+}
+
+/// Starts an ir: the transaction and its request, not sent.
+fn ir_request(pki: &Pki, key: &dyn PrivateKey) -> (Enrollment, Vec<u8>) {
     let mut tx =
         Enrollment::new(Arc::new(pki.mac_client()), request(EnrollmentKind::Ir, key)).expect("tx");
     let Step::Sign { alg, data, .. } = tx.start(now()).expect("start") else {
@@ -78,8 +90,111 @@ fn ir(pki: &Pki, key: &dyn PrivateKey) -> (Enrollment, Vec<u8>, Vec<u8>) {
     let Step::Send(ir) = tx.on_signature(pop, now()).expect("pop") else {
         panic!("the ir")
     };
-    let ip = pki.send(&ir);
-    (tx, ir, ip)
+    (tx, ir)
+}
+
+/// An unfinished transaction (a certificate awaiting certConf) that takes a place in the table.
+fn unfinished(id: u8) -> TransactionRecord {
+    TransactionRecord {
+        transaction_id: vec![id; 16],
+        version: 1,
+        state: TransactionState::AwaitingConfirmation {
+            cert_req_id: 0,
+            certificate: vec![0x30, 0x00],
+        },
+        authenticator: Authenticator::Reference(b"ref".to_vec()),
+        last_request: vec![1],
+        last_response: vec![2],
+        response_nonce: vec![3],
+        expires_at: now() + Duration::from_secs(60),
+    }
+}
+
+/// A request the transaction table has no room for is refused before the issuer is asked:
+/// no certificate was issued, none stored.
+#[test]
+fn a_request_refused_for_a_full_table_has_issued_nothing() {
+    let dir = cmp_tests::tools::temp_dir("sqlite-full-issues-nothing");
+    let options = SqliteOptions {
+        max_transactions: 2,
+        ..SqliteOptions::default()
+    };
+    let (pki, store) = start_with(Pki::new(|_| {}), &dir, options);
+    for id in [1, 2] {
+        store.save(unfinished(id), None, now()).expect("room");
+    }
+    let key = new_key();
+    let (_tx, _ir, answer) = ir(&pki, key.as_ref());
+    assert_eq!(
+        error_of(&answer),
+        (
+            PkiStatus::REJECTION,
+            PkiFailureInfo::from_bits([FailureBit::SystemUnavail]),
+            "the transaction table is full (2 transactions)".to_owned()
+        )
+    );
+    assert_eq!(store.list(10).expect("list"), Vec::new(), "nothing issued");
+    // With room again (a transaction finished), the same client is served.
+    let mut closed = unfinished(1);
+    closed.version = 2;
+    closed.state = TransactionState::Closed;
+    store.save(closed, Some(1), now()).expect("close");
+    let (_tx, _ir, ip) = ir(&pki, key.as_ref());
+    assert_eq!(decode(&ip).body.name(), "ip");
+    assert_eq!(store.list(10).expect("list").len(), 1);
+}
+
+/// Two different requests on one transactionID, both loaded before either is saved: the
+/// reservation settles the race before the issuer is asked, so the loser has issued nothing.
+#[test]
+fn the_loser_of_a_race_for_a_transaction_id_has_issued_nothing() {
+    use cmp_core::server::{Exchange, ServerStep};
+    use cmp_core::transport::PeerInfo;
+    let dir = cmp_tests::tools::temp_dir("sqlite-race-issues-nothing");
+    let (pki, store) = start_on(Pki::new(|_| {}), &dir);
+    let key = new_key();
+    let (_tx, first) = ir_request(&pki, key.as_ref());
+    let second = remac(&pki, &first, |m| {
+        m.header.sender_nonce = Some(vec![5u8; 16].into())
+    });
+    let tid = decode(&first).header.transaction_id.expect("tid").to_vec();
+    let config = pki.server.config().clone();
+    let mut a = Exchange::new(config.clone(), first, PeerInfo::default());
+    let mut b = Exchange::new(config, second, PeerInfo::default());
+    for ex in [&mut a, &mut b] {
+        let ServerStep::Load { transaction_id } = ex.start(now()).expect("start") else {
+            panic!("load first")
+        };
+        assert_eq!(transaction_id, tid);
+    }
+    let mut reservations = Vec::new();
+    for ex in [&mut a, &mut b] {
+        let loaded = store.load(&tid, now());
+        assert_eq!(loaded, Ok(None), "neither is saved yet");
+        let ServerStep::Save { record, expected } = ex.on_loaded(loaded).expect("checked") else {
+            panic!("the reservation before the issuer")
+        };
+        assert_eq!(
+            (&record.state, expected),
+            (&TransactionState::Reserved, None)
+        );
+        reservations.push(record);
+    }
+    let [ra, rb] = <[TransactionRecord; 2]>::try_from(reservations).expect("two");
+    let step = a.on_saved(store.save(ra, None, now())).expect("reserved");
+    assert!(matches!(step, ServerStep::Issue(_)), "{step:?}");
+    let ServerStep::Respond(lost) = b.on_saved(store.save(rb, None, now())).expect("lost") else {
+        panic!("the loser is answered at once")
+    };
+    assert_eq!(
+        error_of(&lost),
+        (
+            PkiStatus::REJECTION,
+            PkiFailureInfo::from_bits([FailureBit::TransactionIdInUse]),
+            "the transaction was changed by another request".to_owned()
+        )
+    );
+    assert_eq!(store.list(10).expect("list"), Vec::new());
 }
 
 #[test]
@@ -431,4 +546,86 @@ fn migrations_upgrade_an_older_database_with_its_data_and_refuse_a_newer_one() {
         err.to_string(),
         "the database has schema version 99; this cmp-server knows up to 2"
     );
+}
+
+/// A reservation (made before a certificate is issued) holds its transactionID and a place
+/// in the table without being written: the response's save writes the record, and after a
+/// restart an unanswered reservation is gone.
+#[test]
+fn a_reservation_holds_a_place_in_memory_until_the_response_is_saved() {
+    let dir = cmp_tests::tools::temp_dir("sqlite-reservation");
+    let options = SqliteOptions {
+        max_transactions: 3,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_in(&dir, options.clone()).expect("open");
+    let reserved = |id: u8| TransactionRecord {
+        state: TransactionState::Reserved,
+        last_request: Vec::new(),
+        last_response: Vec::new(),
+        response_nonce: Vec::new(),
+        ..unfinished(id)
+    };
+    store.save(reserved(1), None, now()).expect("reserved");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(reserved(1))));
+    assert_eq!(
+        store.save(reserved(1), None, now()),
+        Err(StoreError::Conflict),
+        "the ID is taken"
+    );
+    store.save(unfinished(2), None, now()).expect("a record");
+    assert_eq!(
+        store.save(reserved(2), None, now()),
+        Err(StoreError::Conflict),
+        "a record holds the ID"
+    );
+    store
+        .save(reserved(3), None, now())
+        .expect("the third place");
+    assert_eq!(
+        store.save(unfinished(4), None, now()),
+        Err(StoreError::Full { max: 3 })
+    );
+    // The response replaces the reservation (only the reserved version may).
+    let mut answered = unfinished(1);
+    answered.version = 2;
+    assert_eq!(
+        store.save(answered.clone(), Some(7), now()),
+        Err(StoreError::Conflict)
+    );
+    store
+        .save(answered.clone(), Some(1), now())
+        .expect("answered");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(answered.clone())));
+    drop(store);
+    let store = SqliteStore::open_in(&dir, options).expect("reopen");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(answered)), "written");
+    assert_eq!(store.load(&[3; 16], now()), Ok(None), "never written");
+    store
+        .save(unfinished(4), None, now())
+        .expect("its place is free");
+    // Expired reservations give their place back.
+    assert_eq!(
+        store.save(reserved(5), None, now()),
+        Err(StoreError::Full { max: 3 })
+    );
+    let mut short = reserved(6);
+    short.expires_at = now() + Duration::from_secs(1);
+    drop(store);
+    let store = SqliteStore::open_in(
+        &dir,
+        SqliteOptions {
+            max_transactions: 4,
+            ..SqliteOptions::default()
+        },
+    )
+    .expect("reopen");
+    store.save(short, None, now()).expect("a short reservation");
+    assert_eq!(
+        store.save(reserved(7), None, now()),
+        Err(StoreError::Full { max: 4 })
+    );
+    store
+        .save(reserved(7), None, now() + Duration::from_secs(2))
+        .expect("the expired reservation made room");
 }

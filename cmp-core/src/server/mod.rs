@@ -69,6 +69,11 @@
 //! `send_unprotected` / `send_unprotected_errors` leave all / the negative responses
 //! unprotected.
 //!
+//! Before the issuer is asked to issue or revoke, the transaction is reserved in the store (a
+//! [`TransactionState::Reserved`] record, saved like the response): a full table answers
+//! `systemUnavail` and a lost race for the transactionID `transactionIdInUse` with nothing
+//! issued or revoked. The response is saved over the reservation.
+//!
 //! Issuer and store failures answer `systemUnavail` or `systemFailure`; losing a race for a
 //! transactionID in the store answers `transactionIdInUse`.
 //!

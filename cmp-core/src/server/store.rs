@@ -61,6 +61,11 @@ pub enum TransactionState {
     },
     /// The transaction is over; its ID stays reserved until the record expires.
     Closed,
+    /// The request passed its checks and its certificate (or revocation) is being made. The
+    /// record is saved before the issuer is asked, so that a request the table has no room
+    /// for, or that lost a race for its transactionID, has issued (and stored) nothing; the
+    /// response is then saved over it. It counts as an unfinished transaction.
+    Reserved,
 }
 
 /// One transaction, as the store keeps it.

@@ -10,16 +10,16 @@ use cmp_core::crypto::{
     SignatureAlgorithm,
 };
 use ecdsa::signature::Signer;
-use ecdsa::signature::hazmat::PrehashSigner;
 use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
+use super::ec::{Curve, EcKey};
 use super::primitives::SoftwarePrimitives;
 use super::spki;
 
 enum Inner {
-    P256(p256::ecdsa::SigningKey),
-    P384(p384::ecdsa::SigningKey),
+    /// P-256 or P-384.
+    Ec(EcKey),
     Ed25519(ed25519_dalek::SigningKey),
     Rsa(ring::rsa::KeyPair),
 }
@@ -55,26 +55,9 @@ impl SoftwareKey {
     /// Generates a key pair.
     pub fn generate(spec: KeySpec) -> Result<Self, CryptoError> {
         let pkcs8 = match spec {
-            KeySpec::EcP256 => {
-                // Rejection sampling: a random 32-byte string is a valid scalar with
-                // overwhelming probability; the loop is bounded anyway.
-                let key = (0..16)
-                    .find_map(|_| {
-                        let bytes = random_bytes::<32>().ok()?;
-                        p256::ecdsa::SigningKey::from_slice(bytes.as_ref()).ok()
-                    })
-                    .ok_or_else(|| invalid("could not draw a P-256 scalar"))?;
-                key.to_pkcs8_der().map_err(invalid)?.to_bytes().to_vec()
-            }
-            KeySpec::EcP384 => {
-                let key = (0..16)
-                    .find_map(|_| {
-                        let bytes = random_bytes::<48>().ok()?;
-                        p384::ecdsa::SigningKey::from_slice(bytes.as_ref()).ok()
-                    })
-                    .ok_or_else(|| invalid("could not draw a P-384 scalar"))?;
-                key.to_pkcs8_der().map_err(invalid)?.to_bytes().to_vec()
-            }
+            // ring: a scalar drawn in range, the public key with its static tables.
+            KeySpec::EcP256 => EcKey::generate_pkcs8(Curve::P256)?.to_vec(),
+            KeySpec::EcP384 => EcKey::generate_pkcs8(Curve::P384)?.to_vec(),
             KeySpec::Ed25519 => {
                 let seed = random_bytes::<32>()?;
                 ed25519_pkcs8_v1(&seed).to_vec()
@@ -103,24 +86,19 @@ impl SoftwareKey {
         let info = pkcs8::PrivateKeyInfoRef::try_from(der)
             .map_err(|e| invalid(format!("not a PKCS#8 private key: {e}")))?;
         let (inner, spki_der) = match Pkcs8Kind::of(&info)? {
-            // The public key is derived once from the scalar (the curve crates' PKCS#8 path
-            // derives it twice: to check the embedded one, then for the signing key), and the
-            // embedded one compared with it.
+            // ring checks the stored public key against the scalar (deriving it with its static
+            // tables); a key file without one has it derived (RustCrypto).
             Pkcs8Kind::EcP256 => {
                 let ec = ec_private_key(&info, "1.2.840.10045.3.1.7")?;
-                let k = p256::ecdsa::SigningKey::from_slice(ec.private_key).map_err(invalid)?;
-                let v = k.verifying_key();
-                embedded_public_key_matches(&ec, |compress| v.to_sec1_point(compress).to_bytes())?;
-                let spki = v.to_public_key_der().map_err(invalid)?;
-                (Inner::P256(k), spki.to_vec())
+                let k = EcKey::new(Curve::P256, ec.private_key, ec.public_key)?;
+                let spki = k.spki();
+                (Inner::Ec(k), spki)
             }
             Pkcs8Kind::EcP384 => {
                 let ec = ec_private_key(&info, "1.3.132.0.34")?;
-                let k = p384::ecdsa::SigningKey::from_slice(ec.private_key).map_err(invalid)?;
-                let v = k.verifying_key();
-                embedded_public_key_matches(&ec, |compress| v.to_sec1_point(compress).to_bytes())?;
-                let spki = v.to_public_key_der().map_err(invalid)?;
-                (Inner::P384(k), spki.to_vec())
+                let k = EcKey::new(Curve::P384, ec.private_key, ec.public_key)?;
+                let spki = k.spki();
+                (Inner::Ec(k), spki)
             }
             Pkcs8Kind::Ed25519 => {
                 let k = ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
@@ -171,22 +149,6 @@ fn ec_private_key<'a>(
         }
     }
     Ok(ec)
-}
-
-/// Refuses a key whose embedded public key (compressed or not) is not the one its private
-/// scalar gives; `encoded(compress)` is the derived point's SEC1 encoding.
-fn embedded_public_key_matches<B: AsRef<[u8]>>(
-    ec: &sec1::EcPrivateKey<'_>,
-    encoded: impl Fn(bool) -> B,
-) -> Result<(), CryptoError> {
-    match ec.public_key {
-        Some(pk) if pk.first() == Some(&0x04) && pk == encoded(false).as_ref() => Ok(()),
-        Some(pk) if pk.first() != Some(&0x04) && pk == encoded(true).as_ref() => Ok(()),
-        Some(_) => Err(invalid(
-            "the public key stored with the EC private key does not belong to it",
-        )),
-        None => Ok(()),
-    }
 }
 
 /// What a PKCS#8 private key is, from its algorithm (and curve): shared by the backends that
@@ -313,10 +275,6 @@ fn rsa_spki(pkcs1: &[u8]) -> Result<Vec<u8>, CryptoError> {
     Ok(key.to_public_key_der().map_err(invalid)?.to_vec())
 }
 
-fn ec_prehash(alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    SoftwarePrimitives.digest(alg.digest(), message)
-}
-
 fn sign_failed(e: impl fmt::Display) -> CryptoError {
     CryptoError::Backend {
         backend: "software".into(),
@@ -341,18 +299,7 @@ impl PrivateKey for SoftwareKey {
     async fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.spec.check_allows(alg)?;
         match &self.inner {
-            Inner::P256(k) => {
-                let sig: p256::ecdsa::DerSignature = k
-                    .sign_prehash(&ec_prehash(alg, message)?)
-                    .map_err(sign_failed)?;
-                Ok(sig.as_bytes().to_vec())
-            }
-            Inner::P384(k) => {
-                let sig: p384::ecdsa::DerSignature = k
-                    .sign_prehash(&ec_prehash(alg, message)?)
-                    .map_err(sign_failed)?;
-                Ok(sig.as_bytes().to_vec())
-            }
+            Inner::Ec(k) => k.sign(alg, message),
             Inner::Ed25519(k) => {
                 let sig: ed25519_dalek::Signature = k.try_sign(message).map_err(sign_failed)?;
                 Ok(sig.to_bytes().to_vec())
@@ -395,19 +342,8 @@ impl PrivateKey for SoftwareKey {
             )));
         }
         let point = peer_info.subject_public_key.as_raw_slice();
-        let bad_point =
-            |_| CryptoError::InvalidKey("the peer's public key is not on the curve".into());
         match &self.inner {
-            Inner::P256(k) => {
-                let peer = p256::PublicKey::from_sec1_bytes(point).map_err(bad_point)?;
-                let shared = p256::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
-                Ok(Zeroizing::new(shared.raw_secret_bytes().to_vec()))
-            }
-            Inner::P384(k) => {
-                let peer = p384::PublicKey::from_sec1_bytes(point).map_err(bad_point)?;
-                let shared = p384::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
-                Ok(Zeroizing::new(shared.raw_secret_bytes().to_vec()))
-            }
+            Inner::Ec(k) => k.agree(point),
             Inner::Ed25519(_) => Err(not_capable("Ed25519 is a signature-only key")),
             Inner::Rsa(_) => Err(not_capable("RSA keys do not agree on keys")),
         }

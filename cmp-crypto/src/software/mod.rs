@@ -1,6 +1,8 @@
 //! The software backend: keys in memory (loaded from and saved to PEM files), RustCrypto
-//! primitives, *ring* for RSA signing.
+//! primitives, *ring* for RSA signing and for EC P-256/P-384 key generation, signing and
+//! verification.
 
+mod ec;
 mod keys;
 mod pem_file;
 mod primitives;

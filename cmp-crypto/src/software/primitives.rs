@@ -1,9 +1,9 @@
-//! Hashing, HMAC, PBKDF2, randomness and signature verification in pure Rust.
+//! Hashing, HMAC, PBKDF2, randomness and signature verification: RustCrypto, and *ring* for
+//! EC signatures (see [`super::ec`]).
 
 use cmp_core::CryptoError;
 use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm, key_mismatch};
 use ecdsa::signature::Verifier;
-use ecdsa::signature::hazmat::PrehashVerifier;
 use hmac::{KeyInit, Mac};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use sha2::Digest;
@@ -12,7 +12,7 @@ use sha2::Digest;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SoftwarePrimitives;
 
-fn digest_bytes(alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn digest_bytes(alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
     Ok(match alg {
         DigestAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
         DigestAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
@@ -96,19 +96,8 @@ impl Primitives for SoftwarePrimitives {
         let point = spki.subject_public_key.as_raw_slice();
         let bad = |_| CryptoError::BadSignature;
         match spec {
-            KeySpec::EcP256 => {
-                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                    .map_err(|_| CryptoError::InvalidKey("not a P-256 point".into()))?;
-                let sig = p256::ecdsa::DerSignature::try_from(signature).map_err(bad)?;
-                let hash = digest_bytes(alg.digest(), message)?;
-                key.verify_prehash(&hash, &sig).map_err(bad)
-            }
-            KeySpec::EcP384 => {
-                let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                    .map_err(|_| CryptoError::InvalidKey("not a P-384 point".into()))?;
-                let sig = p384::ecdsa::DerSignature::try_from(signature).map_err(bad)?;
-                let hash = digest_bytes(alg.digest(), message)?;
-                key.verify_prehash(&hash, &sig).map_err(bad)
+            KeySpec::EcP256 | KeySpec::EcP384 => {
+                super::ec::verify(spec, point, alg, message, signature)
             }
             KeySpec::Ed25519 => {
                 let bytes: &[u8; 32] = point

@@ -55,6 +55,9 @@ pub(super) const META_SET: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2)
 pub(super) const TX_LOAD: &str = "SELECT transaction_id, version, state, cert_req_id, certificate, \
     auth_kind, auth_value, last_request, last_response, response_nonce, expires_at, kind, \
     polls_left, implicit FROM transactions WHERE transaction_id = ?1 AND expires_at > ?2";
+/// Whether a live record holds the transactionID ?1 at ?2.
+pub(super) const TX_LIVE: &str =
+    "SELECT 1 FROM transactions WHERE transaction_id = ?1 AND expires_at > ?2";
 pub(super) const TX_COUNT: &str = "SELECT COUNT(*) FROM transactions";
 pub(super) const TX_DELETE_EXPIRED: &str = "DELETE FROM transactions WHERE expires_at <= ?1";
 /// Makes room: the ?1 closed transactions (state 1) that expire first.

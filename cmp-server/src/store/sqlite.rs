@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: transactions, issued certificates and revocations in one SQLite file.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -78,6 +79,10 @@ struct Inner {
     transactions: usize,
     /// Rows in `certificates`.
     certificates: usize,
+    /// Transactions reserved before their certificate is issued
+    /// ([`TransactionState::Reserved`]), by transactionID: kept here, not written (see
+    /// [`SqliteStore`]).
+    reserved: HashMap<Vec<u8>, TransactionRecord>,
 }
 
 /// Transactions (with their last request and response), issued certificates (serials unique
@@ -87,7 +92,14 @@ struct Inner {
 /// counts that bound the tables are kept in memory); other processes — the operator's `certs`
 /// commands — may read and revoke beside it. One connection, behind a mutex: the
 /// calls block, so [`is_blocking`](CertificateStore::is_blocking) is true and the server calls
-/// them on tokio's blocking pool. Opening applies the pending migrations (`PRAGMA
+/// them on tokio's blocking pool.
+///
+/// A reservation ([`TransactionState::Reserved`], saved before a certificate is issued) is kept
+/// in memory, not written: it takes the transactionID and a place in the table (it counts
+/// against `max_transactions` and expires like a record), and the response's save writes the
+/// record. This relies on the same one-process rule as the counts; a crash drops the
+/// reservations, and the transactionIDs are free again (a certificate issued just before the
+/// crash stays in the database, undelivered). A store shared by several servers writes them. Opening applies the pending migrations (`PRAGMA
 /// user_version` counts them).
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -173,6 +185,7 @@ impl SqliteStore {
                 conn,
                 transactions,
                 certificates,
+                reserved: HashMap::new(),
             }),
         })
     }
@@ -292,6 +305,7 @@ fn encode(record: &TransactionRecord) -> Result<Encoded<'_>, StoreError> {
             certificate,
         } => (0, Some(*cert_req_id), Some(certificate.as_slice())),
         TransactionState::Closed => (1, None, None),
+        TransactionState::Reserved => (3, None, None),
         TransactionState::Polling {
             kind: k,
             cert_req_id,
@@ -348,6 +362,7 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TransactionRecord,
             certificate,
         },
         (1, _, _) => TransactionState::Closed,
+        (3, _, _) => TransactionState::Reserved,
         (2, Some(cert_req_id), Some(certificate)) => {
             match (
                 kind.and_then(kind_of),
@@ -401,11 +416,17 @@ impl TransactionStore for SqliteStore {
         transaction_id: &[u8],
         now: SystemTime,
     ) -> Result<Option<TransactionRecord>, StoreError> {
+        let at = now;
         let now = millis(now).map_err(backend)?;
         let inner = self.lock();
+        if let Some(r) = inner.reserved.get(transaction_id) {
+            if r.expires_at > at {
+                return Ok(Some(r.clone()));
+            }
+        }
         let mut stmt = inner
             .conn
-            .prepare(sql::TX_LOAD)
+            .prepare_cached(sql::TX_LOAD)
             .map_err(|e| backend(db(e)))?;
         stmt.query_row(params![transaction_id, now], decode)
             .optional()
@@ -419,103 +440,171 @@ impl TransactionStore for SqliteStore {
         expected: Option<u64>,
         now: SystemTime,
     ) -> Result<(), StoreError> {
+        let at = now;
         let now = millis(now).map_err(backend)?;
-        let expires = millis(record.expires_at).map_err(backend)?;
-        let version = i64::try_from(record.version)
-            .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
-        let e = encode(&record)?;
-        let max = self.options.max_transactions;
-        let mut inner = self.lock();
-        let held = inner.transactions;
-        let tx = inner.conn.transaction().map_err(|e| backend(db(e)))?;
-        let sqlerr = |e| backend(db(e));
-        let mut removed = 0usize;
-        match expected {
-            None => {
-                removed += tx
-                    .execute(
-                        sql::TX_DELETE_EXPIRED_ONE,
-                        params![record.transaction_id, now],
-                    )
-                    .map_err(sqlerr)?;
-                if held - removed.min(held) >= max {
-                    removed += tx.execute(sql::TX_DELETE_EXPIRED, [now]).map_err(sqlerr)?;
-                    if held - removed.min(held) >= max {
-                        let batch = i64::try_from(max / 64 + 1).unwrap_or(i64::MAX);
-                        removed += tx.execute(sql::TX_EVICT_CLOSED, [batch]).map_err(sqlerr)?;
-                    }
-                    if held - removed.min(held) >= max {
-                        // Dropping the handle rolls back; the deletions were of expired rows
-                        // anyway, but the count stays right only if nothing changed.
-                        drop(tx);
-                        return Err(StoreError::Full { max });
-                    }
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let reservation = inner
+            .reserved
+            .get(&record.transaction_id)
+            .filter(|r| r.expires_at > at)
+            .map(|r| r.version);
+        let reserving = record.state == TransactionState::Reserved;
+        match (expected, reservation) {
+            (Some(v), Some(r)) if v == r => {
+                if reserving {
+                    inner.reserved.insert(record.transaction_id.clone(), record);
+                    return Ok(());
                 }
-                let inserted = tx
-                    .execute(
-                        sql::TX_INSERT,
-                        params![
-                            record.transaction_id,
-                            version,
-                            e.state,
-                            e.cert_req_id,
-                            e.certificate,
-                            e.auth_kind,
-                            e.auth_value,
-                            record.last_request,
-                            record.last_response,
-                            record.response_nonce,
-                            expires,
-                            e.kind,
-                            e.polls_left,
-                            e.implicit,
-                        ],
-                    )
-                    .map_err(sqlerr)?;
-                if inserted == 0 {
+                // The reservation held the place: the record replaces it.
+                inner.reserved.remove(&record.transaction_id);
+                insert_row(inner, &record, now)
+            }
+            (_, Some(_)) => Err(StoreError::Conflict),
+            (None, None) if reserving => {
+                let taken = inner
+                    .conn
+                    .prepare_cached(sql::TX_LIVE)
+                    .and_then(|mut s| s.exists(params![record.transaction_id, now]))
+                    .map_err(|e| backend(db(e)))?;
+                if taken {
                     return Err(StoreError::Conflict);
                 }
-                tx.commit().map_err(sqlerr)?;
-                inner.transactions = held - removed.min(held) + 1;
+                make_room(inner, self.options.max_transactions, now, at)?;
+                inner.reserved.insert(record.transaction_id.clone(), record);
+                Ok(())
             }
-            Some(expected) => {
-                let expected = i64::try_from(expected)
-                    .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
-                let updated = tx
-                    .execute(
-                        sql::TX_UPDATE,
-                        params![
-                            record.transaction_id,
-                            version,
-                            e.state,
-                            e.cert_req_id,
-                            e.certificate,
-                            e.auth_kind,
-                            e.auth_value,
-                            record.last_request,
-                            record.last_response,
-                            record.response_nonce,
-                            expires,
-                            e.kind,
-                            e.polls_left,
-                            e.implicit,
-                            expected,
-                            now,
-                        ],
-                    )
-                    .map_err(sqlerr)?;
-                if updated == 0 {
-                    return Err(StoreError::Conflict);
-                }
-                tx.commit().map_err(sqlerr)?;
+            (None, None) => {
+                make_room(inner, self.options.max_transactions, now, at)?;
+                insert_row(inner, &record, now)
             }
+            (Some(expected), None) => update_row(inner, &record, expected, now),
         }
-        Ok(())
     }
 
     fn is_blocking(&self) -> bool {
         true
     }
+}
+
+/// Makes room for one more transaction (a record or a reservation): expired reservations and
+/// records are dropped, then the closed records that expire first (a batch of 1/64 of the
+/// table); [`StoreError::Full`] when every place is held by an unfinished transaction.
+fn make_room(inner: &mut Inner, max: usize, now: i64, at: SystemTime) -> Result<(), StoreError> {
+    if inner.transactions + inner.reserved.len() < max {
+        return Ok(());
+    }
+    inner.reserved.retain(|_, r| r.expires_at > at);
+    if inner.transactions + inner.reserved.len() < max {
+        return Ok(());
+    }
+    let sqlerr = |e| backend(db(e));
+    let held = inner.transactions;
+    let reserved = inner.reserved.len();
+    let tx = inner.conn.transaction().map_err(sqlerr)?;
+    let mut removed = tx
+        .prepare_cached(sql::TX_DELETE_EXPIRED)
+        .and_then(|mut s| s.execute([now]))
+        .map_err(sqlerr)?;
+    if held - removed.min(held) + reserved >= max {
+        let batch = i64::try_from(max / 64 + 1).unwrap_or(i64::MAX);
+        removed += tx
+            .prepare_cached(sql::TX_EVICT_CLOSED)
+            .and_then(|mut s| s.execute([batch]))
+            .map_err(sqlerr)?;
+    }
+    tx.commit().map_err(sqlerr)?;
+    inner.transactions = held - removed.min(held);
+    if inner.transactions + reserved >= max {
+        return Err(StoreError::Full { max });
+    }
+    Ok(())
+}
+
+/// Writes a new record (an expired one with the same transactionID is replaced); a live one
+/// with the same ID is a [`StoreError::Conflict`].
+fn insert_row(inner: &mut Inner, record: &TransactionRecord, now: i64) -> Result<(), StoreError> {
+    let sqlerr = |e| backend(db(e));
+    let expires = millis(record.expires_at).map_err(backend)?;
+    let version = i64::try_from(record.version)
+        .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
+    let e = encode(record)?;
+    let tx = inner.conn.transaction().map_err(sqlerr)?;
+    let removed = tx
+        .prepare_cached(sql::TX_DELETE_EXPIRED_ONE)
+        .and_then(|mut s| s.execute(params![record.transaction_id, now]))
+        .map_err(sqlerr)?;
+    let inserted = tx
+        .prepare_cached(sql::TX_INSERT)
+        .and_then(|mut s| {
+            s.execute(params![
+                record.transaction_id,
+                version,
+                e.state,
+                e.cert_req_id,
+                e.certificate,
+                e.auth_kind,
+                e.auth_value,
+                record.last_request,
+                record.last_response,
+                record.response_nonce,
+                expires,
+                e.kind,
+                e.polls_left,
+                e.implicit,
+            ])
+        })
+        .map_err(sqlerr)?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict);
+    }
+    tx.commit().map_err(sqlerr)?;
+    inner.transactions = inner.transactions - removed.min(inner.transactions) + 1;
+    Ok(())
+}
+
+/// The compare-and-swap of a stored record: replaced only if its version is `expected`.
+fn update_row(
+    inner: &mut Inner,
+    record: &TransactionRecord,
+    expected: u64,
+    now: i64,
+) -> Result<(), StoreError> {
+    let sqlerr = |e| backend(db(e));
+    let expires = millis(record.expires_at).map_err(backend)?;
+    let version = i64::try_from(record.version)
+        .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
+    let expected = i64::try_from(expected)
+        .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
+    let e = encode(record)?;
+    let updated = inner
+        .conn
+        .prepare_cached(sql::TX_UPDATE)
+        .and_then(|mut s| {
+            s.execute(params![
+                record.transaction_id,
+                version,
+                e.state,
+                e.cert_req_id,
+                e.certificate,
+                e.auth_kind,
+                e.auth_value,
+                record.last_request,
+                record.last_response,
+                record.response_nonce,
+                expires,
+                e.kind,
+                e.polls_left,
+                e.implicit,
+                expected,
+                now,
+            ])
+        })
+        .map_err(sqlerr)?;
+    if updated == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
 }
 
 fn stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCertificate> {
@@ -546,7 +635,7 @@ impl CertificateStore for SqliteStore {
                 max: self.options.max_certificates,
             });
         }
-        let mut stmt = inner.conn.prepare(sql::CERT_INSERT).map_err(db)?;
+        let mut stmt = inner.conn.prepare_cached(sql::CERT_INSERT).map_err(db)?;
         let result = stmt.execute(params![
             certificate.serial,
             certificate.certificate,
@@ -567,7 +656,7 @@ impl CertificateStore for SqliteStore {
 
     fn get(&self, serial: &[u8]) -> Result<Option<StoredCertificate>, Error> {
         let inner = self.lock();
-        let mut stmt = inner.conn.prepare(sql::CERT_GET).map_err(db)?;
+        let mut stmt = inner.conn.prepare_cached(sql::CERT_GET).map_err(db)?;
         stmt.query_row([serial], stored).optional().map_err(db)
     }
 
@@ -581,7 +670,9 @@ impl CertificateStore for SqliteStore {
         let mut inner = self.lock();
         let tx = inner.conn.transaction().map_err(db)?;
         let exists = tx
-            .query_row(sql::CERT_EXISTS, [serial], |_| Ok(()))
+            .prepare_cached(sql::CERT_EXISTS)
+            .map_err(db)?
+            .query_row([serial], |_| Ok(()))
             .optional()
             .map_err(db)?
             .is_some();
@@ -590,7 +681,9 @@ impl CertificateStore for SqliteStore {
         }
         let reason = reason.map(|r| r as i64);
         let inserted = tx
-            .execute(sql::REVOKE, params![serial, at, reason])
+            .prepare_cached(sql::REVOKE)
+            .map_err(db)?
+            .execute(params![serial, at, reason])
             .map_err(db)?;
         if inserted == 0 {
             return Err(Error::AlreadyRevoked);

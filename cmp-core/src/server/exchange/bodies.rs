@@ -161,8 +161,7 @@ impl Exchange {
             requester: self.requester(),
             now: self.now,
         };
-        self.state = State::AwaitIssue(enroll);
-        Ok(ServerStep::Issue(request))
+        self.reserve(Reserved::Issue(Box::new((enroll, request))))
     }
 
     pub(super) fn rr(&mut self, details: &RevReqContent) -> Result<ServerStep, ServerError> {

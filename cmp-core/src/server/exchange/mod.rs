@@ -116,6 +116,17 @@ enum Lookup {
     },
 }
 
+/// What a reservation ([`TransactionState::Reserved`]) was made for.
+#[derive(Debug)]
+enum Reserved {
+    Issue(Box<(Enroll, CertificateRequest)>),
+    Revoke {
+        serial: Vec<u8>,
+        reason: Option<CrlReason>,
+        cert_id: CertId,
+    },
+}
+
 #[derive(Debug)]
 struct Pending {
     msg: PkiMessage,
@@ -132,6 +143,8 @@ enum State {
         record: Option<TransactionRecord>,
     },
     AwaitCertificate(Lookup),
+    /// The reservation saved, with what it is for.
+    AwaitReserve(Box<(Reserved, TransactionRecord)>),
     AwaitIssue(Enroll),
     AwaitRevoke(CertId),
     AwaitCrl(Vec<InfoTypeAndValue>),
@@ -147,6 +160,7 @@ impl State {
             State::AwaitLoad => "waiting for the transaction record",
             State::AwaitMacKey { .. } => "waiting for a MAC key",
             State::AwaitCertificate(_) => "waiting for a certificate lookup",
+            State::AwaitReserve(_) => "waiting for the reservation in the store",
             State::AwaitIssue(_) => "waiting for the issuer",
             State::AwaitRevoke(_) => "waiting for a revocation",
             State::AwaitCrl(_) => "waiting for the CRL",
@@ -163,7 +177,7 @@ impl State {
 /// ```text
 /// start ─▶ Load ─▶ [DeriveMacKey | LookupCertificate: the signer]
 ///       ─▶ [LookupCertificate: kur's or rr's]
-///       ─▶ [Issue | Revoke] ─▶ [Sign] ─▶ [Save] ─▶ Respond
+///       ─▶ [Save: the reservation ─▶ Issue | Revoke] ─▶ [Sign] ─▶ [Save] ─▶ Respond
 /// ```
 /// Every request gets a response: a refusal is an `error` message or a rejection status; a
 /// method that returns [`ServerError`] means the driver misused the machine or the response
@@ -417,8 +431,11 @@ impl Exchange {
                         "only the certificate's holder (signing with it) or a registration authority may revoke it",
                     ));
                 }
-                self.state = State::AwaitRevoke(cert_id);
-                Ok(ServerStep::Revoke { serial, reason })
+                self.reserve(Reserved::Revoke {
+                    serial,
+                    reason,
+                    cert_id,
+                })
             }
         }
     }
@@ -581,10 +598,20 @@ impl Exchange {
         self.protected(bytes, next)
     }
 
-    /// Takes the answer to [`ServerStep::Save`].
+    /// Takes the answer to [`ServerStep::Save`]: of the response (then it is sent) or of the
+    /// reservation made before issuing or revoking (then the issuer is asked; a full table or
+    /// a lost race is refused, nothing issued).
     pub fn on_saved(&mut self, saved: Result<(), StoreError>) -> Result<ServerStep, ServerError> {
         let bytes = match std::mem::replace(&mut self.state, State::Done) {
             State::AwaitSave(b) => b,
+            State::AwaitReserve(reservation) => {
+                let (reserved, record) = *reservation;
+                if let Err(e) = saved {
+                    return self.refuse(store_refusal(&e));
+                }
+                self.record = Some(record);
+                return Ok(self.ask(reserved));
+            }
             other => {
                 self.state = other;
                 return Err(self.unexpected("a save result"));

@@ -163,23 +163,69 @@ impl Exchange {
         }
     }
 
+    /// Saves a [`TransactionState::Reserved`] record before `reserved` is asked of the issuer
+    /// (the transactionID and room in the table are taken first); without an authenticated
+    /// transaction to record, asks at once.
+    pub(super) fn reserve(&mut self, reserved: Reserved) -> Result<ServerStep, ServerError> {
+        let (Some(authenticator), Some(transaction_id)) =
+            (self.authenticator(), self.transaction_id())
+        else {
+            return Ok(self.ask(reserved));
+        };
+        let expected = self.record.as_ref().map(|r| r.version);
+        let record = TransactionRecord {
+            transaction_id,
+            version: expected.map_or(1, |v| v.wrapping_add(1)),
+            state: TransactionState::Reserved,
+            authenticator,
+            // Empty: a retransmission of the request is not answered from this record.
+            last_request: Vec::new(),
+            last_response: Vec::new(),
+            response_nonce: Vec::new(),
+            expires_at: self.now + self.config.transaction_ttl,
+        };
+        self.state = State::AwaitReserve(Box::new((reserved, record.clone())));
+        Ok(ServerStep::Save { record, expected })
+    }
+
+    /// The step a reservation was made for.
+    pub(super) fn ask(&mut self, reserved: Reserved) -> ServerStep {
+        match reserved {
+            Reserved::Issue(issue) => {
+                let (enroll, request) = *issue;
+                self.state = State::AwaitIssue(enroll);
+                ServerStep::Issue(request)
+            }
+            Reserved::Revoke {
+                serial,
+                reason,
+                cert_id,
+            } => {
+                self.state = State::AwaitRevoke(cert_id);
+                ServerStep::Revoke { serial, reason }
+            }
+        }
+    }
+
+    fn transaction_id(&self) -> Option<Vec<u8>> {
+        self.rcv.as_ref().and_then(|r| {
+            r.message()
+                .header
+                .transaction_id
+                .as_deref()
+                .map(<[u8]>::to_vec)
+        })
+    }
+
     /// The response is final: save the transaction (when `next` says how) or send it.
     pub(super) fn protected(
         &mut self,
         bytes: Vec<u8>,
         next: Option<TransactionState>,
     ) -> Result<ServerStep, ServerError> {
-        let (Some(state), Some(authenticator), Some(tid)) = (
-            next,
-            self.authenticator(),
-            self.rcv.as_ref().and_then(|r| {
-                r.message()
-                    .header
-                    .transaction_id
-                    .as_deref()
-                    .map(<[u8]>::to_vec)
-            }),
-        ) else {
+        let (Some(state), Some(authenticator), Some(tid)) =
+            (next, self.authenticator(), self.transaction_id())
+        else {
             self.state = State::Done;
             return Ok(ServerStep::Respond(bytes));
         };
