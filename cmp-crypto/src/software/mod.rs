@@ -1,6 +1,6 @@
 //! The software backend: keys in memory (loaded from and saved to PEM files), RustCrypto
-//! primitives, *ring* for RSA signing and for EC P-256/P-384 key generation, signing and
-//! verification.
+//! primitives, *ring* for RSA signing, EC P-256/P-384 key generation and verification and
+//! P-256 signing (see `ec`).
 
 mod ec;
 mod keys;
