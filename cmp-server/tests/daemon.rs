@@ -79,7 +79,9 @@ fn start(listen: &[&str], extra: &[&str], log: &Path) -> (Server, Vec<String>) {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("runs")
+    cmp_tests::process::without_proxies(cmd)
+        .output()
+        .expect("runs")
 }
 
 fn ok(out: Output, what: &str) -> String {

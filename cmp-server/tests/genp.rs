@@ -22,7 +22,7 @@ impl Drop for Server {
 }
 
 fn run(dir: &Path, program: &Path, args: &[&str]) -> Output {
-    Command::new(program)
+    cmp_tests::process::without_proxies(&mut Command::new(program))
         .current_dir(dir)
         .args(args)
         .output()

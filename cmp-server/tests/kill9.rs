@@ -61,7 +61,8 @@ fn start(state: &Path) -> (Server, String) {
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> Output {
-    Command::new("openssl")
+    // `openssl cmp` honours http_proxy: the test's clients go to 127.0.0.1 directly.
+    cmp_tests::process::without_proxies(&mut Command::new("openssl"))
         .current_dir(dir)
         .args(args)
         .output()
