@@ -126,6 +126,15 @@ fn keys_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("keys")
 }
 
+/// The URI of the key labelled `label` in the token of `store` (a `pkcs11:` URI naming the
+/// token, checked by the settings): `;object=LABEL` goes at the end of its path part.
+pub(crate) fn token_key_uri(store: &str, label: &str) -> String {
+    match store.split_once('?') {
+        Some((path, query)) => format!("{path};object={label}?{query}"),
+        None => format!("{store};object={label}"),
+    }
+}
+
 /// The installed certificate of a record, decoded.
 pub(crate) fn installed(record: &IdentityRecord) -> Option<CmpCertificate> {
     record
@@ -154,6 +163,11 @@ impl<'a> Engine<'a> {
 
     pub(super) fn pending_key_path(&self, name: &IdentityName) -> PathBuf {
         keys_dir(&self.cfg.state_dir).join(format!("{name}.pending.pem"))
+    }
+
+    /// Where the URI of a pending key generated in a token is kept.
+    pub(super) fn pending_uri_path(&self, name: &IdentityName) -> PathBuf {
+        keys_dir(&self.cfg.state_dir).join(format!("{name}.pending.uri"))
     }
 
     pub(super) fn current_dir(&self, name: &IdentityName) -> PathBuf {
@@ -355,7 +369,11 @@ impl<'a> Engine<'a> {
         let rebootstrap = self.rebootstraps(cert);
         if kur {
             opt("cert", &current.join("cert.pem").display().to_string());
-            opt("key", &current.join("key.pem").display().to_string());
+            // A key kept in a token is named by its URI (`key.uri`), else `key.pem`.
+            match std::fs::read_to_string(current.join("key.uri")) {
+                Ok(uri) => opt("key", uri.trim_end()),
+                Err(_) => opt("key", &current.join("key.pem").display().to_string()),
+            }
         } else if let (Some(vc), Some(vk), true) = (&c.vendor_cert, &c.vendor_key, rebootstrap) {
             // A re-bootstrap: the vendor credential, whatever else is configured.
             opt("cert", &vc.display().to_string());
@@ -426,12 +444,15 @@ impl<'a> Engine<'a> {
     }
 
     /// The pending key: loaded if a transaction left one, else generated and saved (0600)
-    /// before anything is sent.
+    /// before anything is sent — or, with a `key_store`, generated inside the token.
     async fn pending_key(
         &self,
         s: &Setup<'_>,
         cert: &CertificateConfig,
     ) -> Result<Arc<dyn PrivateKey>, AgentError> {
+        if let Some(store) = &cert.key_store {
+            return self.pending_token_key(s, cert, store).await;
+        }
         let path = self.pending_key_path(&cert.name);
         if path.exists() {
             tracing::info!("{}: using the pending key {}", cert.name, path.display());
@@ -448,6 +469,60 @@ impl<'a> Engine<'a> {
             cert.name,
             cert.key_type,
             path.display()
+        );
+        Ok(key)
+    }
+
+    /// The pending key inside the token of `store`. Its URI (with a fresh label
+    /// `NAME-UNIXTIME`) is saved in `keys/NAME.pending.uri` **before** the key is generated,
+    /// so a crash at any point leaves the key named: on the next try the key is loaded by
+    /// that URI, or generated under that label if the crash came before the generation.
+    async fn pending_token_key(
+        &self,
+        s: &Setup<'_>,
+        cert: &CertificateConfig,
+        store: &str,
+    ) -> Result<Arc<dyn PrivateKey>, AgentError> {
+        let path = self.pending_uri_path(&cert.name);
+        let uri = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let uri = text.trim_end().to_owned();
+                match s.keys.load("pending key", &uri, None).await {
+                    Ok(key) => {
+                        tracing::info!("{}: using the pending token key {uri}", cert.name);
+                        return Ok(key);
+                    }
+                    // Not generated yet (a crash right after the URI was saved), or the
+                    // token is unavailable: generating under the same label tells which.
+                    Err(e) => {
+                        tracing::info!(
+                            "{}: the pending token key is not loaded ({}); generating it",
+                            cert.name,
+                            e.message()
+                        );
+                        uri
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let uri = token_key_uri(store, &format!("{}-{}", cert.name, self.now()));
+                std::fs::create_dir_all(keys_dir(&self.cfg.state_dir))
+                    .map_err(|e| AgentError::local(format!("{}: {e}", path.display())))?;
+                crate::commands::output::write_atomically(
+                    &path,
+                    format!("{uri}\n").as_bytes(),
+                    0o600,
+                )?;
+                uri
+            }
+            Err(e) => return Err(AgentError::local(format!("{}: {e}", path.display()))),
+        };
+        let key = s.keys.generate_in_token(&cert.key_type, &uri).await?;
+        tracing::info!(
+            "{}: new {} key generated in the token as {}",
+            cert.name,
+            cert.key_type,
+            key.locator().unwrap_or(uri)
         );
         Ok(key)
     }
