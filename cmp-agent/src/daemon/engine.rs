@@ -13,6 +13,7 @@
 //! A key therefore always has an owner: the pending file named by the saved transaction, the
 //! staged generation, or the installed one.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -115,6 +116,11 @@ pub(crate) struct Engine<'a> {
     /// certificates with a vendor credential enroll again with it (ir), taking the CA's root
     /// from the ip (3GPP TS 33.310 first contact), which then becomes the anchor.
     pub(crate) rebootstrap: std::cell::Cell<bool>,
+    /// The latest notBefore of each identity's installed chain (`None`: no chain), kept from
+    /// the records a step reads, so the clock check reads no record (see [`Self::anchors_not_before`]).
+    chain_not_before: std::cell::RefCell<HashMap<IdentityName, Option<i64>>>,
+    /// The latest notBefore of the configured `trusted` files, read once per configuration.
+    trusted_not_before: Option<i64>,
 }
 
 /// The store's directory under the state directory.
@@ -147,6 +153,13 @@ impl<'a> Engine<'a> {
     /// The engine for `cfg`.
     pub(crate) fn new(cfg: DaemonConfig, registry: &'a Registry, clock: &'a dyn Clock) -> Self {
         let store = FileStore::new(store_dir(&cfg.state_dir));
+        let trusted_not_before = cfg
+            .certificates
+            .iter()
+            .filter_map(|c| c.section.trusted.as_ref())
+            .flat_map(|p| crate::certs::read_certs(p).unwrap_or_default())
+            .map(|c| c.not_before_unix())
+            .max();
         Engine {
             cfg,
             registry,
@@ -154,7 +167,43 @@ impl<'a> Engine<'a> {
             clock,
             trust_checked: std::cell::Cell::new(None),
             rebootstrap: std::cell::Cell::new(false),
+            chain_not_before: std::cell::RefCell::new(HashMap::new()),
+            trusted_not_before,
         }
+    }
+
+    /// Notes the installed chain of `record` for [`Self::anchors_not_before`].
+    pub(super) fn note_chain(&self, name: &IdentityName, record: Option<&IdentityRecord>) {
+        let latest = record
+            .iter()
+            .flat_map(|r| r.current.iter().flat_map(|c| c.chain.iter()))
+            .filter_map(|der| CmpCertificate::from_der(der).ok())
+            .map(|c| c.not_before_unix())
+            .max();
+        self.chain_not_before
+            .borrow_mut()
+            .insert(name.clone(), latest);
+    }
+
+    /// The latest notBefore of the certificates the agent trusts (the configured `trusted`
+    /// files and the installed chains). A record is read only for an identity no step has
+    /// read yet (the first pass); afterwards the chains noted by the steps are used.
+    pub(crate) async fn anchors_not_before(&self) -> Option<i64> {
+        for c in &self.cfg.certificates {
+            if self.chain_not_before.borrow().contains_key(&c.name) {
+                continue;
+            }
+            let record = self.store.load(&c.name).await.ok().flatten();
+            self.note_chain(&c.name, record.as_ref());
+        }
+        let chains = self.chain_not_before.borrow();
+        let latest = self
+            .cfg
+            .certificates
+            .iter()
+            .filter_map(|c| chains.get(&c.name).copied().flatten())
+            .max();
+        latest.max(self.trusted_not_before)
     }
 
     pub(super) fn now(&self) -> i64 {
@@ -195,7 +244,10 @@ impl<'a> Engine<'a> {
     async fn step_once(&self, cert: &CertificateConfig) -> Next {
         let name = &cert.name;
         let record = match self.store.load(name).await {
-            Ok(r) => r.unwrap_or_else(|| IdentityRecord::empty(name.clone())),
+            Ok(r) => {
+                self.note_chain(name, r.as_ref());
+                r.unwrap_or_else(|| IdentityRecord::empty(name.clone()))
+            }
             Err(e) => {
                 tracing::error!("{name}: {e}");
                 return Next::At(self.now() + 60);
@@ -286,6 +338,7 @@ impl<'a> Engine<'a> {
     pub(super) async fn schedule(&self, cert: &CertificateConfig, meta: &mut Metadata) -> i64 {
         let name = &cert.name;
         let record = self.store.load(name).await.ok().flatten();
+        self.note_chain(name, record.as_ref());
         let at = match record.as_ref().and_then(installed) {
             Some(c) => {
                 let at = self.renew_time(&c);
@@ -667,7 +720,7 @@ impl<'a> Engine<'a> {
         // Installed already (a crash after the switch): only the clean-up is left.
         if let (Phase::Confirming { certificate }, Some(cur)) = (&state.phase, &record.current) {
             if *certificate == cur.certificate && record.staged.is_none() {
-                return self.installed_cleanup(cert).await;
+                return self.installed_cleanup(cert, record.metadata.clone()).await;
             }
         }
         let kur = state.kind == EnrollmentKind::Kur;

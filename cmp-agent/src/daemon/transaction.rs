@@ -8,7 +8,7 @@ use cmp_core::asn1::{FailureBit, format_unix};
 use cmp_core::client::{Keys, Sleep};
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::format_name;
-use cmp_core::storage::{Credential, IdentityName, Storage, StoredKey, TransactionBlob};
+use cmp_core::storage::{Credential, IdentityName, Metadata, Storage, StoredKey, TransactionBlob};
 use cmp_core::transaction::{Enrolled, Enrollment, Phase, SignPurpose, Step, Transaction};
 use cmp_core::transport::TransportError;
 
@@ -230,12 +230,18 @@ impl Engine<'_> {
             );
         }
         failpoint::point("mid-install");
-        self.installed_cleanup(cert).await
+        self.installed_cleanup(cert, meta).await
     }
 
     /// After the switch: clear the transaction, remove the pending key file, run the hook,
-    /// plan the renewal.
-    pub(super) async fn installed_cleanup(&self, cert: &CertificateConfig) -> Result<(), Failure> {
+    /// plan the renewal. `meta` is the identity's metadata, which says the hook is owed: it
+    /// was saved so before the switch (by [`Self::install`], also before a crash that the
+    /// resumed transaction finishes here), so it is not written again.
+    pub(super) async fn installed_cleanup(
+        &self,
+        cert: &CertificateConfig,
+        mut meta: Metadata,
+    ) -> Result<(), Failure> {
         let name = &cert.name;
         self.store.save_transaction(name, None).await?;
         for pending in [self.pending_key_path(name), self.pending_uri_path(name)] {
@@ -245,14 +251,7 @@ impl Engine<'_> {
                 Err(e) => tracing::warn!("{}: {e}", pending.display()),
             }
         }
-        let mut meta = self
-            .store
-            .load(name)
-            .await?
-            .map(|r| r.metadata)
-            .unwrap_or_default();
         meta.next_action = Some(HOOK_PENDING.into());
-        self.store.save_metadata(name, &meta).await?;
         tracing::info!("{name}: installed in {}", self.current_dir(name).display());
         self.run_hook(name).await;
         self.schedule(cert, &mut meta).await;
