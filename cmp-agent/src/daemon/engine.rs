@@ -305,11 +305,11 @@ impl<'a> Engine<'a> {
         }
         let current = current.filter(|_| !self.rebootstraps(cert));
         Next::At(match self.attempt(cert, action, current.as_ref()).await {
-            Ok(()) => self.now(),
+            Ok(at) => at,
             Err(Failure::KurRefused(why)) => {
                 tracing::warn!("{name}: kur refused ({why}); falling back to ir");
                 match self.attempt(cert, Action::Reenroll, None).await {
-                    Ok(()) => self.now(),
+                    Ok(at) => at,
                     Err(f) => self.failed(cert, &mut meta, &f, false).await,
                 }
             }
@@ -626,13 +626,14 @@ impl<'a> Engine<'a> {
         Ok(req)
     }
 
-    /// One new transaction for `action`, at the first CA that answers.
+    /// One new transaction for `action`, at the first CA that answers; returns when the new
+    /// certificate is to be renewed (the next step for it is due then).
     async fn attempt(
         &self,
         cert: &CertificateConfig,
         action: Action,
         current: Option<&CmpCertificate>,
-    ) -> Result<(), Failure> {
+    ) -> Result<i64, Failure> {
         let name = &cert.name;
         let kur = action == Action::Renew && current.is_some();
         let kind = if kur {
@@ -684,7 +685,7 @@ impl<'a> Engine<'a> {
                     self.store.save_transaction(name, None).await?;
                     return Err(f);
                 }
-                Ok(()) => return Ok(()),
+                Ok(at) => return Ok(at),
             }
         }
         Err(Failure::Other(format!(
@@ -720,7 +721,10 @@ impl<'a> Engine<'a> {
         // Installed already (a crash after the switch): only the clean-up is left.
         if let (Phase::Confirming { certificate }, Some(cur)) = (&state.phase, &record.current) {
             if *certificate == cur.certificate && record.staged.is_none() {
-                return self.installed_cleanup(cert, record.metadata.clone()).await;
+                return self
+                    .installed_cleanup(cert, record.metadata.clone())
+                    .await
+                    .map(|_| ());
             }
         }
         let kur = state.kind == EnrollmentKind::Kur;
@@ -763,7 +767,7 @@ impl<'a> Engine<'a> {
                 }
                 Err(f)
             }
-            Ok(()) => Ok(()),
+            Ok(_) => Ok(()),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::commands::setup::{Setup, TokioSleep, feed_mac_keys};
 
 impl Engine<'_> {
     /// Runs `tx` (new, or resumed with `resend`, the saved request) and installs its
-    /// certificate.
+    /// certificate; returns when the new certificate is to be renewed.
     pub(super) async fn run(
         &self,
         cert: &CertificateConfig,
@@ -28,7 +28,7 @@ impl Engine<'_> {
         key: &dyn PrivateKey,
         server: &str,
         resend: Option<Vec<u8>>,
-    ) -> Result<(), Failure> {
+    ) -> Result<i64, Failure> {
         let name = &cert.name;
         let resumed = resend.is_some();
         // The key's locator in the saved transaction, and how the store keeps it: a token
@@ -208,8 +208,9 @@ impl Engine<'_> {
         self.install(cert).await
     }
 
-    /// The transaction succeeded: hook owed, commit, clean up, hook.
-    async fn install(&self, cert: &CertificateConfig) -> Result<(), Failure> {
+    /// The transaction succeeded: hook owed, commit, clean up, hook; returns when the new
+    /// certificate is to be renewed.
+    async fn install(&self, cert: &CertificateConfig) -> Result<i64, Failure> {
         let name = &cert.name;
         let record = self.store.load(name).await?;
         let old_key = record
@@ -241,7 +242,7 @@ impl Engine<'_> {
         &self,
         cert: &CertificateConfig,
         mut meta: Metadata,
-    ) -> Result<(), Failure> {
+    ) -> Result<i64, Failure> {
         let name = &cert.name;
         self.store.save_transaction(name, None).await?;
         for pending in [self.pending_key_path(name), self.pending_uri_path(name)] {
@@ -254,8 +255,7 @@ impl Engine<'_> {
         meta.next_action = Some(HOOK_PENDING.into());
         tracing::info!("{name}: installed in {}", self.current_dir(name).display());
         self.run_hook(name).await;
-        self.schedule(cert, &mut meta).await;
-        Ok(())
+        Ok(self.schedule(cert, &mut meta).await)
     }
 
     pub(super) async fn run_hook(&self, name: &IdentityName) {
