@@ -1,4 +1,3 @@
-#![cfg(feature = "pkcs11")]
 //! Daemon keys in a PKCS#11 token (SoftHSM2, a fresh token per test) with cmp-server: every
 //! new key is generated inside the token under its own label, the saved transaction and the
 //! installed record name it by URI, and no key file is written to the state directory.
