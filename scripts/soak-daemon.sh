@@ -172,7 +172,7 @@ for i in $(seq -w 1 "$IDENTITIES"); do
   [ -s "$work/state/store/soak-$i/current/cert.pem" ] || missing=$((missing + 1))
 done
 [ "$missing" -eq 0 ] || { echo "soak: $missing identities without an installed certificate" >&2; exit 1; }
-left=$(find "$work/state" -name '*.pending.pem' -o -name staged -o -name transaction.bin | wc -l)
+left=$(find "$work/state" -name '*.pending.pem' -o -name '*.pending.uri' -o -name staged -o -name transaction.bin | wc -l)
 [ "$left" -eq 0 ] || { echo "soak: $left pending keys, staged generations or saved transactions left" >&2; exit 1; }
 echo "== every identity installed; nothing pending, staged or saved left"
 ratio=$(cat "$work/ratio")
