@@ -771,3 +771,23 @@ impl<'a> Engine<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::token_key_uri;
+
+    #[test]
+    fn the_label_goes_at_the_end_of_the_uri_path() {
+        assert_eq!(
+            token_key_uri(
+                "pkcs11:token=dev?module-path=/m.so&pin-source=file:/p",
+                "router-17"
+            ),
+            "pkcs11:token=dev;object=router-17?module-path=/m.so&pin-source=file:/p"
+        );
+        assert_eq!(
+            token_key_uri("pkcs11:token=dev", "router-17"),
+            "pkcs11:token=dev;object=router-17"
+        );
+    }
+}

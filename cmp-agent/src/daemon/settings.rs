@@ -429,6 +429,27 @@ mod tests {
     }
 
     #[test]
+    fn a_key_store_names_a_token_and_no_key() {
+        let ok = "pkcs11:token=dev?module-path=/m.so&pin-source=file:/p";
+        assert_eq!(check_key_store(ok), Ok(ok.to_owned()));
+        assert_eq!(
+            check_key_store("pkcs11:token=dev;id=%01"),
+            Err(
+                "name the token only (token=…): the daemon labels each new key itself (NAME-TIME)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_key_store("pkcs11:manufacturer=x?pin-source=file:/p"),
+            Err("the pkcs11: URI must name the token (token=LABEL)".into())
+        );
+        assert_eq!(
+            check_key_store("file:/keys"),
+            Err("\"file:/keys\" is not a key store (give pkcs11:token=LABEL?module-path=…&pin-source=file:…)".into())
+        );
+    }
+
+    #[test]
     fn windows() {
         let w = Window::parse("02:00-04:00").expect("window");
         assert_eq!((w.start, w.end, w.len()), (7200, 14_400, 7200));
