@@ -5,7 +5,11 @@
 # of their life remains, so it renews continuously. Prints the enrollments, the rate, the
 # agent's memory (RSS) sampled every SAMPLE seconds and the ratio last/first after the warm-up
 # (the first WARMUP enrollments), and checks that the CA's database holds exactly as many
-# certificates as the agent logged issued, and that every identity ends installed.
+# certificates as the agent logged issued, and that every identity ends installed. Also prints
+# the agent's CPU time per enrollment after the warm-up (user + system, from /proc/PID/stat)
+# and, with SYSCALLS=1, its fsync/fdatasync/openat/rename calls per enrollment during the
+# measured part (strace -c attached after the warm-up; slows the agent, so the rate and CPU
+# figures of such a run are not comparable).
 #
 #   scripts/soak-daemon.sh                        # 2 000 enrollments (quick check)
 #   COUNT=100000 scripts/soak-daemon.sh           # the soak of issue 13
@@ -75,10 +79,20 @@ echo "== cmp-agent run: $IDENTITIES identities, ${VALIDITY} s certificates renew
 env -u CMP_AGENT_CONFIG -u CMP_AGENT_FAILPOINT -u CMP_AGENT_CLOCK_OFFSET "$agent" --config "$work/agent.toml" run --log-level info 2>"$work/agent.log" &
 apid=$!; pids+=("$apid")
 
-python3 - "$apid" "$work/ca/cmp-server.sqlite" "$COUNT" "$WARMUP" "$SAMPLE" "$work/ratio" <<'PY'
-import os, sqlite3, sys, time
+if [ "${SYSCALLS:-0}" = 1 ]; then
+  command -v strace >/dev/null || { echo "SYSCALLS=1 needs strace: apt-get install -y strace" >&2; exit 1; }
+fi
+python3 - "$apid" "$work/ca/cmp-server.sqlite" "$COUNT" "$WARMUP" "$SAMPLE" "$work/ratio" "${SYSCALLS:-0}" "$work/strace" <<'PY'
+import os, signal, sqlite3, subprocess, sys, time
 pid, db, count, warmup, every = int(sys.argv[1]), sys.argv[2], *map(int, sys.argv[3:6])
-ratio_file = sys.argv[6]
+ratio_file, syscalls, strace_out = sys.argv[6], sys.argv[7] == "1", sys.argv[8]
+tick = os.sysconf("SC_CLK_TCK")
+
+def cpu():
+    """The agent's (user, system) CPU seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 def issued():
     if not os.path.exists(db):
@@ -109,14 +123,35 @@ while True:
     print(f"  {t:7.0f} s  {n:7d} issued  RSS {r / 1024:6.1f} MiB", flush=True)
     if warm is None and n >= warmup:
         warm = (t, n)
+        warm_cpu = cpu()
+        tracer = None
+        if syscalls:
+            tracer = subprocess.Popen(["strace", "-f", "-c", "-qq", "-o", strace_out,
+                                       "-e", "trace=fsync,fdatasync,openat,rename,renameat,renameat2",
+                                       "-p", str(pid)])
     if warm is not None:
         samples.append(r)
     if n >= count:
         break
 t, n = time.monotonic() - t0, issued()
+end_cpu = cpu()
+if tracer is not None:
+    n_traced = issued()
+    tracer.send_signal(signal.SIGINT)
+    tracer.wait()
 wt, wn = warm
 rate = (n - wn) / (t - wt) if t > wt else float("nan")
 print(f"== {n} enrollments in {t:.0f} s: {n / t:.1f}/s overall, {rate:.1f}/s after the warm-up")
+user, system = end_cpu[0] - warm_cpu[0], end_cpu[1] - warm_cpu[1]
+per = max(n - wn, 1)
+print(f"== agent CPU after the warm-up: {1000 * (user + system) / per:.2f} ms per enrollment "
+      f"({1000 * user / per:.2f} user, {1000 * system / per:.2f} system; {n - wn} enrollments)")
+if tracer is not None:
+    print(f"== agent system calls per enrollment after the warm-up (strace -c, {n_traced - wn} enrollments):")
+    for line in open(strace_out).read().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[-1] in ("fsync", "fdatasync", "openat", "rename", "renameat", "renameat2"):
+            print(f"     {parts[-1]:10s} {int(parts[3]) / max(n_traced - wn, 1):7.2f}")
 print(f"== RSS after the warm-up ({len(samples)} samples, every {every} s): first {samples[0] / 1024:.1f} MiB, "
       f"max {max(samples) / 1024:.1f} MiB, last {samples[-1] / 1024:.1f} MiB, "
       f"last/first {samples[-1] / samples[0]:.3f}")
@@ -137,7 +172,7 @@ for i in $(seq -w 1 "$IDENTITIES"); do
   [ -s "$work/state/store/soak-$i/current/cert.pem" ] || missing=$((missing + 1))
 done
 [ "$missing" -eq 0 ] || { echo "soak: $missing identities without an installed certificate" >&2; exit 1; }
-left=$(find "$work/state" -name '*.pending.pem' -o -name staged -o -name transaction.bin | wc -l)
+left=$(find "$work/state" -name '*.pending.pem' -o -name '*.pending.uri' -o -name staged -o -name transaction.bin | wc -l)
 [ "$left" -eq 0 ] || { echo "soak: $left pending keys, staged generations or saved transactions left" >&2; exit 1; }
 echo "== every identity installed; nothing pending, staged or saved left"
 ratio=$(cat "$work/ratio")

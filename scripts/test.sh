@@ -13,6 +13,8 @@ command -v python3 >/dev/null 2>&1 || apt_missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || apt_missing+=(python3-pip)
 command -v softhsm2-util >/dev/null 2>&1 || apt_missing+=(softhsm2)
 command -v socat >/dev/null 2>&1 || apt_missing+=(socat)
+# pkcs11-tool lists the daemon's token keys and their attributes (cmp-agent/tests/daemon_pkcs11.rs).
+command -v pkcs11-tool >/dev/null 2>&1 || apt_missing+=(opensc)
 # GNU time measures the peak RSS of the agent in the hostile-peer tests (and scripts/device-size.sh).
 [ -x /usr/bin/time ] || apt_missing+=(time)
 # cmp-agent's systemd unit is checked with systemd-analyze verify.

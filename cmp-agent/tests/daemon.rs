@@ -186,6 +186,34 @@ fn sighup_reloads_the_configuration() {
     );
 }
 
+/// The loop steps an identity only when its next action is due: between renewals its record is
+/// not read again (however short `check_interval`), so a store changed behind the daemon's
+/// back is seen only after SIGHUP, which resets the plan.
+#[test]
+fn an_identity_not_due_is_not_looked_at_until_sighup() {
+    let dir = temp("not-due");
+    let ca = Server::start(&dir, &["http://127.0.0.1:0/pkix/"]);
+    let cfg = config(&dir, &ca.urls, "1d", "check_interval = \"1s\"");
+    let mut run = spawn_run(&cfg, &[], &dir.join("agent.log"));
+    let log = || std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
+    wait_for("the first install and its plan", LONG, || {
+        hook_runs(&dir).len() == 1 && log().contains("; renewal at ")
+    });
+    std::fs::remove_dir_all(dir.join("state/store/router")).expect("the identity removed");
+    // Several passes of the loop (check_interval 1 s): the removal goes unnoticed.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(hook_runs(&dir).len(), 1, "{:?}", hook_runs(&dir));
+    assert_eq!(ca.certs().len(), 1, "{:?}", ca.certs());
+    signal(&run, "HUP");
+    wait_for("the enrollment after the reload", LONG, || {
+        hook_runs(&dir).len() == 2
+    });
+    signal(&run, "TERM");
+    assert!(run.wait().expect("stops").success());
+    assert_eq!(ca.certs().len(), 2, "{:?}", ca.certs());
+    assert_clean_install(&dir);
+}
+
 #[test]
 fn status_in_text_and_json() {
     let dir = temp("status");

@@ -13,6 +13,7 @@
 //! A key therefore always has an owner: the pending file named by the saved transaction, the
 //! staged generation, or the installed one.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -115,6 +116,11 @@ pub(crate) struct Engine<'a> {
     /// certificates with a vendor credential enroll again with it (ir), taking the CA's root
     /// from the ip (3GPP TS 33.310 first contact), which then becomes the anchor.
     pub(crate) rebootstrap: std::cell::Cell<bool>,
+    /// The latest notBefore of each identity's installed chain (`None`: no chain), kept from
+    /// the records a step reads, so the clock check reads no record (see [`Self::anchors_not_before`]).
+    chain_not_before: std::cell::RefCell<HashMap<IdentityName, Option<i64>>>,
+    /// The latest notBefore of the configured `trusted` files, read once per configuration.
+    trusted_not_before: Option<i64>,
 }
 
 /// The store's directory under the state directory.
@@ -124,6 +130,15 @@ pub(crate) fn store_dir(state_dir: &Path) -> PathBuf {
 
 fn keys_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("keys")
+}
+
+/// The URI of the key labelled `label` in the token of `store` (a `pkcs11:` URI naming the
+/// token, checked by the settings): `;object=LABEL` goes at the end of its path part.
+pub(crate) fn token_key_uri(store: &str, label: &str) -> String {
+    match store.split_once('?') {
+        Some((path, query)) => format!("{path};object={label}?{query}"),
+        None => format!("{store};object={label}"),
+    }
 }
 
 /// The installed certificate of a record, decoded.
@@ -138,6 +153,13 @@ impl<'a> Engine<'a> {
     /// The engine for `cfg`.
     pub(crate) fn new(cfg: DaemonConfig, registry: &'a Registry, clock: &'a dyn Clock) -> Self {
         let store = FileStore::new(store_dir(&cfg.state_dir));
+        let trusted_not_before = cfg
+            .certificates
+            .iter()
+            .filter_map(|c| c.section.trusted.as_ref())
+            .flat_map(|p| crate::certs::read_certs(p).unwrap_or_default())
+            .map(|c| c.not_before_unix())
+            .max();
         Engine {
             cfg,
             registry,
@@ -145,7 +167,43 @@ impl<'a> Engine<'a> {
             clock,
             trust_checked: std::cell::Cell::new(None),
             rebootstrap: std::cell::Cell::new(false),
+            chain_not_before: std::cell::RefCell::new(HashMap::new()),
+            trusted_not_before,
         }
+    }
+
+    /// Notes the installed chain of `record` for [`Self::anchors_not_before`].
+    pub(super) fn note_chain(&self, name: &IdentityName, record: Option<&IdentityRecord>) {
+        let latest = record
+            .iter()
+            .flat_map(|r| r.current.iter().flat_map(|c| c.chain.iter()))
+            .filter_map(|der| CmpCertificate::from_der(der).ok())
+            .map(|c| c.not_before_unix())
+            .max();
+        self.chain_not_before
+            .borrow_mut()
+            .insert(name.clone(), latest);
+    }
+
+    /// The latest notBefore of the certificates the agent trusts (the configured `trusted`
+    /// files and the installed chains). A record is read only for an identity no step has
+    /// read yet (the first pass); afterwards the chains noted by the steps are used.
+    pub(crate) async fn anchors_not_before(&self) -> Option<i64> {
+        for c in &self.cfg.certificates {
+            if self.chain_not_before.borrow().contains_key(&c.name) {
+                continue;
+            }
+            let record = self.store.load(&c.name).await.ok().flatten();
+            self.note_chain(&c.name, record.as_ref());
+        }
+        let chains = self.chain_not_before.borrow();
+        let latest = self
+            .cfg
+            .certificates
+            .iter()
+            .filter_map(|c| chains.get(&c.name).copied().flatten())
+            .max();
+        latest.max(self.trusted_not_before)
     }
 
     pub(super) fn now(&self) -> i64 {
@@ -154,6 +212,11 @@ impl<'a> Engine<'a> {
 
     pub(super) fn pending_key_path(&self, name: &IdentityName) -> PathBuf {
         keys_dir(&self.cfg.state_dir).join(format!("{name}.pending.pem"))
+    }
+
+    /// Where the URI of a pending key generated in a token is kept.
+    pub(super) fn pending_uri_path(&self, name: &IdentityName) -> PathBuf {
+        keys_dir(&self.cfg.state_dir).join(format!("{name}.pending.uri"))
     }
 
     pub(super) fn current_dir(&self, name: &IdentityName) -> PathBuf {
@@ -181,7 +244,10 @@ impl<'a> Engine<'a> {
     async fn step_once(&self, cert: &CertificateConfig) -> Next {
         let name = &cert.name;
         let record = match self.store.load(name).await {
-            Ok(r) => r.unwrap_or_else(|| IdentityRecord::empty(name.clone())),
+            Ok(r) => {
+                self.note_chain(name, r.as_ref());
+                r.unwrap_or_else(|| IdentityRecord::empty(name.clone()))
+            }
             Err(e) => {
                 tracing::error!("{name}: {e}");
                 return Next::At(self.now() + 60);
@@ -239,11 +305,11 @@ impl<'a> Engine<'a> {
         }
         let current = current.filter(|_| !self.rebootstraps(cert));
         Next::At(match self.attempt(cert, action, current.as_ref()).await {
-            Ok(()) => self.now(),
+            Ok(at) => at,
             Err(Failure::KurRefused(why)) => {
                 tracing::warn!("{name}: kur refused ({why}); falling back to ir");
                 match self.attempt(cert, Action::Reenroll, None).await {
-                    Ok(()) => self.now(),
+                    Ok(at) => at,
                     Err(f) => self.failed(cert, &mut meta, &f, false).await,
                 }
             }
@@ -272,6 +338,7 @@ impl<'a> Engine<'a> {
     pub(super) async fn schedule(&self, cert: &CertificateConfig, meta: &mut Metadata) -> i64 {
         let name = &cert.name;
         let record = self.store.load(name).await.ok().flatten();
+        self.note_chain(name, record.as_ref());
         let at = match record.as_ref().and_then(installed) {
             Some(c) => {
                 let at = self.renew_time(&c);
@@ -355,7 +422,11 @@ impl<'a> Engine<'a> {
         let rebootstrap = self.rebootstraps(cert);
         if kur {
             opt("cert", &current.join("cert.pem").display().to_string());
-            opt("key", &current.join("key.pem").display().to_string());
+            // A key kept in a token is named by its URI (`key.uri`), else `key.pem`.
+            match std::fs::read_to_string(current.join("key.uri")) {
+                Ok(uri) => opt("key", uri.trim_end()),
+                Err(_) => opt("key", &current.join("key.pem").display().to_string()),
+            }
         } else if let (Some(vc), Some(vk), true) = (&c.vendor_cert, &c.vendor_key, rebootstrap) {
             // A re-bootstrap: the vendor credential, whatever else is configured.
             opt("cert", &vc.display().to_string());
@@ -426,12 +497,15 @@ impl<'a> Engine<'a> {
     }
 
     /// The pending key: loaded if a transaction left one, else generated and saved (0600)
-    /// before anything is sent.
+    /// before anything is sent — or, with a `key_store`, generated inside the token.
     async fn pending_key(
         &self,
         s: &Setup<'_>,
         cert: &CertificateConfig,
     ) -> Result<Arc<dyn PrivateKey>, AgentError> {
+        if let Some(store) = &cert.key_store {
+            return self.pending_token_key(s, cert, store).await;
+        }
         let path = self.pending_key_path(&cert.name);
         if path.exists() {
             tracing::info!("{}: using the pending key {}", cert.name, path.display());
@@ -448,6 +522,60 @@ impl<'a> Engine<'a> {
             cert.name,
             cert.key_type,
             path.display()
+        );
+        Ok(key)
+    }
+
+    /// The pending key inside the token of `store`. Its URI (with a fresh label
+    /// `NAME-UNIXTIME`) is saved in `keys/NAME.pending.uri` **before** the key is generated,
+    /// so a crash at any point leaves the key named: on the next try the key is loaded by
+    /// that URI, or generated under that label if the crash came before the generation.
+    async fn pending_token_key(
+        &self,
+        s: &Setup<'_>,
+        cert: &CertificateConfig,
+        store: &str,
+    ) -> Result<Arc<dyn PrivateKey>, AgentError> {
+        let path = self.pending_uri_path(&cert.name);
+        let uri = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let uri = text.trim_end().to_owned();
+                match s.keys.load("pending key", &uri, None).await {
+                    Ok(key) => {
+                        tracing::info!("{}: using the pending token key {uri}", cert.name);
+                        return Ok(key);
+                    }
+                    // Not generated yet (a crash right after the URI was saved), or the
+                    // token is unavailable: generating under the same label tells which.
+                    Err(e) => {
+                        tracing::info!(
+                            "{}: the pending token key is not loaded ({}); generating it",
+                            cert.name,
+                            e.message()
+                        );
+                        uri
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let uri = token_key_uri(store, &format!("{}-{}", cert.name, self.now()));
+                std::fs::create_dir_all(keys_dir(&self.cfg.state_dir))
+                    .map_err(|e| AgentError::local(format!("{}: {e}", path.display())))?;
+                crate::commands::output::write_atomically(
+                    &path,
+                    format!("{uri}\n").as_bytes(),
+                    0o600,
+                )?;
+                uri
+            }
+            Err(e) => return Err(AgentError::local(format!("{}: {e}", path.display()))),
+        };
+        let key = s.keys.generate_in_token(&cert.key_type, &uri).await?;
+        tracing::info!(
+            "{}: new {} key generated in the token as {}",
+            cert.name,
+            cert.key_type,
+            key.locator().unwrap_or(uri)
         );
         Ok(key)
     }
@@ -498,13 +626,14 @@ impl<'a> Engine<'a> {
         Ok(req)
     }
 
-    /// One new transaction for `action`, at the first CA that answers.
+    /// One new transaction for `action`, at the first CA that answers; returns when the new
+    /// certificate is to be renewed (the next step for it is due then).
     async fn attempt(
         &self,
         cert: &CertificateConfig,
         action: Action,
         current: Option<&CmpCertificate>,
-    ) -> Result<(), Failure> {
+    ) -> Result<i64, Failure> {
         let name = &cert.name;
         let kur = action == Action::Renew && current.is_some();
         let kind = if kur {
@@ -556,7 +685,7 @@ impl<'a> Engine<'a> {
                     self.store.save_transaction(name, None).await?;
                     return Err(f);
                 }
-                Ok(()) => return Ok(()),
+                Ok(at) => return Ok(at),
             }
         }
         Err(Failure::Other(format!(
@@ -592,7 +721,10 @@ impl<'a> Engine<'a> {
         // Installed already (a crash after the switch): only the clean-up is left.
         if let (Phase::Confirming { certificate }, Some(cur)) = (&state.phase, &record.current) {
             if *certificate == cur.certificate && record.staged.is_none() {
-                return self.installed_cleanup(cert).await;
+                return self
+                    .installed_cleanup(cert, record.metadata.clone())
+                    .await
+                    .map(|_| ());
             }
         }
         let kur = state.kind == EnrollmentKind::Kur;
@@ -635,7 +767,27 @@ impl<'a> Engine<'a> {
                 }
                 Err(f)
             }
-            Ok(()) => Ok(()),
+            Ok(_) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_key_uri;
+
+    #[test]
+    fn the_label_goes_at_the_end_of_the_uri_path() {
+        assert_eq!(
+            token_key_uri(
+                "pkcs11:token=dev?module-path=/m.so&pin-source=file:/p",
+                "router-17"
+            ),
+            "pkcs11:token=dev;object=router-17?module-path=/m.so&pin-source=file:/p"
+        );
+        assert_eq!(
+            token_key_uri("pkcs11:token=dev", "router-17"),
+            "pkcs11:token=dev;object=router-17"
+        );
     }
 }

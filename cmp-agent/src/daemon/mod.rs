@@ -1,8 +1,10 @@
 //! `cmp-agent run`: the daemon that keeps the configured certificates valid, and
 //! `cmp-agent status`.
 //!
-//! The loop: check the clock; for each `[[certificate]]`, do what is due ([`engine`]); sleep
-//! until the next thing is due (at most `check_interval`), sending `WATCHDOG=1` meanwhile;
+//! The loop: check the clock; for each `[[certificate]]` whose next action is due, do it
+//! ([`engine`]) — the others are not looked at (their records not read) until the time their
+//! last step planned; sleep until the next thing is due (at most `check_interval`), sending
+//! `WATCHDOG=1` meanwhile;
 //! SIGHUP reloads the configuration, SIGTERM (or SIGINT) lets the transaction in flight run
 //! for up to `stop_timeout` and then stops — an unfinished transaction stays saved (parked)
 //! and is resumed at the next start.
@@ -20,6 +22,7 @@ pub(crate) mod status;
 mod transaction;
 pub(crate) mod trust;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,7 +30,7 @@ use std::time::Duration;
 
 use cmp_core::clock::{Clock, OffsetClock, SystemClock};
 use cmp_core::registry::Registry;
-use cmp_core::storage::Storage;
+use cmp_core::storage::{IdentityName, Storage};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::exit;
@@ -194,8 +197,11 @@ async fn main_loop(
     );
     notifier.send("READY=1");
     let mut clock_said: Option<String> = None;
+    // When each identity is next due (Unix seconds), as its last step said; none at first,
+    // and none again after a reload.
+    let mut due: HashMap<IdentityName, i64> = HashMap::new();
     loop {
-        let anchors = anchors_not_before(&engine).await;
+        let anchors = engine.anchors_not_before().await;
         if clock.offset() != 0
             && schedule::clock_problem(clock.base_now(), build_time(), anchors).is_none()
         {
@@ -260,15 +266,30 @@ async fn main_loop(
                 }
             }
             next = next.min(engine.trust_next());
-            for c in engine.cfg.certificates.clone() {
-                let work = engine.step(&c);
+            let rebootstrap = engine.rebootstrap.get();
+            for c in &engine.cfg.certificates {
+                // Only the identities whose next action is due are stepped (and their
+                // records read); the others keep the time their last step planned.
+                if let Some(&t) = due.get(&c.name) {
+                    if t > unix(clock.now()) {
+                        next = next.min(t);
+                        continue;
+                    }
+                }
+                let work = engine.step(c);
                 tokio::pin!(work);
                 let t = tokio::select! {
                     t = &mut work => t,
                     _ = term.recv() => return stop(&notifier, &mut work, engine.cfg.stop_timeout).await,
                     _ = int.recv() => return stop(&notifier, &mut work, engine.cfg.stop_timeout).await,
                 };
+                due.insert(c.name.clone(), t);
                 next = next.min(t);
+            }
+            if engine.rebootstrap.get() != rebootstrap {
+                // A re-bootstrap began or ended: every identity is looked at again.
+                due.clear();
+                next = now;
             }
             if once {
                 return once_status(&engine).await;
@@ -302,6 +323,7 @@ async fn main_loop(
                             c.servers.join(", ")
                         );
                         engine = Engine::new(c, registry, clock);
+                        due.clear();
                     }
                     Err(e) => tracing::error!("reload refused, the old configuration stays: {e}"),
                 }
@@ -348,29 +370,4 @@ async fn once_status(engine: &Engine<'_>) -> u8 {
         }
     }
     exit::OK
-}
-
-/// The latest notBefore of the certificates the agent trusts (the configured `trusted`
-/// files and the chains of the installed certificates).
-async fn anchors_not_before(engine: &Engine<'_>) -> Option<i64> {
-    let mut latest: Option<i64> = None;
-    let mut see = |c: &cmp_core::asn1::CmpCertificate| {
-        let nb = c.not_before_unix();
-        latest = Some(latest.map_or(nb, |l| l.max(nb)));
-    };
-    for c in &engine.cfg.certificates {
-        if let Some(p) = &c.section.trusted {
-            for cert in crate::certs::read_certs(p).unwrap_or_default() {
-                see(&cert);
-            }
-        }
-        if let Ok(Some(r)) = engine.store.load(&c.name).await {
-            for der in r.current.iter().flat_map(|c| c.chain.iter()) {
-                if let Ok(cert) = cmp_core::asn1::CmpCertificate::from_der(der) {
-                    see(&cert);
-                }
-            }
-        }
-    }
-    latest
 }

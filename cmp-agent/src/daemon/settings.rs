@@ -151,6 +151,9 @@ pub(crate) struct CertificateSection {
     pub(crate) subject: Option<String>,
     pub(crate) sans: Option<String>,
     pub(crate) key_type: Option<String>,
+    /// `pkcs11:token=…` (module and PIN as for `--key`: `module-path`/`PKCS11_MODULE`,
+    /// `pin-source`/`PKCS11_PIN`): every new key is generated in this token.
+    pub(crate) key_store: Option<String>,
     pub(crate) days: Option<u32>,
     pub(crate) validity: Option<String>,
     pub(crate) secret: Option<String>,
@@ -182,6 +185,9 @@ pub(crate) struct CertificateConfig {
     pub(crate) section: CertificateSection,
     pub(crate) name: cmp_core::storage::IdentityName,
     pub(crate) key_type: String,
+    /// The token new keys are generated in (a `pkcs11:` URI without `object`/`id`), or
+    /// `None` for software keys in the state directory.
+    pub(crate) key_store: Option<String>,
     /// The requested validity (`validity`, else `days`), if any.
     pub(crate) validity: Option<Duration>,
 }
@@ -213,6 +219,31 @@ pub(crate) struct DaemonConfig {
     /// no later than the build time plus this (off when `None`).
     pub(crate) clock_from_ca: Option<Duration>,
     pub(crate) certificates: Vec<CertificateConfig>,
+}
+
+/// Checks a `key_store`: a `pkcs11:` URI naming a token, not a key (the daemon names each
+/// new key itself).
+fn check_key_store(uri: &str) -> Result<String, String> {
+    let Some(rest) = uri.strip_prefix("pkcs11:") else {
+        return Err(format!(
+            "{uri:?} is not a key store (give pkcs11:token=LABEL?module-path=…&pin-source=file:…)"
+        ));
+    };
+    let path = rest.split('?').next().unwrap_or_default();
+    let attrs: Vec<&str> = path
+        .split(';')
+        .map(|a| a.split('=').next().unwrap_or_default())
+        .collect();
+    if attrs.iter().any(|a| *a == "object" || *a == "id") {
+        return Err(
+            "name the token only (token=…): the daemon labels each new key itself (NAME-TIME)"
+                .into(),
+        );
+    }
+    if !attrs.contains(&"token") {
+        return Err("the pkcs11: URI must name the token (token=LABEL)".into());
+    }
+    Ok(uri.to_owned())
 }
 
 /// The default state directory (systemd's StateDirectory=cmp-agent).
@@ -307,7 +338,14 @@ impl DaemonConfig {
                 (None, Some(days)) => Some(Duration::from_secs(u64::from(days) * 86_400)),
                 (None, None) => None,
             };
+            let key_store = c
+                .key_store
+                .as_deref()
+                .map(check_key_store)
+                .transpose()
+                .map_err(|e| format!("{}: {e}", at("key_store")))?;
             certificates.push(CertificateConfig {
+                key_store,
                 key_type: c.key_type.clone().unwrap_or_else(|| "ec:P-256".into()),
                 name,
                 validity,
@@ -387,6 +425,27 @@ mod tests {
         assert_eq!(
             RenewBefore::Remaining(Duration::from_secs(10)).lead(year),
             Duration::from_secs(10)
+        );
+    }
+
+    #[test]
+    fn a_key_store_names_a_token_and_no_key() {
+        let ok = "pkcs11:token=dev?module-path=/m.so&pin-source=file:/p";
+        assert_eq!(check_key_store(ok), Ok(ok.to_owned()));
+        assert_eq!(
+            check_key_store("pkcs11:token=dev;id=%01"),
+            Err(
+                "name the token only (token=…): the daemon labels each new key itself (NAME-TIME)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_key_store("pkcs11:manufacturer=x?pin-source=file:/p"),
+            Err("the pkcs11: URI must name the token (token=LABEL)".into())
+        );
+        assert_eq!(
+            check_key_store("file:/keys"),
+            Err("\"file:/keys\" is not a key store (give pkcs11:token=LABEL?module-path=…&pin-source=file:…)".into())
         );
     }
 

@@ -8,7 +8,7 @@ use cmp_core::asn1::{FailureBit, format_unix};
 use cmp_core::client::{Keys, Sleep};
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::format_name;
-use cmp_core::storage::{Credential, IdentityName, Storage, StoredKey, TransactionBlob};
+use cmp_core::storage::{Credential, IdentityName, Metadata, Storage, StoredKey, TransactionBlob};
 use cmp_core::transaction::{Enrolled, Enrollment, Phase, SignPurpose, Step, Transaction};
 use cmp_core::transport::TransportError;
 
@@ -19,7 +19,7 @@ use crate::commands::setup::{Setup, TokioSleep, feed_mac_keys};
 
 impl Engine<'_> {
     /// Runs `tx` (new, or resumed with `resend`, the saved request) and installs its
-    /// certificate.
+    /// certificate; returns when the new certificate is to be renewed.
     pub(super) async fn run(
         &self,
         cert: &CertificateConfig,
@@ -28,14 +28,22 @@ impl Engine<'_> {
         key: &dyn PrivateKey,
         server: &str,
         resend: Option<Vec<u8>>,
-    ) -> Result<(), Failure> {
+    ) -> Result<i64, Failure> {
         let name = &cert.name;
         let resumed = resend.is_some();
-        let locator = self.pending_key_path(name).display().to_string();
-        let stored_key = key
-            .to_pkcs8_der()
-            .map(StoredKey::Pkcs8)
-            .ok_or_else(|| Failure::Other("the new key cannot be exported for the store".into()))?;
+        // The key's locator in the saved transaction, and how the store keeps it: a token
+        // key by its URI (it never leaves the token), a software key as PKCS#8.
+        let (locator, stored_key) = if cert.key_store.is_some() {
+            let uri = key.locator().ok_or_else(|| {
+                Failure::Other("the key generated in the token has no URI to keep it by".into())
+            })?;
+            (uri.clone(), StoredKey::Locator(uri))
+        } else {
+            let pkcs8 = key.to_pkcs8_der().map(StoredKey::Pkcs8).ok_or_else(|| {
+                Failure::Other("the new key cannot be exported for the store".into())
+            })?;
+            (self.pending_key_path(name).display().to_string(), pkcs8)
+        };
         let total =
             (self.cfg.total_timeout > 0).then(|| Duration::from_secs(self.cfg.total_timeout));
         let deadline = total.map(|t| Instant::now() + t);
@@ -200,45 +208,54 @@ impl Engine<'_> {
         self.install(cert).await
     }
 
-    /// The transaction succeeded: hook owed, commit, clean up, hook.
-    async fn install(&self, cert: &CertificateConfig) -> Result<(), Failure> {
+    /// The transaction succeeded: hook owed, commit, clean up, hook; returns when the new
+    /// certificate is to be renewed.
+    async fn install(&self, cert: &CertificateConfig) -> Result<i64, Failure> {
         let name = &cert.name;
-        let mut meta = self
-            .store
-            .load(name)
-            .await?
-            .map(|r| r.metadata)
-            .unwrap_or_default();
+        let record = self.store.load(name).await?;
+        let old_key = record
+            .as_ref()
+            .and_then(|r| match r.current.as_ref()?.key.as_ref()? {
+                StoredKey::Locator(uri) => Some(uri.clone()),
+                _ => None,
+            });
+        let mut meta = record.map(|r| r.metadata).unwrap_or_default();
         meta.next_action = Some(HOOK_PENDING.into());
         self.store.save_metadata(name, &meta).await?;
         self.store.commit(name).await?;
+        if let Some(uri) = old_key {
+            // The key backends have no deletion (KeyProvider): the replaced token key stays.
+            tracing::info!(
+                "{name}: the replaced key stays in its token ({}); remove it there when no longer needed",
+                redact_uri(&uri)
+            );
+        }
         failpoint::point("mid-install");
-        self.installed_cleanup(cert).await
+        self.installed_cleanup(cert, meta).await
     }
 
     /// After the switch: clear the transaction, remove the pending key file, run the hook,
-    /// plan the renewal.
-    pub(super) async fn installed_cleanup(&self, cert: &CertificateConfig) -> Result<(), Failure> {
+    /// plan the renewal. `meta` is the identity's metadata, which says the hook is owed: it
+    /// was saved so before the switch (by [`Self::install`], also before a crash that the
+    /// resumed transaction finishes here), so it is not written again.
+    pub(super) async fn installed_cleanup(
+        &self,
+        cert: &CertificateConfig,
+        mut meta: Metadata,
+    ) -> Result<i64, Failure> {
         let name = &cert.name;
         self.store.save_transaction(name, None).await?;
-        let pending = self.pending_key_path(name);
-        match std::fs::remove_file(&pending) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!("{}: {e}", pending.display()),
+        for pending in [self.pending_key_path(name), self.pending_uri_path(name)] {
+            match std::fs::remove_file(&pending) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!("{}: {e}", pending.display()),
+            }
         }
-        let mut meta = self
-            .store
-            .load(name)
-            .await?
-            .map(|r| r.metadata)
-            .unwrap_or_default();
         meta.next_action = Some(HOOK_PENDING.into());
-        self.store.save_metadata(name, &meta).await?;
         tracing::info!("{name}: installed in {}", self.current_dir(name).display());
         self.run_hook(name).await;
-        self.schedule(cert, &mut meta).await;
-        Ok(())
+        Ok(self.schedule(cert, &mut meta).await)
     }
 
     pub(super) async fn run_hook(&self, name: &IdentityName) {
@@ -275,4 +292,10 @@ fn maybe_delivered(e: &TransportError) -> bool {
 fn body_name(der: &[u8]) -> &'static str {
     cmp_core::asn1::ReceivedMessage::decode(der)
         .map_or("undecodable message", |m| m.message().body.name())
+}
+
+/// A key URI for the log: its path part (token and object), without the query (module path,
+/// PIN source).
+fn redact_uri(uri: &str) -> &str {
+    uri.split('?').next().unwrap_or(uri)
 }

@@ -22,8 +22,8 @@
 //! ```
 //!
 //! **An install** (stage, then commit) goes in steps, each atomic and fsynced:
-//! 1. the generation is written into `NAME/.gen-N.tmp/`, every file with
-//!    [`cmp_crypto::fs::write_atomically`];
+//! 1. the generation is written into `NAME/.gen-N.tmp/`, every file fsynced, then the
+//!    directory;
 //! 2. the directory is renamed to `NAME/gen-N` (a generation exists whole or not at all);
 //! 3. `NAME/staged` is pointed at it — a new symlink renamed over the old one;
 //! 4. on commit, `NAME/previous` is pointed at the current generation, then
@@ -117,6 +117,21 @@ fn write(path: &Path, data: &[u8], mode: u32) -> Result<(), StorageError> {
     cmp_crypto::fs::write_atomically(path, data, mode).map_err(|e| io(path, &e))
 }
 
+/// Creates `path` (which must not exist) with `mode`, writes `data` and fsyncs it.
+fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), StorageError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| io(path, &e))?;
+    f.write_all(data)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| io(path, &e))
+}
+
 /// Removes a file or link; a missing one is fine.
 fn remove(path: &Path) -> Result<(), StorageError> {
     match fs::remove_file(path) {
@@ -195,8 +210,10 @@ fn write_generation(
     let name = gen_name(next);
     let tmp = dir.join(format!(".{name}.tmp"));
     fs::create_dir(&tmp).map_err(|e| io(&tmp, &e))?;
+    // Each file is written and fsynced in place: the temporary directory is the unit made
+    // visible by one rename, so a per-file rename (and its directory fsync) would add nothing.
     for (file, data, mode) in files {
-        write(&tmp.join(file), data, *mode)?;
+        write_new(&tmp.join(file), data, *mode)?;
     }
     cmp_crypto::fs::sync_dir(&tmp);
     store.step("generation written")?;
@@ -216,13 +233,18 @@ fn prune(dir: &Path) -> Result<(), StorageError> {
             keep.insert(g);
         }
     }
+    let mut removed = false;
     for (name, _) in generations(dir)? {
         if !keep.contains(&name) {
             let path = dir.join(&name);
             fs::remove_dir_all(&path).map_err(|e| io(&path, &e))?;
+            removed = true;
         }
     }
-    cmp_crypto::fs::sync_dir(dir);
+    // Only a removal needs persisting (and even that only saves the next prune some work).
+    if removed {
+        cmp_crypto::fs::sync_dir(dir);
+    }
     Ok(())
 }
 
@@ -424,8 +446,12 @@ impl FileStore {
         if !self.root.is_dir() {
             fs::create_dir_all(&self.root).map_err(|e| io(&self.root, &e))?;
         }
+        let new_identity = !dir.is_dir();
         let generation = write_generation(self, &dir, &files)?;
-        cmp_crypto::fs::sync_dir(&self.root);
+        if new_identity {
+            // The identity's directory entry itself, once.
+            cmp_crypto::fs::sync_dir(&self.root);
+        }
         set_link(&dir, "staged", &generation)?;
         self.step("staged linked")?;
         prune(&dir)
