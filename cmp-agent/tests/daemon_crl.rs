@@ -8,6 +8,7 @@ mod daemon_rig;
 use std::process::Command;
 use std::time::Duration;
 
+use cmp_tests::openssl_ca::self_signed_root as root;
 use daemon_rig::*;
 
 const CA: &str = "/CN=CRL Test CA";

@@ -9,6 +9,7 @@ mod daemon_rig;
 
 use std::path::Path;
 
+use cmp_tests::openssl_ca::self_signed_root as root;
 use daemon_rig::*;
 
 const G1: &str = "/CN=Rebootstrap Root G1";

@@ -7,6 +7,7 @@ mod daemon_rig;
 
 use std::path::{Path, PathBuf};
 
+use cmp_tests::openssl_ca::self_signed_root as root;
 use daemon_rig::*;
 
 /// A certificate of `key` for `subject`, issued by `ca` with `ca_key`.

@@ -99,30 +99,7 @@ fn root_update(dir: &Path) {
     )
     .expect("ext");
     for (key, cert) in [("old.key", "oldwithold.pem"), ("new.key", "newwithnew.pem")] {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                key,
-                "-out",
-                cert,
-                "-subj",
-                "/CN=Genp Test Root",
-                "-days",
-                "30",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-            ],
-        );
+        cmp_tests::openssl_ca::self_signed_root(dir, key, cert, "/CN=Genp Test Root", "30");
     }
     for (key, ca, cakey, out) in [
         ("new.key", "oldwithold.pem", "old.key", "newwithold.pem"),

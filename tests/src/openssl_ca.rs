@@ -208,6 +208,34 @@ impl OpensslCa {
     }
 }
 
+/// A self-signed CA root `dir/cert` with a new P-256 key `dir/key` (unencrypted), named
+/// `subject` (`/CN=…`), valid `days` days: basicConstraints CA, keyUsage keyCertSign, cRLSign
+/// and digitalSignature.
+pub fn self_signed_root(dir: &Path, key: &str, cert: &str, subject: &str, days: &str) {
+    let (key, cert) = (dir.join(key), dir.join(cert));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        s(&key),
+        "-out",
+        s(&cert),
+        "-subj",
+        subject,
+        "-days",
+        days,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    ]);
+}
+
 /// Generates an EC P-256 key into `path` (PEM PKCS#8).
 pub fn gen_key(path: &Path) {
     openssl(&[

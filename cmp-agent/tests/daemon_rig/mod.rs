@@ -329,34 +329,6 @@ pub(crate) fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A self-signed root `cert` with a new P-256 key `key`, valid `days`.
-pub(crate) fn root(dir: &Path, key: &str, cert: &str, subject: &str, days: &str) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            key,
-            "-out",
-            cert,
-            "-subj",
-            subject,
-            "-days",
-            days,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-        ],
-    );
-}
-
 /// A TCP proxy on 127.0.0.1 in front of `upstream` (an `http://127.0.0.1:PORT/PATH` URL) that
 /// loses the CA's answer on its first connection: the request reaches the CA, which answers,
 /// and the proxy then closes the client's connection without passing the answer on. Later
