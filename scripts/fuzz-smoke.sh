@@ -52,10 +52,10 @@ for target in "${targets[@]}"; do
     cargo fuzz run -s none "$target" -- -close_fd_mask=1 \
         -max_total_time="$seconds" -rss_limit_mb=512 -timeout=10 -print_final_stats=1 \
         >"$log_dir/$target.log" 2>&1 || status=$?
-    grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|peak_rss_mb)' \
+    grep -a -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|peak_rss_mb)' \
         "$log_dir/$target.log" || true
     if [ "$status" -ne 0 ]; then
-        grep -E 'panicked|SUMMARY|ERROR|Test unit written|Crash|timeout|out-of-memory' \
+        grep -a -E 'panicked|SUMMARY|ERROR|Test unit written|Crash|timeout|out-of-memory' \
             "$log_dir/$target.log" | head -n 20 >&2 || true
         echo "error: fuzz target $target failed (log: $log_dir/$target.log, input in" \
             "fuzz/artifacts/$target/)" >&2
