@@ -536,24 +536,7 @@ fn insert_row(inner: &mut Inner, record: &TransactionRecord, now: i64) -> Result
         .map_err(sqlerr)?;
     let inserted = tx
         .prepare_cached(sql::TX_INSERT)
-        .and_then(|mut s| {
-            s.execute(params![
-                record.transaction_id,
-                version,
-                e.state,
-                e.cert_req_id,
-                e.certificate,
-                e.auth_kind,
-                e.auth_value,
-                record.last_request,
-                record.last_response,
-                record.response_nonce,
-                expires,
-                e.kind,
-                e.polls_left,
-                e.implicit,
-            ])
-        })
+        .and_then(|mut s| s.execute(&*columns(record, &e, &version, &expires)))
         .map_err(sqlerr)?;
     if inserted == 0 {
         return Err(StoreError::Conflict);
@@ -561,6 +544,32 @@ fn insert_row(inner: &mut Inner, record: &TransactionRecord, now: i64) -> Result
     tx.commit().map_err(sqlerr)?;
     inner.transactions = inner.transactions - removed.min(inner.transactions) + 1;
     Ok(())
+}
+
+/// The 14 columns of a transaction row, in the order `TX_INSERT` and `TX_UPDATE` bind them
+/// (the update then binds the expected version and the time).
+fn columns<'a>(
+    record: &'a TransactionRecord,
+    e: &'a Encoded<'a>,
+    version: &'a i64,
+    expires: &'a i64,
+) -> Vec<&'a dyn rusqlite::ToSql> {
+    vec![
+        &record.transaction_id,
+        version,
+        &e.state,
+        &e.cert_req_id,
+        &e.certificate,
+        &e.auth_kind,
+        &e.auth_value,
+        &record.last_request,
+        &record.last_response,
+        &record.response_nonce,
+        expires,
+        &e.kind,
+        &e.polls_left,
+        &e.implicit,
+    ]
 }
 
 /// The compare-and-swap of a stored record: replaced only if its version is `expected`.
@@ -581,24 +590,9 @@ fn update_row(
         .conn
         .prepare_cached(sql::TX_UPDATE)
         .and_then(|mut s| {
-            s.execute(params![
-                record.transaction_id,
-                version,
-                e.state,
-                e.cert_req_id,
-                e.certificate,
-                e.auth_kind,
-                e.auth_value,
-                record.last_request,
-                record.last_response,
-                record.response_nonce,
-                expires,
-                e.kind,
-                e.polls_left,
-                e.implicit,
-                expected,
-                now,
-            ])
+            let mut values = columns(record, &e, &version, &expires);
+            values.extend([&expected as &dyn rusqlite::ToSql, &now]);
+            s.execute(&*values)
         })
         .map_err(sqlerr)?;
     if updated == 0 {
