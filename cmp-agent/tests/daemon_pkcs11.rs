@@ -13,18 +13,7 @@ use daemon_rig::*;
 /// daemon's `key_store` URI (module path and PIN file in the query).
 fn fresh_token(dir: &Path) -> (PathBuf, String) {
     let module = cmp_tests::tools::softhsm_module();
-    std::fs::create_dir_all(dir.join("tokens")).expect("dir");
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .expect("conf");
-    let pin = dir.join("pin");
-    std::fs::write(&pin, "1234\n").expect("pin");
+    let (conf, pin) = cmp_tests::tools::softhsm_config(dir);
     let o = Command::new("softhsm2-util")
         .args([
             "--init-token",

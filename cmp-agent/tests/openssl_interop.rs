@@ -934,18 +934,7 @@ fn keys_in_a_pkcs11_token() {
     let module = tools::softhsm_module();
     let module = module.display();
     let dir = tools::temp_dir("agent-pkcs11");
-    std::fs::create_dir_all(dir.join("tokens")).expect("dir");
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .expect("conf");
-    let pin = dir.join("pin");
-    std::fs::write(&pin, "1234\n").expect("pin");
+    let (conf, pin) = cmp_tests::tools::softhsm_config(&dir);
     let hsm = |args: &[&str]| {
         let o = Command::new("softhsm2-util")
             .args(args)

@@ -26,18 +26,7 @@ fn https_front_requiring_client_certs(mock_port: u16) -> u16 {
 /// the token's configuration file and the key's URI (PIN from a file).
 fn token_with(dir: &Path, key_pem: &Path) -> (std::path::PathBuf, String) {
     let module = cmp_tests::tools::softhsm_module();
-    std::fs::create_dir_all(dir.join("tokens")).expect("dir");
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .expect("conf");
-    let pin = dir.join("pin");
-    std::fs::write(&pin, "1234\n").expect("pin");
+    let (conf, pin) = cmp_tests::tools::softhsm_config(dir);
     for args in [
         vec![
             "--init-token",

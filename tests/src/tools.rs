@@ -1,7 +1,7 @@
 //! External tools the interop tests need. A missing tool fails the test with a message that
 //! says what to install — never a silent skip.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The Python interpreter with pyasn1 and pyasn1-alt-modules, or a panic that says how to
@@ -66,4 +66,23 @@ pub fn softhsm_module() -> PathBuf {
         .unwrap_or_else(|| {
             panic!("SoftHSM2 is needed: apt-get install -y softhsm2 (or set SOFTHSM2_MODULE)")
         })
+}
+
+/// A SoftHSM2 configuration for a fresh token store under `dir` (`dir/tokens`, file
+/// backend) and a PIN file holding `1234`; returns (the configuration file for
+/// `SOFTHSM2_CONF`, the PIN file).
+pub fn softhsm_config(dir: &Path) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir.join("tokens")).expect("the token directory");
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            dir.join("tokens").display()
+        ),
+    )
+    .expect("the SoftHSM2 configuration");
+    let pin = dir.join("pin");
+    std::fs::write(&pin, "1234\n").expect("the PIN file");
+    (conf, pin)
 }
