@@ -760,11 +760,15 @@ mod tests {
         }
     }
 
+    /// The completion: `ctx` owns a boxed sender, taken back here (the ABI calls it exactly
+    /// once). Owned, not borrowed from the test's stack: the test may return as soon as the
+    /// message arrives, while this thread is still inside `send`.
     unsafe extern "C" fn completed(ctx: *mut c_void, status: i32, data: *const u8, len: usize) {
-        // SAFETY: ctx is the sender the test passed; data is valid for len bytes for the call.
+        // SAFETY: ctx is the `Box::into_raw` the test passed, given back once; data is valid
+        // for len bytes for the call.
         let (tx, bytes) = unsafe {
             (
-                &*(ctx as *const mpsc::Sender<(i32, Vec<u8>)>),
+                Box::from_raw(ctx.cast::<mpsc::Sender<(i32, Vec<u8>)>>()),
                 std::slice::from_raw_parts(data, len).to_vec(),
             )
         };
@@ -781,8 +785,8 @@ mod tests {
         let data = b"to be processed";
         let (tx, rx) = mpsc::channel::<(i32, Vec<u8>)>();
         // SAFETY: the descriptor's own entries, called as the ABI says: out-pointers valid,
-        // inputs borrowed for each call, the instance destroyed once at the end, `tx` alive
-        // until the completion arrived.
+        // inputs borrowed for each call, the instance destroyed once at the end, `tx` handed
+        // to the completion, which takes it back.
         unsafe {
             assert_eq!(
                 d.create.expect("create")(c"".as_ptr().cast(), 0, &mut inst, &mut error),
@@ -801,9 +805,7 @@ mod tests {
                 data.as_ptr(),
                 data.len(),
                 completed,
-                (&tx as *const mpsc::Sender<(i32, Vec<u8>)>)
-                    .cast_mut()
-                    .cast(),
+                Box::into_raw(Box::new(tx)).cast(),
             );
         }
         let (status, message) = rx.recv_timeout(Duration::from_secs(10)).expect("completed");
