@@ -15,6 +15,7 @@
 #   COUNT=100000 scripts/soak-daemon.sh           # the soak of issue 13
 #   CARGO_TARGET_DIR=/work/bench-target-daemon COUNT=100000 scripts/soak-daemon.sh
 #   PROFILE=debug COUNT=300 IDENTITIES=20 scripts/soak-daemon.sh   # does the script work?
+#   TMPDIR=/dev/shm/soak COUNT=100000 scripts/soak-daemon.sh   # state on tmpfs: memory, not fsync
 #
 # Exit 1 when a check fails or the ratio is above 1.1.
 set -euo pipefail
