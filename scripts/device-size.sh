@@ -5,9 +5,9 @@
 # plugin to catch one) for minimal, and prints, next to the
 # same figures for `openssl`:
 #   - the stripped size (openssl: the binary + the libcrypto and libssl it loads, found by ldd);
-#   - peak RSS (GNU time's %M, what `/usr/bin/time -v` prints) and CPU (user+sys from rusage;
-#     medians of RUNS runs) of one `ir` with PBM and implicit confirmation against the
-#     `openssl cmp -port` mock on 127.0.0.1;
+#   - peak RSS (GNU time's %M, what `/usr/bin/time -v` prints), CPU (user+sys from rusage, and
+#     the two apart) and minor page faults (rusage) — medians of RUNS runs — of one `ir` with PBM
+#     and implicit confirmation against the `openssl cmp -port` mock on 127.0.0.1;
 #   - the instructions of one such ir under `valgrind --tool=callgrind` (stable on a shared
 #     machine, unlike CPU time).
 # Usage: scripts/device-size.sh [RUNS]   (default 15). DEVICE_AGENT=PATH measures that binary
@@ -87,7 +87,7 @@ def theirs(port):
             "-implicit_confirm"]
 
 def timed(cmd):
-    """(peak RSS KiB, CPU s) of one run. The RSS is GNU time's %M: the kernel's maxrss of a
+    """(peak RSS KiB, CPU s, user s, sys s, minor page faults) of one run. The RSS is GNU time's %M: the kernel's maxrss of a
     process forked from python would count python's pages before exec. The CPU is the rusage
     of GNU time's process, which includes the command it waited for (microseconds, not %U's
     10 ms ticks; GNU time's own share is well under a millisecond, the same for both)."""
@@ -98,7 +98,8 @@ def timed(cmd):
     err = p.stderr.read().decode()
     if status != 0:
         sys.exit(f"{cmd[0]} failed: {err}")
-    return int(open(out).read().split()[-1]), ru.ru_utime + ru.ru_stime
+    return (int(open(out).read().split()[-1]), ru.ru_utime + ru.ru_stime, ru.ru_utime, ru.ru_stime,
+            ru.ru_minflt)
 
 def instructions(cmd):
     out = os.path.join(work, "callgrind.out")
@@ -139,14 +140,18 @@ finally:
     proc.kill()
 
 print(f"one PBM ir with implicit confirmation against the openssl mock; medians of {runs} runs")
-print(f"{'client':<26} {'size MB':>8} {'peak RSS MiB':>13} {'CPU ms':>8} {'instructions':>14}")
+print(f"{'client':<26} {'size MB':>8} {'peak RSS MiB':>13} {'CPU ms':>8} {'user':>6} {'sys':>6} "
+      f"{'faults':>7} {'instructions':>14}")
 figures = {}
 for label, size, samples, instr in rows:
     rss = statistics.median(s[0] for s in samples) / 1024
-    cpu = statistics.median(s[1] for s in samples) * 1000
+    cpu, user, sys_ = (statistics.median(s[i] for s in samples) * 1000 for i in (1, 2, 3))
+    faults = statistics.median(s[4] for s in samples)
     figures[label] = (size, rss, cpu, instr)
-    print(f"{label:<26} {size / 1e6:8.2f} {rss:13.2f} {cpu:8.1f} {instr:14,}")
-print(f"(openssl size: {' + '.join(parts)})")
+    print(f"{label:<26} {size / 1e6:8.2f} {rss:13.2f} {cpu:8.1f} {user:6.1f} {sys_:6.1f} "
+          f"{faults:7.0f} {instr:14,}")
+print(f"(openssl size: {' + '.join(parts)}; CPU, user and sys in ms; faults: minor page faults)")
+print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 o = figures["openssl cmp"]
 for label, (size, rss, cpu, instr) in figures.items():
     if label != "openssl cmp":

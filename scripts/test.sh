@@ -55,6 +55,9 @@ for set in minimal device; do
   cargo clippy -p cmp-agent --all-targets --no-default-features --features "$set" -- -D warnings
 done
 cargo test -p cmp-agent --lib --no-default-features --features minimal
+# cmp-crypto's core alone (the minimal agent's): what a left-out part answers.
+cargo clippy -p cmp-crypto --all-targets --no-default-features --features software-core -- -D warnings
+cargo test -p cmp-crypto --lib --no-default-features --features software-core
 # Every fuzz target for 10 s on stable (cargo-fuzz installed when missing); the corpora are
 # replayed as ordinary tests above (cmp-tests' fuzz_corpora).
 ./scripts/fuzz-smoke.sh

@@ -13,6 +13,13 @@
 //!   RUSTSEC-2023-0071, the Marvin timing leak, and is used here only for key generation,
 //!   encoding and public-key verification, where no secret is exposed to timing). *ring*
 //!   does not zeroize its key objects when they are dropped.
+//!
+//!   Feature `software` is `software-core` plus `ed25519` (Ed25519 keys), `rsa-keygen`
+//!   (generating RSA keys), `encrypted-pkcs8` (encrypted key files) and `precomputed-tables`
+//!   (RustCrypto's P-256/P-384 basepoint tables). A build with `software-core` alone (the
+//!   minimal agent's) answers a request for a part it left out with
+//!   [`CryptoError::UnsupportedAlgorithm`](cmp_core::CryptoError::UnsupportedAlgorithm)
+//!   naming the feature ("Ed25519 keys: not in this build (cmp-crypto feature `ed25519`)").
 //! - `pkcs11` (feature `pkcs11`): keys generated and used inside a PKCS#11 token (HSM,
 //!   SoftHSM2), named by PKCS#11 URI; everything but key storage and signing is inherited from
 //!   the software backend.
@@ -44,13 +51,13 @@ pub mod fs;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 pub mod secret;
-#[cfg(feature = "software")]
+#[cfg(feature = "software-core")]
 pub mod software;
-#[cfg(feature = "software")]
+#[cfg(feature = "software-core")]
 pub mod webpki_paths;
 
 /// The default provider: the software backend with rustls-webpki path validation.
-#[cfg(feature = "software")]
+#[cfg(feature = "software-core")]
 pub fn default_provider() -> cmp_core::crypto::CryptoProvider {
     software::provider()
 }

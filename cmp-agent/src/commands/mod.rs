@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use cmp_core::ClientError;
 use cmp_core::asn1::{CrlReason, InfoTypeAndValue, InfoValue, Pkcs10Request, oid};
-use cmp_core::client::{Direction, Driver, Keys, RetryPolicy};
+use cmp_core::client::{Blocking, Direction, Driver, InlineBlocking, Keys, RetryPolicy};
 use cmp_core::crypto::PrivateKey;
 use cmp_core::names::format_name;
 use cmp_core::transaction::{Enrollment, EnrollmentKind, GeneralMessage, PopoMethod, Revocation};
@@ -99,15 +99,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, AgentError> {
 }
 
 /// Runs transactions made by `make` with the driver (retrying as RFC 9810 says), logging
-/// messages for --reqout/--rspout.
+/// messages for --reqout/--rspout, the certificate saved to `certout` (a path, and the
+/// registry whose `files` storage writes it) and the MAC keys derived by `blocking`:
+/// [`InlineBlocking`] in a one-shot command (a runtime of its own with nothing else to do: no
+/// thread started for one derivation), tokio's blocking pool (`setup::TokioBlocking`) in the
+/// daemon.
 pub(crate) async fn drive<T, F>(
-    registry: &Registry,
     args: &ClientArgs,
     transport: &dyn cmp_core::transport::Transport,
+    blocking: &dyn Blocking,
     config: &cmp_core::transaction::TransactionConfig,
     make: F,
     keys: Keys<'_>,
-    certout: Option<&std::path::Path>,
+    certout: Option<(&Registry, &std::path::Path)>,
 ) -> Result<T::Output, AgentError>
 where
     T: cmp_core::transaction::Transaction,
@@ -129,7 +133,7 @@ where
     let total = (args.total_timeout > 0).then(|| Duration::from_secs(args.total_timeout));
     // --certout goes to the `files` storage, as one certificate file.
     let store = match certout {
-        Some(path) => Some(crate::store::Watched::new(
+        Some((registry, path)) => Some(crate::store::Watched::new(
             registry
                 .build_storage(
                     "files",
@@ -140,8 +144,7 @@ where
         )),
         None => None,
     };
-    let blocking = setup::TokioBlocking;
-    let mut driver = Driver::new(transport, &sleep).blocking(&blocking);
+    let mut driver = Driver::new(transport, &sleep).blocking(blocking);
     if let Some(store) = &store {
         let name = IdentityName::new(crate::store::CERTOUT_IDENTITY)
             .map_err(|e| AgentError::local(e.to_string()))?;
@@ -311,13 +314,13 @@ async fn enroll_async(
     // --certout is staged before certConf and renamed into place on confirmation (see
     // crate::store); after a failed confirmation it is kept as FILE.unconfirmed.
     let enrolled = drive(
-        registry,
         c,
         s.transport.as_ref(),
+        &InlineBlocking,
         &config,
         |cfg| Enrollment::new(cfg, req.clone()),
         keys,
-        args.certout.as_deref(),
+        args.certout.as_deref().map(|p| (registry, p)),
     )
     .await?;
     let chain: Vec<_> = enrolled
@@ -446,9 +449,9 @@ async fn revoke_async(args: &RevokeArgs, registry: &Registry) -> Result<(), Agen
         new_key: None,
     };
     let status = drive(
-        registry,
         &args.client,
         s.transport.as_ref(),
+        &InlineBlocking,
         &s.config,
         |cfg| Revocation::new(cfg, cert.clone(), reason),
         keys,
@@ -499,9 +502,9 @@ async fn general_async(args: &GenmArgs, registry: &Registry) -> Result<(), Agent
         new_key: None,
     };
     let itavs = drive(
-        registry,
         &args.client,
         s.transport.as_ref(),
+        &InlineBlocking,
         &s.config,
         |cfg| GeneralMessage::new(cfg, vec![itav.clone()]),
         keys,

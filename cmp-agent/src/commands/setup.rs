@@ -32,10 +32,13 @@ impl Sleep for TokioSleep {
 }
 
 /// MAC key derivations (PBM's iterated hash, PBMAC1's PBKDF2) on tokio's blocking pool,
-/// never on the thread that polls the transaction.
+/// never on the thread that polls the transaction: the daemon's, whose runtime has other
+/// work (the one-shot commands derive inline).
+#[cfg(feature = "daemon")]
 #[derive(Debug, Default)]
 pub(crate) struct TokioBlocking;
 
+#[cfg(feature = "daemon")]
 impl cmp_core::client::Blocking for TokioBlocking {
     fn run(&self, job: Box<dyn FnOnce() + Send>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {

@@ -22,7 +22,7 @@ use super::crls;
 use super::engine::{Engine, installed, store_dir, unix};
 use super::settings::CertificateConfig;
 use crate::commands::drive;
-use crate::commands::setup::setup;
+use crate::commands::setup::{TokioBlocking, setup};
 
 /// The file that keeps the last trust refresh's error for `status` (absent after a success).
 pub(crate) fn error_file(state_dir: &Path) -> PathBuf {
@@ -341,9 +341,9 @@ impl Engine<'_> {
                 new_key: None,
             };
             let got = drive(
-                self.registry,
                 &args.client,
                 s.transport.as_ref(),
+                &TokioBlocking,
                 &s.config,
                 |cfg| GeneralMessage::new(cfg, vec![itav.clone()]),
                 keys,

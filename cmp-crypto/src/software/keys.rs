@@ -6,20 +6,30 @@ use std::sync::Arc;
 
 use cmp_core::CryptoError;
 use cmp_core::crypto::{
-    DecryptionAlgorithm, KeyLocator, KeyProvider, KeySpec, Primitives, PrivateKey,
-    SignatureAlgorithm,
+    DecryptionAlgorithm, KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm,
 };
+#[cfg(feature = "ed25519")]
 use ecdsa::signature::Signer;
-use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+#[cfg(feature = "ed25519")]
+use pkcs8::DecodePrivateKey;
+use pkcs8::{EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
 use super::ec::{Curve, EcKey};
+#[cfg(not(all(
+    feature = "ed25519",
+    feature = "rsa-keygen",
+    feature = "encrypted-pkcs8"
+)))]
+use super::not_in_this_build;
+#[cfg(feature = "ed25519")]
 use super::primitives::SoftwarePrimitives;
 use super::spki;
 
 enum Inner {
     /// P-256 or P-384.
     Ec(EcKey),
+    #[cfg(feature = "ed25519")]
     Ed25519(ed25519_dalek::SigningKey),
     Rsa(ring::rsa::KeyPair),
 }
@@ -45,7 +55,9 @@ fn invalid(what: impl fmt::Display) -> CryptoError {
     CryptoError::InvalidKey(what.to_string())
 }
 
+#[cfg(feature = "ed25519")]
 fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
+    use cmp_core::crypto::Primitives;
     let mut out = Zeroizing::new([0u8; N]);
     SoftwarePrimitives.fill_random(out.as_mut())?;
     Ok(out)
@@ -58,10 +70,14 @@ impl SoftwareKey {
             // ring: a scalar drawn in range, the public key with its static tables.
             KeySpec::EcP256 => EcKey::generate_pkcs8(Curve::P256)?.to_vec(),
             KeySpec::EcP384 => EcKey::generate_pkcs8(Curve::P384)?.to_vec(),
+            #[cfg(feature = "ed25519")]
             KeySpec::Ed25519 => {
                 let seed = random_bytes::<32>()?;
                 ed25519_pkcs8_v1(&seed).to_vec()
             }
+            #[cfg(not(feature = "ed25519"))]
+            KeySpec::Ed25519 => return Err(not_in_this_build("Ed25519 keys", "ed25519")),
+            #[cfg(feature = "rsa-keygen")]
             KeySpec::Rsa(bits @ (2048 | 3072 | 4096)) => {
                 let key =
                     rsa::PrivateKey::new(&mut getrandom::SysRng, bits as usize).map_err(|e| {
@@ -71,6 +87,10 @@ impl SoftwareKey {
                         }
                     })?;
                 key.to_pkcs8_der().map_err(invalid)?.to_bytes().to_vec()
+            }
+            #[cfg(not(feature = "rsa-keygen"))]
+            KeySpec::Rsa(2048 | 3072 | 4096) => {
+                return Err(not_in_this_build("RSA key generation", "rsa-keygen"));
             }
             other => {
                 return Err(CryptoError::UnsupportedAlgorithm(format!(
@@ -100,11 +120,14 @@ impl SoftwareKey {
                 let spki = k.spki();
                 (Inner::Ec(k), spki)
             }
+            #[cfg(feature = "ed25519")]
             Pkcs8Kind::Ed25519 => {
                 let k = ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(invalid)?;
                 let spki = k.verifying_key().to_public_key_der().map_err(invalid)?;
                 (Inner::Ed25519(k), spki.to_vec())
             }
+            #[cfg(not(feature = "ed25519"))]
+            Pkcs8Kind::Ed25519 => return Err(not_in_this_build("Ed25519 keys", "ed25519")),
             Pkcs8Kind::Rsa => {
                 let k = ring::rsa::KeyPair::from_pkcs8(der)
                     .map_err(|e| invalid(format!("RSA key rejected: {e}")))?;
@@ -115,6 +138,7 @@ impl SoftwareKey {
         let spec = KeySpec::of_public_key(&spki::from_der(&spki_der)?)?;
         let pkcs8 = match &inner {
             // Keep the v1 form: OpenSSL 3.0 cannot read a v2 (OneAsymmetricKey) Ed25519 key.
+            #[cfg(feature = "ed25519")]
             Inner::Ed25519(k) => ed25519_pkcs8_v1(&k.to_bytes()),
             _ => Zeroizing::new(der.to_vec()),
         };
@@ -216,7 +240,7 @@ pub(crate) fn decode_private_key(
     if pkcs8::PrivateKeyInfoRef::try_from(data).is_ok() {
         return Ok(Zeroizing::new(data.to_vec()));
     }
-    if pkcs8::EncryptedPrivateKeyInfoRef::try_from(data).is_ok() {
+    if is_encrypted_pkcs8(data) {
         return decrypt_pkcs8(data, password);
     }
     sec1_to_pkcs8(data)
@@ -224,10 +248,34 @@ pub(crate) fn decode_private_key(
         .map_err(|_| invalid("not a private key in PEM, PKCS#8, SEC1 or PKCS#1 DER"))
 }
 
+/// Whether `data` is a DER `EncryptedPrivateKeyInfo`.
+#[cfg(feature = "encrypted-pkcs8")]
+fn is_encrypted_pkcs8(data: &[u8]) -> bool {
+    pkcs8::EncryptedPrivateKeyInfoRef::try_from(data).is_ok()
+}
+
+/// Whether `data` is shaped as a DER `EncryptedPrivateKeyInfo` (SEQUENCE { AlgorithmIdentifier,
+/// OCTET STRING }), for a build that cannot decrypt one to say so.
+#[cfg(not(feature = "encrypted-pkcs8"))]
+fn is_encrypted_pkcs8(data: &[u8]) -> bool {
+    use pkcs8::der::{Reader, SliceReader, Tag, Tagged, asn1::AnyRef};
+    let parse = || -> Result<bool, pkcs8::der::Error> {
+        let mut r = SliceReader::new(data)?;
+        let shaped = r.sequence(|r| {
+            let _alg: pkcs8::spki::AlgorithmIdentifierRef<'_> = r.decode()?;
+            let sealed: AnyRef<'_> = r.decode()?;
+            Ok::<_, pkcs8::der::Error>(sealed.tag() == Tag::OctetString)
+        })?;
+        Ok(shaped && r.is_finished())
+    };
+    parse().unwrap_or(false)
+}
+
 fn secret_document(doc: pkcs8::SecretDocument) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(doc.as_bytes().to_vec())
 }
 
+#[cfg(feature = "encrypted-pkcs8")]
 fn decrypt_pkcs8(der: &[u8], password: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let password = password.ok_or_else(|| {
         invalid("the key is encrypted (ENCRYPTED PRIVATE KEY) and no password was given")
@@ -257,7 +305,16 @@ fn pkcs1_to_pkcs8(der: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     Ok(secret_document(k.to_pkcs8_der().map_err(invalid)?))
 }
 
+#[cfg(not(feature = "encrypted-pkcs8"))]
+fn decrypt_pkcs8(_der: &[u8], _password: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    Err(not_in_this_build(
+        "encrypted PKCS#8 keys (ENCRYPTED PRIVATE KEY)",
+        "encrypted-pkcs8",
+    ))
+}
+
 /// PKCS#8 v1 `PrivateKeyInfo` of an Ed25519 seed (RFC 8410 §7), which every OpenSSL reads.
+#[cfg(feature = "ed25519")]
 fn ed25519_pkcs8_v1(seed: &[u8; 32]) -> Zeroizing<Vec<u8>> {
     let mut der = Zeroizing::new(Vec::with_capacity(48));
     der.extend_from_slice(&[
@@ -300,6 +357,7 @@ impl PrivateKey for SoftwareKey {
         self.spec.check_allows(alg)?;
         match &self.inner {
             Inner::Ec(k) => k.sign(alg, message),
+            #[cfg(feature = "ed25519")]
             Inner::Ed25519(k) => {
                 let sig: ed25519_dalek::Signature = k.try_sign(message).map_err(sign_failed)?;
                 Ok(sig.to_bytes().to_vec())
@@ -344,6 +402,7 @@ impl PrivateKey for SoftwareKey {
         let point = peer_info.subject_public_key.as_raw_slice();
         match &self.inner {
             Inner::Ec(k) => k.agree(point),
+            #[cfg(feature = "ed25519")]
             Inner::Ed25519(_) => Err(not_capable("Ed25519 is a signature-only key")),
             Inner::Rsa(_) => Err(not_capable("RSA keys do not agree on keys")),
         }
@@ -404,7 +463,7 @@ impl KeyProvider for SoftwareKeys {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ed25519"))]
 mod tests {
     use super::*;
 

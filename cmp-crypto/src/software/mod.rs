@@ -4,6 +4,7 @@
 
 mod ec;
 mod keys;
+mod omitted;
 mod pem_file;
 mod primitives;
 mod spki;
@@ -11,6 +12,13 @@ mod spki;
 use std::sync::Arc;
 
 use cmp_core::crypto::CryptoProvider;
+
+#[cfg(not(all(
+    feature = "ed25519",
+    feature = "rsa-keygen",
+    feature = "encrypted-pkcs8"
+)))]
+pub(crate) use omitted::not_in_this_build;
 
 #[cfg(feature = "aws-lc")]
 pub(crate) use keys::{Pkcs8Kind, decode_private_key};

@@ -94,20 +94,23 @@ impl Primitives for SoftwarePrimitives {
         let spec = KeySpec::of_public_key(&spki)?;
         spec.check_allows(alg)?;
         let point = spki.subject_public_key.as_raw_slice();
-        let bad = |_| CryptoError::BadSignature;
         match spec {
             KeySpec::EcP256 | KeySpec::EcP384 => {
                 super::ec::verify(spec, point, alg, message, signature)
             }
+            #[cfg(feature = "ed25519")]
             KeySpec::Ed25519 => {
                 let bytes: &[u8; 32] = point
                     .try_into()
                     .map_err(|_| CryptoError::InvalidKey("Ed25519 key is not 32 bytes".into()))?;
                 let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
                     .map_err(|_| CryptoError::InvalidKey("not an Ed25519 point".into()))?;
+                let bad = |_| CryptoError::BadSignature;
                 let sig = ed25519_dalek::Signature::from_slice(signature).map_err(bad)?;
                 key.verify_strict(message, &sig).map_err(bad)
             }
+            #[cfg(not(feature = "ed25519"))]
+            KeySpec::Ed25519 => Err(super::not_in_this_build("Ed25519 signatures", "ed25519")),
             KeySpec::Rsa(_) => verify_rsa(point, alg, message, signature),
             other => Err(key_mismatch(alg, other)),
         }
