@@ -18,7 +18,7 @@ use std::time::SystemTime;
 
 use cmp_core::asn1::CrlReason;
 
-pub use sqlite::{DB_FILE, QueuedStore, SqliteOptions, SqliteStore, Synchronous};
+pub use sqlite::{DB_FILE, QueuedStore, SqliteOptions, SqliteStore, Synchronous, WriteStats};
 
 use crate::error::Error;
 

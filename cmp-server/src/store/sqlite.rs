@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -154,6 +155,17 @@ fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, Error> {
     Ok(conn)
 }
 
+/// The writer's counters ([`SqliteStore::write_stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Writes queued and not yet answered.
+    pub waiting: usize,
+    /// SQLite transactions committed.
+    pub commits: u64,
+    /// The writes they held (writes that failed are not counted).
+    pub committed: u64,
+}
+
 /// What a caller's save of a transaction record comes to.
 enum SavePlan {
     /// Done in memory (a reservation).
@@ -179,9 +191,13 @@ impl SqliteStore {
             memory: Mutex::new(memory),
             max_transactions: options.max_transactions,
             max_certificates: options.max_certificates,
+            waiting: AtomicUsize::new(0),
+            commits: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
         });
         let (sender, jobs) = std::sync::mpsc::sync_channel(writer::QUEUE);
         let for_writer = shared.clone();
+        let for_queue = shared.clone();
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer::run(conn, for_writer, jobs))
@@ -190,7 +206,10 @@ impl SqliteStore {
             path: path.to_path_buf(),
             reads: Mutex::new(reads),
             shared,
-            queue: Some(Queue(sender)),
+            queue: Some(Queue {
+                sender,
+                shared: for_queue,
+            }),
             writer: Some(writer),
         })
     }
@@ -202,6 +221,15 @@ impl SqliteStore {
             message: e.to_string(),
         })?;
         Self::open(&dir.join(DB_FILE), options)
+    }
+
+    /// How the writer has been committing, since the store was opened.
+    pub fn write_stats(&self) -> WriteStats {
+        WriteStats {
+            waiting: self.shared.waiting.load(Ordering::Relaxed),
+            commits: self.shared.commits.load(Ordering::Relaxed),
+            committed: self.shared.committed.load(Ordering::Relaxed),
+        }
     }
 
     /// The database file.

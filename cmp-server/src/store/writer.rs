@@ -9,6 +9,7 @@
 //! `COMMIT` itself fails, every write of the batch fails with that error.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -44,6 +45,12 @@ pub(super) struct Shared {
     pub(super) memory: Mutex<Memory>,
     pub(super) max_transactions: usize,
     pub(super) max_certificates: usize,
+    /// Writes queued and not yet answered.
+    pub(super) waiting: AtomicUsize,
+    /// `COMMIT`s that succeeded.
+    pub(super) commits: AtomicU64,
+    /// Writes they held.
+    pub(super) committed: AtomicU64,
 }
 
 impl Shared {
@@ -176,7 +183,8 @@ pub(super) enum Reply {
 }
 
 impl Reply {
-    fn send(self, result: Result<(), Failure>) {
+    fn send(self, shared: &Shared, result: Result<(), Failure>) {
+        shared.waiting.fetch_sub(1, Ordering::Relaxed);
         // A caller that went away (a cancelled task) needs no answer; its write stands.
         match self {
             Reply::Blocking(s) => drop(s.send(result)),
@@ -194,7 +202,10 @@ pub(super) struct Job {
 
 /// The sending side, for callers.
 #[derive(Debug, Clone)]
-pub(super) struct Queue(pub SyncSender<Job>);
+pub(super) struct Queue {
+    pub(super) sender: SyncSender<Job>,
+    pub(super) shared: Arc<Shared>,
+}
 
 fn stopped() -> Failure {
     Failure::Store(Error::Database("the store's writer has stopped".into()))
@@ -204,7 +215,8 @@ impl Queue {
     /// Queues `op` and blocks this thread until it is committed or refused.
     pub(super) fn write_blocking(&self, op: Op) -> Result<(), Failure> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.0
+        self.shared.waiting.fetch_add(1, Ordering::Relaxed);
+        self.sender
             .send(Job {
                 op,
                 reply: Reply::Blocking(tx),
@@ -221,11 +233,12 @@ impl Queue {
             op,
             reply: Reply::Async(tx),
         };
-        match self.0.try_send(job) {
+        self.shared.waiting.fetch_add(1, Ordering::Relaxed);
+        match self.sender.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Disconnected(_)) => return Err(stopped()),
             Err(TrySendError::Full(job)) => {
-                let sender = self.0.clone();
+                let sender = self.sender.clone();
                 super::off_worker(true, move || sender.send(job))
                     .await
                     .map_err(Failure::Store)?
@@ -279,8 +292,10 @@ fn commit(conn: &Connection, shared: &Shared, batch: Vec<Job>) {
     if let Err(e) = execute(conn, "BEGIN IMMEDIATE") {
         let message = e.to_string();
         for job in batch {
-            job.reply
-                .send(Err(Failure::Store(Error::Database(message.clone()))));
+            job.reply.send(
+                shared,
+                Err(Failure::Store(Error::Database(message.clone()))),
+            );
         }
         return;
     }
@@ -342,8 +357,13 @@ fn commit(conn: &Connection, shared: &Shared, batch: Vec<Job>) {
                 }
             }
             drop(memory);
+            shared.commits.fetch_add(1, Ordering::Relaxed);
+            let held = done.iter().filter(|(_, r)| r.is_ok()).count();
+            shared
+                .committed
+                .fetch_add(u64::try_from(held).unwrap_or(u64::MAX), Ordering::Relaxed);
             for (reply, result) in done {
-                reply.send(result.map(drop));
+                reply.send(shared, result.map(drop));
             }
         }
         Err(message) => {
@@ -352,12 +372,15 @@ fn commit(conn: &Connection, shared: &Shared, batch: Vec<Job>) {
                 let _ = execute(conn, "ROLLBACK");
             }
             for (reply, result) in done {
-                reply.send(match result {
-                    Ok(_) => Err(Failure::Store(Error::Database(format!(
-                        "the write was not committed: {message}"
-                    )))),
-                    Err(f) => Err(f),
-                });
+                reply.send(
+                    shared,
+                    match result {
+                        Ok(_) => Err(Failure::Store(Error::Database(format!(
+                            "the write was not committed: {message}"
+                        )))),
+                        Err(f) => Err(f),
+                    },
+                );
             }
         }
     }
