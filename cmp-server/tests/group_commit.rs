@@ -109,9 +109,11 @@ fn writes_queued_behind_a_commit_are_committed_together_each_with_its_own_result
     }
     let after = store.write_stats();
     assert_eq!(after.waiting, 0);
-    // The write the writer held while it waited, then the nine queued behind it: two commits
-    // for the eight writes that succeeded (seven certificates and a revocation).
-    assert_eq!(after.commits - before.commits, 2, "{after:?}");
+    // The writer took what was queued when it woke (the first write, or all ten) and waited
+    // in BEGIN; the rest queued behind it: at most two commits for the eight writes that
+    // succeeded (seven certificates and a revocation).
+    let commits = after.commits - before.commits;
+    assert!((1..=2).contains(&commits), "{after:?}");
     assert_eq!(after.committed - before.committed, 8, "{after:?}");
 
     // Committed: a new store on the file (the old one dropped) finds them.
