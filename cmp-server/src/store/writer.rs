@@ -239,10 +239,12 @@ impl Queue {
             Err(TrySendError::Disconnected(_)) => return Err(stopped()),
             Err(TrySendError::Full(job)) => {
                 let sender = self.sender.clone();
-                super::off_worker(true, move || sender.send(job))
+                let sent = super::off_worker(true, move || sender.send(job).is_ok())
                     .await
-                    .map_err(Failure::Store)?
-                    .map_err(|_| stopped())?;
+                    .map_err(Failure::Store)?;
+                if !sent {
+                    return Err(stopped());
+                }
             }
         }
         rx.await.unwrap_or_else(|_| Err(stopped()))
