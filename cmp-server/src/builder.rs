@@ -26,7 +26,7 @@ use crate::files::read_certs;
 use crate::forward::Forwarder;
 use crate::listen::{Scheme, bind, parse_listen};
 use crate::running::{CrlListener, Server};
-use crate::store::{SqliteOptions, SqliteStore};
+use crate::store::{QueuedStore, SqliteOptions, SqliteStore};
 
 /// Where the CA's certificate and key come from.
 #[derive(Debug)]
@@ -441,14 +441,20 @@ impl ServerBuilder {
             }
         };
         let ca = ca.with_crl(self.crl.clone());
-        let (ca, transactions): (BuiltinCa, Arc<dyn TransactionStore>) = match &self.state_dir {
-            Some(dir) => {
-                let store = Arc::new(SqliteStore::open_in(dir, self.sqlite.clone())?);
-                store.bind_ca(ca.ca_cert().der())?;
-                (ca.with_store(store.clone()), store)
-            }
-            None => (ca, Arc::new(MemoryStore::new(self.sqlite.max_transactions))),
-        };
+        let (ca, transactions, queued): (BuiltinCa, Arc<dyn TransactionStore>, _) =
+            match &self.state_dir {
+                Some(dir) => {
+                    let store = Arc::new(SqliteStore::open_in(dir, self.sqlite.clone())?);
+                    store.bind_ca(ca.ca_cert().der())?;
+                    let queued: Arc<dyn QueuedStore> = store.clone();
+                    (ca.with_store(store.clone()), store, Some(queued))
+                }
+                None => (
+                    ca,
+                    Arc::new(MemoryStore::new(self.sqlite.max_transactions)),
+                    None,
+                ),
+            };
         let ca = Arc::new(ca);
         let mut config = ServerConfig::new(
             provider.primitives.clone(),
@@ -508,13 +514,16 @@ impl ServerBuilder {
         for f in std::mem::take(&mut self.configure) {
             f(&mut config);
         }
-        let server = CmpServer::new(
+        let mut server = CmpServer::new(
             Arc::new(config),
             ca.clone(),
             transactions,
             Some(signing_key),
         )
         .with_derivation_pool(self.derivations.clone());
+        if let Some(queued) = queued {
+            server = server.with_queued_store(queued);
+        }
         Ok((server, ca))
     }
 }

@@ -371,10 +371,15 @@ impl Issuer for BuiltinCa {
                 issued_at: request.now,
                 revocation: None,
             };
-            let store = self.store.clone();
-            let inserted = off_worker(store.is_blocking(), move || store.insert(&record))
-                .await
-                .and_then(|r| r);
+            let inserted = match self.store.clone().queued() {
+                Some(queued) => queued.insert_certificate(record).await,
+                None => {
+                    let store = self.store.clone();
+                    off_worker(store.is_blocking(), move || store.insert(&record))
+                        .await
+                        .and_then(|r| r)
+                }
+            };
             match inserted {
                 Ok(()) => {
                     return Ok(IssuedCertificate {
@@ -395,12 +400,17 @@ impl Issuer for BuiltinCa {
     }
 
     async fn certificate(&self, serial: &[u8]) -> Result<Option<CertificateRecord>, IssuerError> {
-        let store = self.store.clone();
-        let serial = serial.to_vec();
-        let found = off_worker(store.is_blocking(), move || store.get(&serial))
-            .await
-            .and_then(|r| r)
-            .map_err(|e| IssuerError::Failed(e.to_string()))?;
+        let found = match self.store.clone().queued() {
+            Some(queued) => queued.get_certificate(serial),
+            None => {
+                let store = self.store.clone();
+                let serial = serial.to_vec();
+                off_worker(store.is_blocking(), move || store.get(&serial))
+                    .await
+                    .and_then(|r| r)
+            }
+        }
+        .map_err(|e| IssuerError::Failed(e.to_string()))?;
         Ok(found.map(|c| CertificateRecord {
             certificate: c.certificate,
             revoked_at: c.revocation.map(|r| r.revoked_at),
@@ -420,13 +430,18 @@ impl Issuer for BuiltinCa {
         reason: Option<CrlReason>,
         now: SystemTime,
     ) -> Result<(), IssuerError> {
-        let store = self.store.clone();
         let serial = serial.to_vec();
-        let revoked = off_worker(store.is_blocking(), move || {
-            store.revoke(&serial, reason, now)
-        })
-        .await
-        .and_then(|r| r);
+        let revoked = match self.store.clone().queued() {
+            Some(queued) => queued.revoke_certificate(serial, reason, now).await,
+            None => {
+                let store = self.store.clone();
+                off_worker(store.is_blocking(), move || {
+                    store.revoke(&serial, reason, now)
+                })
+                .await
+                .and_then(|r| r)
+            }
+        };
         match revoked {
             Ok(()) => {
                 self.revocations.fetch_add(1, Ordering::SeqCst);

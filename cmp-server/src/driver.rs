@@ -15,7 +15,7 @@ use cmp_core::names::format_name;
 
 use crate::audit::Done;
 use crate::derive_pool::DerivationPool;
-use crate::store::{off_worker, serial_hex};
+use crate::store::{QueuedStore, off_worker, serial_hex};
 
 /// The content octets of a DER INTEGER.
 fn integer_octets(i: &rasn::types::Integer) -> Vec<u8> {
@@ -40,6 +40,8 @@ pub struct CmpServer {
     config: Arc<ServerConfig>,
     issuer: Arc<dyn Issuer>,
     store: Arc<dyn TransactionStore>,
+    /// The same store, when it queues its writes ([`CmpServer::with_queued_store`]).
+    queued: Option<Arc<dyn QueuedStore>>,
     signing_key: Option<Arc<dyn PrivateKey>>,
     derivations: DerivationPool,
 }
@@ -59,9 +61,18 @@ impl CmpServer {
             config,
             issuer,
             store,
+            queued: None,
             signing_key,
             derivations: DerivationPool::default(),
         }
+    }
+
+    /// The same server reaching its transaction store through `queued` — the same store
+    /// (e.g. the [`SqliteStore`](crate::SqliteStore) given to [`CmpServer::new`]) — to await
+    /// its writes without holding a blocking thread and read on the async worker.
+    pub fn with_queued_store(mut self, queued: Arc<dyn QueuedStore>) -> Self {
+        self.queued = Some(queued);
+        self
     }
 
     /// The same server deriving MAC keys on `pool`.
@@ -107,21 +118,31 @@ impl CmpServer {
             step = match step {
                 ServerStep::Respond(bytes) => return Ok(bytes),
                 ServerStep::Load { transaction_id } => {
-                    let store = self.store.clone();
-                    let loaded = off_worker(store.is_blocking(), move || {
-                        store.load(&transaction_id, now)
-                    })
-                    .await
-                    .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())));
+                    let loaded = match &self.queued {
+                        Some(queued) => queued.load_transaction(&transaction_id, now),
+                        None => {
+                            let store = self.store.clone();
+                            off_worker(store.is_blocking(), move || {
+                                store.load(&transaction_id, now)
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())))
+                        }
+                    };
                     exchange.on_loaded(loaded)?
                 }
                 ServerStep::Save { record, expected } => {
-                    let store = self.store.clone();
-                    let saved = off_worker(store.is_blocking(), move || {
-                        store.save(record, expected, now)
-                    })
-                    .await
-                    .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())));
+                    let saved = match &self.queued {
+                        Some(queued) => queued.save_transaction(record, expected, now).await,
+                        None => {
+                            let store = self.store.clone();
+                            off_worker(store.is_blocking(), move || {
+                                store.save(record, expected, now)
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(StoreError::Backend(e.to_string())))
+                        }
+                    };
                     exchange.on_saved(saved)?
                 }
                 ServerStep::DeriveMacKey(derivation) => {

@@ -49,4 +49,4 @@ pub use error::Error;
 pub use forward::Forwarder;
 pub use listen::Scheme;
 pub use running::Server;
-pub use store::{SqliteOptions, SqliteStore, Synchronous};
+pub use store::{QueuedStore, SqliteOptions, SqliteStore, Synchronous, WriteStats};

@@ -10,14 +10,15 @@
 
 mod sql;
 mod sqlite;
+mod writer;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use cmp_core::asn1::CrlReason;
 
-pub use sqlite::{DB_FILE, SqliteOptions, SqliteStore, Synchronous};
+pub use sqlite::{DB_FILE, QueuedStore, SqliteOptions, SqliteStore, Synchronous, WriteStats};
 
 use crate::error::Error;
 
@@ -123,6 +124,12 @@ pub trait CertificateStore: Send + Sync + std::fmt::Debug {
     /// Whether the calls may block on IO (the caller then runs them on a blocking thread).
     fn is_blocking(&self) -> bool {
         false
+    }
+
+    /// The same store as a [`QueuedStore`], when it is one: the CA then awaits its writes
+    /// without holding a thread and reads on the async worker.
+    fn queued(self: Arc<Self>) -> Option<Arc<dyn QueuedStore>> {
+        None
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use cmp_core::asn1::CrlReason;
@@ -13,6 +14,7 @@ use cmp_core::transaction::EnrollmentKind;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::sql;
+use super::writer::{self, CertificateRow, Failure, Memory, Op, Queue, Shared, TransactionRow};
 use super::{CertificateStore, RevocationRecord, StoredCertificate};
 use crate::error::Error;
 
@@ -72,40 +74,39 @@ impl Default for SqliteOptions {
     }
 }
 
-#[derive(Debug)]
-struct Inner {
-    conn: Connection,
-    /// Rows in `transactions` (expired ones included until they are dropped).
-    transactions: usize,
-    /// Rows in `certificates`.
-    certificates: usize,
-    /// Transactions reserved before their certificate is issued
-    /// ([`TransactionState::Reserved`]), by transactionID: kept here, not written (see
-    /// [`SqliteStore`]).
-    reserved: HashMap<Vec<u8>, TransactionRecord>,
-}
-
 /// Transactions (with their last request and response), issued certificates (serials unique
 /// by a `UNIQUE` constraint) and revocations in one SQLite database in WAL mode.
 ///
 /// Every change is committed before the call returns. One server process per database (the
 /// counts that bound the tables are kept in memory); other processes — the operator's `certs`
-/// commands — may read and revoke beside it. One connection, behind a mutex: the
-/// calls block, so [`is_blocking`](CertificateStore::is_blocking) is true and the server calls
-/// them on tokio's blocking pool.
+/// commands — may read and revoke beside it.
+///
+/// Two connections. Writes go to one writer thread that owns the writing connection and
+/// commits the writes that queued up while it was busy in one SQLite transaction (group
+/// commit, at most 256 per commit, each in its own savepoint, so one write's failure is its
+/// caller's alone); a caller is answered after the `COMMIT` that holds its write. The queue
+/// holds at most 1024 writes. Reads use the other connection (WAL: readers never wait for the
+/// writer) and see every write that was answered. The synchronous trait methods block their
+/// thread ([`is_blocking`](CertificateStore::is_blocking) is true); the server uses the
+/// [`QueuedStore`] methods instead, which await the writer without holding a thread and read
+/// on the caller's thread.
 ///
 /// A reservation ([`TransactionState::Reserved`], saved before a certificate is issued) is kept
 /// in memory, not written: it takes the transactionID and a place in the table (it counts
 /// against `max_transactions` and expires like a record), and the response's save writes the
 /// record. This relies on the same one-process rule as the counts; a crash drops the
 /// reservations, and the transactionIDs are free again (a certificate issued just before the
-/// crash stays in the database, undelivered). A store shared by several servers writes them. Opening applies the pending migrations (`PRAGMA
-/// user_version` counts them).
+/// crash stays in the database, undelivered). A store shared by several servers writes them.
+/// Opening applies the pending migrations (`PRAGMA user_version` counts them).
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    options: SqliteOptions,
-    inner: Mutex<Inner>,
+    /// The reading connection (and `bind_ca`'s one write at start).
+    reads: Mutex<Connection>,
+    shared: Arc<Shared>,
+    /// `None` only while dropping.
+    queue: Option<Queue>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 fn db(e: rusqlite::Error) -> Error {
@@ -134,18 +135,83 @@ fn count(conn: &Connection, query: &str) -> Result<usize, Error> {
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+/// A connection to `path` with the store's settings.
+fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, Error> {
+    let conn =
+        Connection::open(path).map_err(|e| Error::Database(format!("{}: {e}", path.display())))?;
+    conn.busy_timeout(options.busy_timeout).map_err(db)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(db)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Database(format!(
+            "{}: the database refuses WAL mode (journal_mode is {mode})",
+            path.display()
+        )));
+    }
+    conn.execute_batch(sql::PRAGMAS).map_err(db)?;
+    conn.pragma_update(None, "synchronous", options.synchronous.pragma())
+        .map_err(db)?;
+    Ok(conn)
+}
+
+/// The writer's counters ([`SqliteStore::write_stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Writes queued and not yet answered.
+    pub waiting: usize,
+    /// SQLite transactions committed.
+    pub commits: u64,
+    /// The writes they held (writes that failed are not counted).
+    pub committed: u64,
+}
+
+/// What a caller's save of a transaction record comes to.
+enum SavePlan {
+    /// Done in memory (a reservation).
+    Done,
+    /// A reservation that needs room in the table first.
+    Reserve(TransactionRecord),
+    /// A write for the writer.
+    Write(Op),
 }
 
 impl SqliteStore {
     /// Opens (creating it if needed) the database `path` and migrates it.
     pub fn open(path: &Path, options: SqliteOptions) -> Result<Self, Error> {
-        let conn = Connection::open(path)
-            .map_err(|e| Error::Database(format!("{}: {e}", path.display())))?;
-        Self::with_connection(conn, path.to_path_buf(), options)
+        let mut conn = connect(path, &options)?;
+        migrate(&mut conn)?;
+        let memory = Memory {
+            transactions: count(&conn, sql::TX_COUNT)?,
+            certificates: count(&conn, sql::CERT_COUNT)?,
+            reserved: HashMap::new(),
+        };
+        let reads = connect(path, &options)?;
+        let shared = Arc::new(Shared {
+            memory: Mutex::new(memory),
+            max_transactions: options.max_transactions,
+            max_certificates: options.max_certificates,
+            waiting: AtomicUsize::new(0),
+            commits: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
+        });
+        let (sender, jobs) = std::sync::mpsc::sync_channel(writer::QUEUE);
+        let for_writer = shared.clone();
+        let for_queue = shared.clone();
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer::run(conn, for_writer, jobs))
+            .map_err(|e| Error::Database(format!("starting the store's writer: {e}")))?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            reads: Mutex::new(reads),
+            shared,
+            queue: Some(Queue {
+                sender,
+                shared: for_queue,
+            }),
+            writer: Some(writer),
+        })
     }
 
     /// Opens the database [`DB_FILE`] in the state directory `dir` (created if missing).
@@ -157,37 +223,13 @@ impl SqliteStore {
         Self::open(&dir.join(DB_FILE), options)
     }
 
-    fn with_connection(
-        mut conn: Connection,
-        path: PathBuf,
-        options: SqliteOptions,
-    ) -> Result<Self, Error> {
-        conn.busy_timeout(options.busy_timeout).map_err(db)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(db)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Database(format!(
-                "{}: the database refuses WAL mode (journal_mode is {mode})",
-                path.display()
-            )));
+    /// How the writer has been committing, since the store was opened.
+    pub fn write_stats(&self) -> WriteStats {
+        WriteStats {
+            waiting: self.shared.waiting.load(Ordering::Relaxed),
+            commits: self.shared.commits.load(Ordering::Relaxed),
+            committed: self.shared.committed.load(Ordering::Relaxed),
         }
-        conn.execute_batch(sql::PRAGMAS).map_err(db)?;
-        conn.pragma_update(None, "synchronous", options.synchronous.pragma())
-            .map_err(db)?;
-        migrate(&mut conn)?;
-        let transactions = count(&conn, sql::TX_COUNT)?;
-        let certificates = count(&conn, sql::CERT_COUNT)?;
-        Ok(SqliteStore {
-            path,
-            options,
-            inner: Mutex::new(Inner {
-                conn,
-                transactions,
-                certificates,
-                reserved: HashMap::new(),
-            }),
-        })
     }
 
     /// The database file.
@@ -197,7 +239,7 @@ impl SqliteStore {
 
     /// The schema version (`PRAGMA user_version`): the number of migrations applied.
     pub fn schema_version(&self) -> Result<u32, Error> {
-        user_version(&self.lock().conn)
+        user_version(&self.reads())
     }
 
     /// The number of migrations this build knows (and applies at open).
@@ -209,9 +251,8 @@ impl SqliteStore {
     /// (after a restart) fail with [`Error::StateMismatch`] if it is another certificate —
     /// the certificates in the state were issued by that CA.
     pub fn bind_ca(&self, ca_der: &[u8]) -> Result<(), Error> {
-        let inner = self.lock();
-        let stored: Option<Vec<u8>> = inner
-            .conn
+        let conn = self.reads();
+        let stored: Option<Vec<u8>> = conn
             .query_row(sql::META_GET, ["ca_certificate"], |r| r.get(0))
             .optional()
             .map_err(db)?;
@@ -221,19 +262,277 @@ impl SqliteStore {
                 path: self.path.display().to_string(),
             }),
             None => {
-                inner
-                    .conn
-                    .execute(sql::META_SET, params!["ca_certificate", ca_der])
+                // The one write outside the writer: at start, before any other.
+                conn.execute(sql::META_SET, params!["ca_certificate", ca_der])
                     .map_err(db)?;
                 Ok(())
             }
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic inside a call leaves at most an uncommitted SQLite transaction, which is
-        // rolled back when its handle is dropped: the connection stays consistent.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    fn reads(&self) -> MutexGuard<'_, Connection> {
+        // A panic inside a read leaves no transaction open on this connection.
+        self.reads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn queue(&self) -> Result<&Queue, Failure> {
+        self.queue
+            .as_ref()
+            .ok_or_else(|| Failure::Store(Error::Database("the store is closing".into())))
+    }
+
+    /// The live transaction record (or reservation) with this ID.
+    fn load_now(
+        &self,
+        transaction_id: &[u8],
+        at: SystemTime,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        let now = millis(at).map_err(backend)?;
+        if let Some(r) = self.shared.memory().reserved.get(transaction_id) {
+            if r.expires_at > at {
+                return Ok(Some(r.clone()));
+            }
+        }
+        let conn = self.reads();
+        let mut stmt = conn
+            .prepare_cached(sql::TX_LOAD)
+            .map_err(|e| backend(db(e)))?;
+        stmt.query_row(params![transaction_id, now], decode)
+            .optional()
+            .map_err(|e| backend(db(e)))?
+            .transpose()
+    }
+
+    /// Decides what saving `record` takes: a change of the reservations (done here), or a
+    /// write for the writer.
+    fn plan_save(
+        &self,
+        record: TransactionRecord,
+        expected: Option<u64>,
+        at: SystemTime,
+    ) -> Result<SavePlan, StoreError> {
+        let now = millis(at).map_err(backend)?;
+        let reserving = record.state == TransactionState::Reserved;
+        let reservation = {
+            let mut memory = self.shared.memory();
+            let reservation = memory
+                .reserved
+                .get(&record.transaction_id)
+                .filter(|r| r.expires_at > at)
+                .map(|r| r.version);
+            if reserving && expected.is_some() && expected == reservation {
+                memory
+                    .reserved
+                    .insert(record.transaction_id.clone(), record);
+                return Ok(SavePlan::Done);
+            }
+            reservation
+        };
+        match (expected, reservation) {
+            (Some(v), Some(r)) if v == r => {
+                // The reservation held the place: the record replaces it once committed.
+                let row = row(&record)?;
+                Ok(SavePlan::Write(Op::InsertTransaction {
+                    record,
+                    row,
+                    now,
+                    at,
+                    make_room: false,
+                    unreserve: Some(r),
+                }))
+            }
+            (_, Some(_)) => Err(StoreError::Conflict),
+            (None, None) if reserving => {
+                let taken = self
+                    .reads()
+                    .prepare_cached(sql::TX_LIVE)
+                    .and_then(|mut s| s.exists(params![record.transaction_id, now]))
+                    .map_err(|e| backend(db(e)))?;
+                if taken {
+                    return Err(StoreError::Conflict);
+                }
+                if self.reserve(&record, at)? {
+                    return Ok(SavePlan::Done);
+                }
+                Ok(SavePlan::Reserve(record))
+            }
+            (None, None) => {
+                let row = row(&record)?;
+                Ok(SavePlan::Write(Op::InsertTransaction {
+                    record,
+                    row,
+                    now,
+                    at,
+                    make_room: true,
+                    unreserve: None,
+                }))
+            }
+            (Some(expected), None) => {
+                let expected = i64::try_from(expected)
+                    .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
+                let row = row(&record)?;
+                Ok(SavePlan::Write(Op::UpdateTransaction {
+                    record,
+                    row,
+                    expected,
+                    now,
+                }))
+            }
+        }
+    }
+
+    /// Takes a place for the reservation `record` if the table has room: `Ok(false)` when
+    /// the writer must make room first, a conflict when another reservation holds the ID.
+    fn reserve(&self, record: &TransactionRecord, at: SystemTime) -> Result<bool, StoreError> {
+        let mut memory = self.shared.memory();
+        if memory
+            .reserved
+            .get(&record.transaction_id)
+            .is_some_and(|r| r.expires_at > at)
+        {
+            return Err(StoreError::Conflict);
+        }
+        if memory.transactions + memory.reserved.len() >= self.shared.max_transactions {
+            memory.reserved.retain(|_, r| r.expires_at > at);
+            if memory.transactions + memory.reserved.len() >= self.shared.max_transactions {
+                return Ok(false);
+            }
+        }
+        memory
+            .reserved
+            .insert(record.transaction_id.clone(), record.clone());
+        Ok(true)
+    }
+
+    /// After the writer made room: the reservation, or `Full` if others took the room.
+    fn reserve_after_room(
+        &self,
+        record: TransactionRecord,
+        at: SystemTime,
+    ) -> Result<(), StoreError> {
+        if self.reserve(&record, at)? {
+            Ok(())
+        } else {
+            Err(StoreError::Full {
+                max: self.shared.max_transactions,
+            })
+        }
+    }
+
+    fn certificate_op(certificate: &StoredCertificate) -> Result<Op, Error> {
+        Ok(Op::InsertCertificate(CertificateRow {
+            serial: certificate.serial.clone(),
+            certificate: certificate.certificate.clone(),
+            subject: certificate.subject.clone(),
+            not_after: millis(certificate.not_after)?,
+            issued_at: millis(certificate.issued_at)?,
+        }))
+    }
+
+    fn revoke_op(serial: &[u8], reason: Option<CrlReason>, at: SystemTime) -> Result<Op, Error> {
+        Ok(Op::Revoke {
+            serial: serial.to_vec(),
+            at: millis(at)?,
+            reason: reason.map(|r| r as i64),
+        })
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // The writer ends when its queue has no sender left; every queued write is answered
+        // first (a caller holds the store while it waits).
+        self.queue = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// A store that queues its writes to its own writer thread and whose reads do not wait for
+/// writes ([`SqliteStore`]): the server awaits the writes without holding a thread, and
+/// reads on the async worker thread.
+#[async_trait::async_trait]
+pub trait QueuedStore: Send + Sync + std::fmt::Debug {
+    /// [`TransactionStore::load`], on the caller's thread.
+    fn load_transaction(
+        &self,
+        transaction_id: &[u8],
+        now: SystemTime,
+    ) -> Result<Option<TransactionRecord>, StoreError>;
+
+    /// [`TransactionStore::save`], awaited.
+    async fn save_transaction(
+        &self,
+        record: TransactionRecord,
+        expected: Option<u64>,
+        now: SystemTime,
+    ) -> Result<(), StoreError>;
+
+    /// [`CertificateStore::insert`], awaited.
+    async fn insert_certificate(&self, certificate: StoredCertificate) -> Result<(), Error>;
+
+    /// [`CertificateStore::get`], on the caller's thread.
+    fn get_certificate(&self, serial: &[u8]) -> Result<Option<StoredCertificate>, Error>;
+
+    /// [`CertificateStore::revoke`], awaited.
+    async fn revoke_certificate(
+        &self,
+        serial: Vec<u8>,
+        reason: Option<CrlReason>,
+        at: SystemTime,
+    ) -> Result<(), Error>;
+}
+
+#[async_trait::async_trait]
+impl QueuedStore for SqliteStore {
+    fn load_transaction(
+        &self,
+        transaction_id: &[u8],
+        now: SystemTime,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        self.load_now(transaction_id, now)
+    }
+
+    async fn save_transaction(
+        &self,
+        record: TransactionRecord,
+        expected: Option<u64>,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        match self.plan_save(record, expected, now)? {
+            SavePlan::Done => Ok(()),
+            SavePlan::Write(op) => Ok(self.queue()?.write(op).await?),
+            SavePlan::Reserve(record) => {
+                let op = Op::MakeRoom {
+                    now: millis(now).map_err(backend)?,
+                    at: now,
+                };
+                self.queue()?.write(op).await?;
+                self.reserve_after_room(record, now)
+            }
+        }
+    }
+
+    async fn insert_certificate(&self, certificate: StoredCertificate) -> Result<(), Error> {
+        let op = Self::certificate_op(&certificate)?;
+        Ok(self.queue()?.write(op).await?)
+    }
+
+    fn get_certificate(&self, serial: &[u8]) -> Result<Option<StoredCertificate>, Error> {
+        let conn = self.reads();
+        let mut stmt = conn.prepare_cached(sql::CERT_GET).map_err(db)?;
+        stmt.query_row([serial], stored).optional().map_err(db)
+    }
+
+    async fn revoke_certificate(
+        &self,
+        serial: Vec<u8>,
+        reason: Option<CrlReason>,
+        at: SystemTime,
+    ) -> Result<(), Error> {
+        let op = Self::revoke_op(&serial, reason, at)?;
+        Ok(self.queue()?.write(op).await?)
     }
 }
 
@@ -410,28 +709,31 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<TransactionRecord,
     }))
 }
 
+/// The owned columns of `record` for the writer.
+fn row(record: &TransactionRecord) -> Result<TransactionRow, StoreError> {
+    let e = encode(record)?;
+    Ok(TransactionRow {
+        version: i64::try_from(record.version)
+            .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?,
+        expires: millis(record.expires_at).map_err(backend)?,
+        state: e.state,
+        cert_req_id: e.cert_req_id,
+        certificate: e.certificate.map(<[u8]>::to_vec),
+        auth_kind: e.auth_kind,
+        auth_value: e.auth_value.to_vec(),
+        kind: e.kind,
+        polls_left: e.polls_left,
+        implicit: e.implicit,
+    })
+}
+
 impl TransactionStore for SqliteStore {
     fn load(
         &self,
         transaction_id: &[u8],
         now: SystemTime,
     ) -> Result<Option<TransactionRecord>, StoreError> {
-        let at = now;
-        let now = millis(now).map_err(backend)?;
-        let inner = self.lock();
-        if let Some(r) = inner.reserved.get(transaction_id) {
-            if r.expires_at > at {
-                return Ok(Some(r.clone()));
-            }
-        }
-        let mut stmt = inner
-            .conn
-            .prepare_cached(sql::TX_LOAD)
-            .map_err(|e| backend(db(e)))?;
-        stmt.query_row(params![transaction_id, now], decode)
-            .optional()
-            .map_err(|e| backend(db(e)))?
-            .transpose()
+        self.load_now(transaction_id, now)
     }
 
     fn save(
@@ -440,165 +742,23 @@ impl TransactionStore for SqliteStore {
         expected: Option<u64>,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let at = now;
-        let now = millis(now).map_err(backend)?;
-        let mut guard = self.lock();
-        let inner = &mut *guard;
-        let reservation = inner
-            .reserved
-            .get(&record.transaction_id)
-            .filter(|r| r.expires_at > at)
-            .map(|r| r.version);
-        let reserving = record.state == TransactionState::Reserved;
-        match (expected, reservation) {
-            (Some(v), Some(r)) if v == r => {
-                if reserving {
-                    inner.reserved.insert(record.transaction_id.clone(), record);
-                    return Ok(());
-                }
-                // The reservation held the place: the record replaces it.
-                inner.reserved.remove(&record.transaction_id);
-                insert_row(inner, &record, now)
+        match self.plan_save(record, expected, now)? {
+            SavePlan::Done => Ok(()),
+            SavePlan::Write(op) => Ok(self.queue()?.write_blocking(op)?),
+            SavePlan::Reserve(record) => {
+                let op = Op::MakeRoom {
+                    now: millis(now).map_err(backend)?,
+                    at: now,
+                };
+                self.queue()?.write_blocking(op)?;
+                self.reserve_after_room(record, now)
             }
-            (_, Some(_)) => Err(StoreError::Conflict),
-            (None, None) if reserving => {
-                let taken = inner
-                    .conn
-                    .prepare_cached(sql::TX_LIVE)
-                    .and_then(|mut s| s.exists(params![record.transaction_id, now]))
-                    .map_err(|e| backend(db(e)))?;
-                if taken {
-                    return Err(StoreError::Conflict);
-                }
-                make_room(inner, self.options.max_transactions, now, at)?;
-                inner.reserved.insert(record.transaction_id.clone(), record);
-                Ok(())
-            }
-            (None, None) => {
-                make_room(inner, self.options.max_transactions, now, at)?;
-                insert_row(inner, &record, now)
-            }
-            (Some(expected), None) => update_row(inner, &record, expected, now),
         }
     }
 
     fn is_blocking(&self) -> bool {
         true
     }
-}
-
-/// Makes room for one more transaction (a record or a reservation): expired reservations and
-/// records are dropped, then the closed records that expire first (a batch of 1/64 of the
-/// table); [`StoreError::Full`] when every place is held by an unfinished transaction.
-fn make_room(inner: &mut Inner, max: usize, now: i64, at: SystemTime) -> Result<(), StoreError> {
-    if inner.transactions + inner.reserved.len() < max {
-        return Ok(());
-    }
-    inner.reserved.retain(|_, r| r.expires_at > at);
-    if inner.transactions + inner.reserved.len() < max {
-        return Ok(());
-    }
-    let sqlerr = |e| backend(db(e));
-    let held = inner.transactions;
-    let reserved = inner.reserved.len();
-    let tx = inner.conn.transaction().map_err(sqlerr)?;
-    let mut removed = tx
-        .prepare_cached(sql::TX_DELETE_EXPIRED)
-        .and_then(|mut s| s.execute([now]))
-        .map_err(sqlerr)?;
-    if held - removed.min(held) + reserved >= max {
-        let batch = i64::try_from(max / 64 + 1).unwrap_or(i64::MAX);
-        removed += tx
-            .prepare_cached(sql::TX_EVICT_CLOSED)
-            .and_then(|mut s| s.execute([batch]))
-            .map_err(sqlerr)?;
-    }
-    tx.commit().map_err(sqlerr)?;
-    inner.transactions = held - removed.min(held);
-    if inner.transactions + reserved >= max {
-        return Err(StoreError::Full { max });
-    }
-    Ok(())
-}
-
-/// Writes a new record (an expired one with the same transactionID is replaced); a live one
-/// with the same ID is a [`StoreError::Conflict`].
-fn insert_row(inner: &mut Inner, record: &TransactionRecord, now: i64) -> Result<(), StoreError> {
-    let sqlerr = |e| backend(db(e));
-    let expires = millis(record.expires_at).map_err(backend)?;
-    let version = i64::try_from(record.version)
-        .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
-    let e = encode(record)?;
-    let tx = inner.conn.transaction().map_err(sqlerr)?;
-    let removed = tx
-        .prepare_cached(sql::TX_DELETE_EXPIRED_ONE)
-        .and_then(|mut s| s.execute(params![record.transaction_id, now]))
-        .map_err(sqlerr)?;
-    let inserted = tx
-        .prepare_cached(sql::TX_INSERT)
-        .and_then(|mut s| s.execute(&*columns(record, &e, &version, &expires)))
-        .map_err(sqlerr)?;
-    if inserted == 0 {
-        return Err(StoreError::Conflict);
-    }
-    tx.commit().map_err(sqlerr)?;
-    inner.transactions = inner.transactions - removed.min(inner.transactions) + 1;
-    Ok(())
-}
-
-/// The 14 columns of a transaction row, in the order `TX_INSERT` and `TX_UPDATE` bind them
-/// (the update then binds the expected version and the time).
-fn columns<'a>(
-    record: &'a TransactionRecord,
-    e: &'a Encoded<'a>,
-    version: &'a i64,
-    expires: &'a i64,
-) -> Vec<&'a dyn rusqlite::ToSql> {
-    vec![
-        &record.transaction_id,
-        version,
-        &e.state,
-        &e.cert_req_id,
-        &e.certificate,
-        &e.auth_kind,
-        &e.auth_value,
-        &record.last_request,
-        &record.last_response,
-        &record.response_nonce,
-        expires,
-        &e.kind,
-        &e.polls_left,
-        &e.implicit,
-    ]
-}
-
-/// The compare-and-swap of a stored record: replaced only if its version is `expected`.
-fn update_row(
-    inner: &mut Inner,
-    record: &TransactionRecord,
-    expected: u64,
-    now: i64,
-) -> Result<(), StoreError> {
-    let sqlerr = |e| backend(db(e));
-    let expires = millis(record.expires_at).map_err(backend)?;
-    let version = i64::try_from(record.version)
-        .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
-    let expected = i64::try_from(expected)
-        .map_err(|_| StoreError::Backend("the version exceeds 2^63".into()))?;
-    let e = encode(record)?;
-    let updated = inner
-        .conn
-        .prepare_cached(sql::TX_UPDATE)
-        .and_then(|mut s| {
-            let mut values = columns(record, &e, &version, &expires);
-            values.extend([&expected as &dyn rusqlite::ToSql, &now]);
-            s.execute(&*values)
-        })
-        .map_err(sqlerr)?;
-    if updated == 0 {
-        return Err(StoreError::Conflict);
-    }
-    Ok(())
 }
 
 fn stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCertificate> {
@@ -621,37 +781,12 @@ fn stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCertificate> {
 
 impl CertificateStore for SqliteStore {
     fn insert(&self, certificate: &StoredCertificate) -> Result<(), Error> {
-        let not_after = millis(certificate.not_after)?;
-        let issued_at = millis(certificate.issued_at)?;
-        let mut inner = self.lock();
-        if inner.certificates >= self.options.max_certificates {
-            return Err(Error::StoreFull {
-                max: self.options.max_certificates,
-            });
-        }
-        let mut stmt = inner.conn.prepare_cached(sql::CERT_INSERT).map_err(db)?;
-        let result = stmt.execute(params![
-            certificate.serial,
-            certificate.certificate,
-            certificate.subject,
-            not_after,
-            issued_at,
-        ]);
-        drop(stmt);
-        match result {
-            Ok(_) => {
-                inner.certificates += 1;
-                Ok(())
-            }
-            Err(e) if is_unique_violation(&e) => Err(Error::SerialTaken),
-            Err(e) => Err(db(e)),
-        }
+        let op = Self::certificate_op(certificate)?;
+        Ok(self.queue()?.write_blocking(op)?)
     }
 
     fn get(&self, serial: &[u8]) -> Result<Option<StoredCertificate>, Error> {
-        let inner = self.lock();
-        let mut stmt = inner.conn.prepare_cached(sql::CERT_GET).map_err(db)?;
-        stmt.query_row([serial], stored).optional().map_err(db)
+        self.get_certificate(serial)
     }
 
     fn revoke(
@@ -660,42 +795,21 @@ impl CertificateStore for SqliteStore {
         reason: Option<CrlReason>,
         at: SystemTime,
     ) -> Result<(), Error> {
-        let at = millis(at)?;
-        let mut inner = self.lock();
-        let tx = inner.conn.transaction().map_err(db)?;
-        let exists = tx
-            .prepare_cached(sql::CERT_EXISTS)
-            .map_err(db)?
-            .query_row([serial], |_| Ok(()))
-            .optional()
-            .map_err(db)?
-            .is_some();
-        if !exists {
-            return Err(Error::UnknownSerial);
-        }
-        let reason = reason.map(|r| r as i64);
-        let inserted = tx
-            .prepare_cached(sql::REVOKE)
-            .map_err(db)?
-            .execute(params![serial, at, reason])
-            .map_err(db)?;
-        if inserted == 0 {
-            return Err(Error::AlreadyRevoked);
-        }
-        tx.commit().map_err(db)
+        let op = Self::revoke_op(serial, reason, at)?;
+        Ok(self.queue()?.write_blocking(op)?)
     }
 
     fn revoked(&self, max: usize) -> Result<Vec<StoredCertificate>, Error> {
-        let inner = self.lock();
-        let mut stmt = inner.conn.prepare(sql::CERT_REVOKED).map_err(db)?;
+        let conn = self.reads();
+        let mut stmt = conn.prepare_cached(sql::CERT_REVOKED).map_err(db)?;
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
         let rows = stmt.query_map([limit], stored).map_err(db)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db)
     }
 
     fn list(&self, max: usize) -> Result<Vec<StoredCertificate>, Error> {
-        let inner = self.lock();
-        let mut stmt = inner.conn.prepare(sql::CERT_LIST).map_err(db)?;
+        let conn = self.reads();
+        let mut stmt = conn.prepare_cached(sql::CERT_LIST).map_err(db)?;
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
         let rows = stmt.query_map([limit], stored).map_err(db)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db)
@@ -703,5 +817,9 @@ impl CertificateStore for SqliteStore {
 
     fn is_blocking(&self) -> bool {
         true
+    }
+
+    fn queued(self: Arc<Self>) -> Option<Arc<dyn QueuedStore>> {
+        Some(self)
     }
 }

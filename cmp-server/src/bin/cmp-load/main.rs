@@ -19,6 +19,10 @@
 mod client;
 mod stats;
 
+/// The same allocator as the server's (see `cmp-server`'s `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use cmp_core::crypto::PrivateKeyExt;
 use std::process::ExitCode;
 use std::sync::Arc;
