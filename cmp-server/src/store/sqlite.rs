@@ -170,8 +170,9 @@ pub struct WriteStats {
 enum SavePlan {
     /// Done in memory (a reservation).
     Done,
-    /// A reservation that needs room in the table first.
-    Reserve(TransactionRecord),
+    /// A reservation that needs room in the table first: the write that makes it, then the
+    /// reservation.
+    Reserve(Op, TransactionRecord),
     /// A write for the writer.
     Write(Op),
 }
@@ -354,7 +355,7 @@ impl SqliteStore {
                 if self.reserve(&record, at)? {
                     return Ok(SavePlan::Done);
                 }
-                Ok(SavePlan::Reserve(record))
+                Ok(SavePlan::Reserve(Op::MakeRoom { now, at }, record))
             }
             (None, None) => {
                 let row = row(&record)?;
@@ -503,12 +504,8 @@ impl QueuedStore for SqliteStore {
         match self.plan_save(record, expected, now)? {
             SavePlan::Done => Ok(()),
             SavePlan::Write(op) => Ok(self.queue()?.write(op).await?),
-            SavePlan::Reserve(record) => {
-                let op = Op::MakeRoom {
-                    now: millis(now).map_err(backend)?,
-                    at: now,
-                };
-                self.queue()?.write(op).await?;
+            SavePlan::Reserve(room, record) => {
+                self.queue()?.write(room).await?;
                 self.reserve_after_room(record, now)
             }
         }
@@ -745,12 +742,8 @@ impl TransactionStore for SqliteStore {
         match self.plan_save(record, expected, now)? {
             SavePlan::Done => Ok(()),
             SavePlan::Write(op) => Ok(self.queue()?.write_blocking(op)?),
-            SavePlan::Reserve(record) => {
-                let op = Op::MakeRoom {
-                    now: millis(now).map_err(backend)?,
-                    at: now,
-                };
-                self.queue()?.write_blocking(op)?;
+            SavePlan::Reserve(room, record) => {
+                self.queue()?.write_blocking(room)?;
                 self.reserve_after_room(record, now)
             }
         }
