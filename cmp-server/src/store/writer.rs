@@ -212,6 +212,13 @@ fn stopped() -> Failure {
 }
 
 impl Queue {
+    /// A write counted in `waiting` that never reached the writer (it has stopped): uncounted,
+    /// and the error its caller gets.
+    fn not_queued(&self) -> Failure {
+        self.shared.waiting.fetch_sub(1, Ordering::Relaxed);
+        stopped()
+    }
+
     /// Queues `op` and blocks this thread until it is committed or refused.
     pub(super) fn write_blocking(&self, op: Op) -> Result<(), Failure> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -221,7 +228,7 @@ impl Queue {
                 op,
                 reply: Reply::Blocking(tx),
             })
-            .map_err(|_| stopped())?;
+            .map_err(|_| self.not_queued())?;
         rx.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
@@ -236,14 +243,17 @@ impl Queue {
         self.shared.waiting.fetch_add(1, Ordering::Relaxed);
         match self.sender.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+            Err(TrySendError::Disconnected(_)) => return Err(self.not_queued()),
             Err(TrySendError::Full(job)) => {
                 let sender = self.sender.clone();
-                let sent = super::off_worker(true, move || sender.send(job).is_ok())
-                    .await
-                    .map_err(Failure::Store)?;
-                if !sent {
-                    return Err(stopped());
+                let sent = super::off_worker(true, move || sender.send(job).is_ok()).await;
+                match sent {
+                    Ok(true) => {}
+                    Ok(false) => return Err(self.not_queued()),
+                    Err(e) => {
+                        self.shared.waiting.fetch_sub(1, Ordering::Relaxed);
+                        return Err(Failure::Store(e));
+                    }
                 }
             }
         }
