@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use cmp_core::crypto::PrivateKey;
+use cmp_core::protection::MacKeyDerivation;
 use cmp_core::server::{
-    Exchange, Issuer, ServerConfig, ServerError, ServerStep, StoreError, TransactionStore,
+    Exchange, Issuer, Requester, ServerConfig, ServerError, ServerStep, StoreError,
+    TransactionStore,
 };
 use cmp_core::transport::{PeerInfo, Responder};
 
@@ -15,6 +17,7 @@ use cmp_core::names::format_name;
 
 use crate::audit::Done;
 use crate::derive_pool::DerivationPool;
+use crate::mac_cache::{MacKeyCache, cache_key};
 use crate::store::{QueuedStore, off_worker, serial_hex};
 
 /// The content octets of a DER INTEGER.
@@ -44,6 +47,8 @@ pub struct CmpServer {
     queued: Option<Arc<dyn QueuedStore>>,
     signing_key: Option<Arc<dyn PrivateKey>>,
     derivations: DerivationPool,
+    /// The MAC keys of recent transactions: a certConf costs no second derivation.
+    mac_keys: Arc<MacKeyCache>,
 }
 
 impl CmpServer {
@@ -64,6 +69,7 @@ impl CmpServer {
             queued: None,
             signing_key,
             derivations: DerivationPool::default(),
+            mac_keys: Arc::new(MacKeyCache::default()),
         }
     }
 
@@ -146,7 +152,7 @@ impl CmpServer {
                     exchange.on_saved(saved)?
                 }
                 ServerStep::DeriveMacKey(derivation) => {
-                    exchange.on_mac_key(self.derivations.derive(derivation).await)?
+                    self.mac_key(exchange, derivation, now).await?
                 }
                 ServerStep::LookupCertificate { serial } => {
                     exchange.on_certificate(self.issuer.certificate(&serial).await)?
@@ -191,6 +197,43 @@ impl CmpServer {
         Err(ServerError::Build(format!(
             "the exchange took more than {MAX_STEPS} steps"
         )))
+    }
+}
+
+impl CmpServer {
+    /// The MAC key the exchange asked for: from the cache when a request of the same
+    /// senderKID with the same `protectionAlg` (salt included) passed its MAC check lately,
+    /// else derived on the pool — and kept once it checked this request's MAC.
+    async fn mac_key(
+        &self,
+        exchange: &mut Exchange,
+        derivation: MacKeyDerivation,
+        now: SystemTime,
+    ) -> Result<ServerStep, ServerError> {
+        let reference = exchange
+            .request()
+            .and_then(|m| m.header.sender_kid.as_deref())
+            .map(<[u8]>::to_vec);
+        let alg = rasn::der::encode(derivation.algorithm_identifier()).ok();
+        let key = match (&reference, alg) {
+            (Some(reference), Some(alg)) => Some(cache_key(reference, &alg)),
+            _ => None,
+        };
+        if let Some(cached) = key.as_deref().and_then(|k| self.mac_keys.get(k, now)) {
+            return exchange.on_mac_key(Ok(cached));
+        }
+        let derived = self.derivations.derive(derivation).await;
+        let kept = derived.as_ref().ok().cloned();
+        let step = exchange.on_mac_key(derived)?;
+        if let (Some(key), Some(mac_key), Some(Requester::Reference(r))) =
+            (key, kept, exchange.authenticated())
+        {
+            // Only a key that checked a MAC of this senderKID is kept.
+            if reference.as_deref() == Some(r.as_slice()) {
+                self.mac_keys.insert(key, mac_key, now);
+            }
+        }
+        Ok(step)
     }
 }
 

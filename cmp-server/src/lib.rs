@@ -36,6 +36,7 @@ pub mod files;
 mod forward;
 pub mod genp;
 mod listen;
+mod mac_cache;
 mod running;
 pub mod store;
 

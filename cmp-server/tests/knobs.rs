@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cmp_core::asn1::{FailureBit, PkiBody, PkiStatus};
 use cmp_core::server::{ForcedStatus, TestKnobs};
-use cmp_core::transaction::{Enrollment, EnrollmentKind, Step, Transaction};
+use cmp_core::transaction::{Enrollment, EnrollmentKind};
 use common::*;
 
 fn knobs(set: impl FnOnce(&mut TestKnobs)) -> Pki {
@@ -41,13 +41,7 @@ fn raw_ip(pki: &Pki) -> Vec<u8> {
         request(EnrollmentKind::Ir, key.as_ref()),
     )
     .expect("tx");
-    let Step::Sign { alg, data, .. } = tx.start(now()).expect("start") else {
-        panic!("POP first")
-    };
-    let pop = cmp_tests::run::block_on(key.sign(alg, &data)).expect("sign");
-    let Step::Send(ir) = tx.on_signature(pop, now()).expect("pop") else {
-        panic!("the ir")
-    };
+    let ir = signed_first_request(&mut tx, &*key);
     pki.send(&ir)
 }
 

@@ -1,7 +1,8 @@
 //! MAC key derivation as a step: the server machine hands it out ([`ServerStep::DeriveMacKey`])
 //! and the client machine announces it ([`Transaction::mac_key_needed`]) instead of deriving
-//! inline; a full derivation pool is `systemUnavail` at once; one derivation per request on
-//! the server and one per transaction on the client.
+//! inline; a full derivation pool is `systemUnavail` at once; one derivation per request from
+//! the server machine, one per transaction from the client machine — and from `CmpServer`,
+//! which keeps a transaction's key, one per transaction too.
 
 mod common;
 
@@ -133,13 +134,7 @@ fn one_derivation_per_request_on_the_server_and_one_per_transaction_on_the_clien
     tx.on_mac_key(own.derive().expect("derived"));
     assert_eq!(counting.pbkdf2.load(Ordering::SeqCst), 1);
     assert!(tx.mac_key_needed(None).is_none(), "the key is at hand");
-    let Step::Sign { alg, data, .. } = tx.start(now()).expect("start") else {
-        panic!("POP first")
-    };
-    let pop = cmp_tests::run::block_on(key.sign(alg, &data)).expect("pop");
-    let Step::Send(ir) = tx.on_signature(pop, now()).expect("signed") else {
-        panic!("the ir")
-    };
+    let ir = signed_first_request(&mut tx, &*key);
     assert_eq!(
         counting.pbkdf2.load(Ordering::SeqCst),
         1,
@@ -188,14 +183,8 @@ fn a_response_with_other_parameters_is_announced_before_on_response() {
     let key = new_key();
     let mut tx =
         Enrollment::new(Arc::new(config), request(EnrollmentKind::Ir, key.as_ref())).expect("tx");
-    let Step::Sign { alg, data, .. } = tx.start(now()).expect("start") else {
-        panic!("POP first")
-    };
-    let pop = cmp_tests::run::block_on(key.sign(alg, &data)).expect("pop");
     // Nobody asked: the client derived inline (the fallback).
-    let Step::Send(ir) = tx.on_signature(pop, now()).expect("signed") else {
-        panic!("the ir")
-    };
+    let ir = signed_first_request(&mut tx, &*key);
     assert_eq!(counting.pbkdf2.load(Ordering::SeqCst), 1);
     let ip = pki.send(&ir);
     // Re-protect the ip with a fresh salt: the client's key does not serve it.
@@ -238,14 +227,7 @@ fn mac_ir(pki: &Pki, credentials: Credentials) -> Vec<u8> {
     let config = pki.client(credentials);
     let mut tx =
         Enrollment::new(Arc::new(config), request(EnrollmentKind::Ir, key.as_ref())).expect("tx");
-    let Step::Sign { alg, data, .. } = tx.start(now()).expect("start") else {
-        panic!("POP first")
-    };
-    let pop = cmp_tests::run::block_on(key.sign(alg, &data)).expect("pop");
-    let Step::Send(ir) = tx.on_signature(pop, now()).expect("signed") else {
-        panic!("the ir")
-    };
-    ir
+    signed_first_request(&mut tx, &*key)
 }
 
 #[test]
@@ -362,4 +344,55 @@ async fn the_pool_refuses_at_once_beyond_its_threads_and_queue_counted_in_work()
     release.send(()).expect("release");
     assert!(pool.derive(maximal()).await.is_ok());
     assert_eq!(counting.pbkdf2.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn the_server_derives_a_transactions_key_once_and_still_checks_every_mac() {
+    // The server's derivations are counted; the client's are not (its own primitives).
+    let counting = Arc::new(Counting::default());
+    let server_primitives = counting.clone();
+    let pki = Pki::new(move |c| {
+        c.mac_derivation = MacDerivation::Step;
+        c.primitives = server_primitives;
+    });
+    let key = new_key();
+    let mut tx = Enrollment::new(
+        Arc::new(pki.client(pbmac1(SECRET))),
+        request(EnrollmentKind::Ir, key.as_ref()),
+    )
+    .expect("tx");
+    let ir = signed_first_request(&mut tx, &*key);
+    let ip = pki.send(&ir);
+    assert!(matches!(decode(&ip).body, PkiBody::Ip(_)));
+    assert_eq!(counting.pbkdf2.load(Ordering::SeqCst), 1);
+    let Step::Stage { .. } = tx.on_response(&ip, now()).expect("ip") else {
+        panic!("stage")
+    };
+    let Step::Send(cert_conf) = tx.on_staged(now()).expect("staged") else {
+        panic!("certConf")
+    };
+
+    // The certConf has the ir's parameters: the kept key serves it — and its MAC is still
+    // checked: an altered protection is refused without a second derivation.
+    let mut altered = cert_conf.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 0x01;
+    assert_eq!(
+        error_of(&pki.send(&altered)),
+        (
+            PkiStatus::REJECTION,
+            PkiFailureInfo::from_bits([FailureBit::BadMessageCheck]),
+            "the MAC does not verify (wrong shared secret, or the message was altered)".into()
+        )
+    );
+    let pki_conf = pki.send(&cert_conf);
+    assert!(matches!(decode(&pki_conf).body, PkiBody::Pkiconf(_)));
+    assert_eq!(
+        counting.pbkdf2.load(Ordering::SeqCst),
+        1,
+        "one derivation for the whole transaction on the server"
+    );
+    let Step::Done(_) = tx.on_response(&pki_conf, now()).expect("pkiConf") else {
+        panic!("done")
+    };
 }

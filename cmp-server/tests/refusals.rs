@@ -410,13 +410,7 @@ fn rr_by_someone_else_is_not_authorized_but_by_an_ra_is_accepted() {
 fn first_exchange(pki: &Pki, key: &dyn PrivateKey) -> (Enrollment, Vec<u8>, Vec<u8>) {
     let mut tx =
         Enrollment::new(Arc::new(pki.mac_client()), request(EnrollmentKind::Ir, key)).expect("tx");
-    let Step::Sign { alg, data, .. } = tx.start(now()).expect("start") else {
-        panic!("POP first")
-    };
-    let pop = cmp_tests::run::block_on(key.sign(alg, &data)).expect("sign");
-    let Step::Send(ir) = tx.on_signature(pop, now()).expect("pop") else {
-        panic!("the ir")
-    };
+    let ir = signed_first_request(&mut tx, key);
     let ip = pki.send(&ir);
     (tx, ir, ip)
 }

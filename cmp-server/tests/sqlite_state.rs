@@ -83,13 +83,7 @@ fn ir(pki: &Pki, key: &dyn PrivateKey) -> (Enrollment, Vec<u8>, Vec<u8>) {
 fn ir_request(pki: &Pki, key: &dyn PrivateKey) -> (Enrollment, Vec<u8>) {
     let mut tx =
         Enrollment::new(Arc::new(pki.mac_client()), request(EnrollmentKind::Ir, key)).expect("tx");
-    let Step::Sign { alg, data, .. } = tx.start(now()).expect("start") else {
-        panic!("POP first")
-    };
-    let pop = cmp_tests::run::block_on(key.sign(alg, &data)).expect("sign");
-    let Step::Send(ir) = tx.on_signature(pop, now()).expect("pop") else {
-        panic!("the ir")
-    };
+    let ir = signed_first_request(&mut tx, key);
     (tx, ir)
 }
 
@@ -628,4 +622,46 @@ fn a_reservation_holds_a_place_in_memory_until_the_response_is_saved() {
     store
         .save(reserved(7), None, now() + Duration::from_secs(2))
         .expect("the expired reservation made room");
+}
+
+#[test]
+fn an_open_transactions_record_is_kept_in_memory_as_committed() {
+    let dir = cmp_tests::tools::temp_dir("sqlite-open-kept");
+    let store = SqliteStore::open_in(&dir, SqliteOptions::default()).expect("open");
+    store.save(unfinished(1), None, now()).expect("saved");
+    // Changed behind the store's back: the open transaction's next message is answered from
+    // the record the store committed, without reading the database.
+    let other = rusqlite::Connection::open(dir.join(cmp_server::store::DB_FILE)).expect("db");
+    other
+        .execute(
+            "UPDATE transactions SET last_response = x'09' WHERE transaction_id = ?1",
+            [vec![1u8; 16]],
+        )
+        .expect("update");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(unfinished(1))));
+    // A stale version still loses, and changes nothing.
+    let mut closed = unfinished(1);
+    closed.version = 2;
+    closed.state = TransactionState::Closed;
+    assert_eq!(
+        store.save(closed.clone(), Some(5), now()),
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(unfinished(1))));
+    // Once closed, the record is the database's again.
+    store.save(closed.clone(), Some(1), now()).expect("closed");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(closed.clone())));
+    // An open record that expired is not found, in memory or in the database.
+    let mut short = unfinished(2);
+    short.expires_at = now() + Duration::from_secs(1);
+    store.save(short.clone(), None, now()).expect("saved");
+    assert_eq!(store.load(&[2; 16], now()), Ok(Some(short)));
+    assert_eq!(
+        store.load(&[2; 16], now() + Duration::from_secs(2)),
+        Ok(None)
+    );
+    // After a restart the records come from the database.
+    drop(store);
+    let store = SqliteStore::open_in(&dir, SqliteOptions::default()).expect("reopen");
+    assert_eq!(store.load(&[1; 16], now()), Ok(Some(closed)));
 }

@@ -97,6 +97,12 @@ impl Default for SqliteOptions {
 /// record. This relies on the same one-process rule as the counts; a crash drops the
 /// reservations, and the transactionIDs are free again (a certificate issued just before the
 /// crash stays in the database, undelivered). A store shared by several servers writes them.
+///
+/// The committed records of open transactions (waiting for a certConf or a pollReq; at most
+/// 1 024) are also kept in memory, so the transaction's next message is answered without
+/// reading the database; the same one-process rule applies, and after a restart they are read
+/// from the database.
+///
 /// Opening applies the pending migrations (`PRAGMA user_version` counts them).
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -186,6 +192,7 @@ impl SqliteStore {
             transactions: count(&conn, sql::TX_COUNT)?,
             certificates: count(&conn, sql::CERT_COUNT)?,
             reserved: HashMap::new(),
+            open: HashMap::new(),
         };
         let reads = connect(path, &options)?;
         let shared = Arc::new(Shared {
@@ -289,8 +296,13 @@ impl SqliteStore {
         at: SystemTime,
     ) -> Result<Option<TransactionRecord>, StoreError> {
         let now = millis(at).map_err(backend)?;
-        if let Some(r) = self.shared.memory().reserved.get(transaction_id) {
-            if r.expires_at > at {
+        {
+            let memory = self.shared.memory();
+            let kept = memory
+                .reserved
+                .get(transaction_id)
+                .or_else(|| memory.open.get(transaction_id));
+            if let Some(r) = kept.filter(|r| r.expires_at > at) {
                 return Ok(Some(r.clone()));
             }
         }

@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use cmp_core::server::{StoreError, TransactionRecord};
+use cmp_core::server::{StoreError, TransactionRecord, TransactionState};
 use rusqlite::{Connection, params};
 
 use super::sql;
@@ -25,6 +25,9 @@ use crate::error::Error;
 pub(super) const QUEUE: usize = 1024;
 /// The most writes committed in one SQLite transaction.
 pub(super) const MAX_BATCH: usize = 256;
+/// The most open transactions (waiting for a certConf or a pollReq) whose committed record is
+/// also kept in memory, about 4 KiB each.
+pub(super) const MAX_OPEN_KEPT: usize = 1024;
 
 /// What the in-memory side of the store knows: the row counts that bound the tables and the
 /// reservations (see [`SqliteStore`](super::SqliteStore)). The counts change only after a
@@ -37,6 +40,41 @@ pub(super) struct Memory {
     pub(super) certificates: usize,
     /// Transactions reserved before their certificate is issued, by transactionID.
     pub(super) reserved: HashMap<Vec<u8>, TransactionRecord>,
+    /// The committed records of open transactions (waiting for a certConf or a pollReq), by
+    /// transactionID, at most [`MAX_OPEN_KEPT`]: the next message of the transaction is
+    /// answered without reading the database. Changed only after the `COMMIT` that holds the
+    /// record, in the same lock as the counts; a record that is not kept is read from the
+    /// database.
+    pub(super) open: HashMap<Vec<u8>, TransactionRecord>,
+}
+
+impl Memory {
+    /// Keeps `record`, just committed, if its transaction is open (and there is room), and
+    /// forgets the transaction's earlier record otherwise.
+    fn committed(&mut self, record: TransactionRecord) {
+        let open = matches!(
+            record.state,
+            TransactionState::AwaitingConfirmation { .. } | TransactionState::Polling { .. }
+        );
+        if !open {
+            self.open.remove(&record.transaction_id);
+            return;
+        }
+        if self.open.len() >= MAX_OPEN_KEPT && !self.open.contains_key(&record.transaction_id) {
+            // Full: the record that expires first makes room (an expired one, if any); asked
+            // for again, it is read from the database. (No clock here: the store is told the
+            // time by its callers.)
+            let first = self
+                .open
+                .iter()
+                .min_by_key(|(_, r)| r.expires_at)
+                .map(|(id, _)| id.clone());
+            if let Some(first) = first {
+                self.open.remove(&first);
+            }
+        }
+        self.open.insert(record.transaction_id.clone(), record);
+    }
 }
 
 /// The shared state of the store's callers and its writer.
@@ -282,6 +320,8 @@ struct Effect {
     transactions: isize,
     certificates: isize,
     unreserve: Option<(Vec<u8>, u64)>,
+    /// The transaction record written.
+    record: Option<TransactionRecord>,
 }
 
 /// The counts of the batch so far, not yet committed.
@@ -357,15 +397,15 @@ fn commit(conn: &Connection, shared: &Shared, batch: Vec<Job>) {
             let mut memory = shared.memory();
             memory.transactions = plus(memory.transactions, pending.transactions);
             memory.certificates = plus(memory.certificates, pending.certificates);
-            for (_, result) in &done {
-                if let Ok(Effect {
-                    unreserve: Some((id, version)),
-                    ..
-                }) = result
-                {
+            for (_, result) in &mut done {
+                let Ok(effect) = result else { continue };
+                if let Some((id, version)) = &effect.unreserve {
                     if memory.reserved.get(id).map(|r| r.version) == Some(*version) {
                         memory.reserved.remove(id);
                     }
+                }
+                if let Some(record) = effect.record.take() {
+                    memory.committed(record);
                 }
             }
             drop(memory);
@@ -473,7 +513,8 @@ fn apply(conn: &Connection, shared: &Shared, pending: &Pending, op: Op) -> Resul
                 return Err(Failure::Conflict);
             }
             effect.transactions += 1 - isize::try_from(removed).unwrap_or(isize::MAX);
-            effect.unreserve = unreserve.map(|v| (record.transaction_id, v));
+            effect.unreserve = unreserve.map(|v| (record.transaction_id.clone(), v));
+            effect.record = Some(record);
             Ok(effect)
         }
         Op::UpdateTransaction {
@@ -493,7 +534,10 @@ fn apply(conn: &Connection, shared: &Shared, pending: &Pending, op: Op) -> Resul
             if updated == 0 {
                 return Err(Failure::Conflict);
             }
-            Ok(Effect::default())
+            Ok(Effect {
+                record: Some(record),
+                ..Effect::default()
+            })
         }
         Op::MakeRoom { now, at } => Ok(Effect {
             transactions: make_room(conn, shared, pending, now, at)?,
@@ -541,4 +585,55 @@ fn make_room(
         return Err(Failure::TransactionsFull { max });
     }
     Ok(-isize::try_from(removed.min(held)).unwrap_or(isize::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use cmp_core::server::Authenticator;
+
+    use super::*;
+
+    fn open_record(id: u16, expires_in: u64) -> TransactionRecord {
+        TransactionRecord {
+            transaction_id: id.to_be_bytes().to_vec(),
+            version: 1,
+            state: TransactionState::AwaitingConfirmation {
+                cert_req_id: 0,
+                certificate: vec![0x30, 0x00],
+            },
+            authenticator: Authenticator::Reference(b"ref".to_vec()),
+            last_request: vec![1],
+            last_response: vec![2],
+            response_nonce: vec![3],
+            expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + expires_in),
+        }
+    }
+
+    /// Full, the table gives up the record that expires first; a closed transaction leaves it.
+    #[test]
+    fn the_open_records_kept_are_bounded_and_the_first_to_expire_makes_room() {
+        let mut memory = Memory::default();
+        for id in 0..u16::try_from(MAX_OPEN_KEPT).expect("small") {
+            // Record 7 expires first.
+            memory.committed(open_record(id, if id == 7 { 10 } else { 100 }));
+        }
+        assert_eq!(memory.open.len(), MAX_OPEN_KEPT);
+        memory.committed(open_record(5000, 100));
+        assert_eq!(memory.open.len(), MAX_OPEN_KEPT);
+        assert!(!memory.open.contains_key(7u16.to_be_bytes().as_slice()));
+        assert!(memory.open.contains_key(5000u16.to_be_bytes().as_slice()));
+        // A new version of a kept record replaces it without evicting another.
+        let mut again = open_record(8, 200);
+        again.version = 2;
+        memory.committed(again);
+        assert_eq!(memory.open.len(), MAX_OPEN_KEPT);
+        assert_eq!(memory.open[8u16.to_be_bytes().as_slice()].version, 2);
+        // Closed, it is no longer kept.
+        let mut closed = open_record(8, 200);
+        closed.state = TransactionState::Closed;
+        memory.committed(closed);
+        assert_eq!(memory.open.len(), MAX_OPEN_KEPT - 1);
+    }
 }

@@ -364,3 +364,16 @@ pub fn enroll_with(
     let mut tx = Enrollment::new(Arc::new(config), req).expect("transaction");
     drive(pki, &mut tx, keys, |r| r)
 }
+
+/// The first request of `tx` (it starts with a signature POP): the POP signed with `key`, the
+/// request to send.
+pub fn signed_first_request(tx: &mut Enrollment, key: &dyn PrivateKey) -> Vec<u8> {
+    let Step::Sign { alg, data, .. } = tx.start(now()).expect("start") else {
+        panic!("POP first")
+    };
+    let pop = block_on(key.sign(alg, &data)).expect("sign the POP");
+    let Step::Send(request) = tx.on_signature(pop, now()).expect("signed") else {
+        panic!("the request")
+    };
+    request
+}

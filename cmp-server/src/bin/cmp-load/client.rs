@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use cmp_core::ClientError;
 use cmp_core::asn1::CmpCertificate;
 use cmp_core::builder::CertTemplateBuilder;
-use cmp_core::client::{Blocking, Driver, Keys, Sleep};
+use cmp_core::client::{Driver, Keys, Sleep};
 use cmp_core::crypto::{KeySpec, PrivateKey};
 use cmp_core::names::parse_name;
 use cmp_core::transaction::{
@@ -30,21 +30,6 @@ impl Sleep for TokioSleep {
         d: Duration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         Box::pin(tokio::time::sleep(d))
-    }
-}
-
-/// MAC key derivations on tokio's blocking pool, never on a worker thread.
-#[derive(Debug)]
-pub(crate) struct TokioBlocking;
-
-impl Blocking for TokioBlocking {
-    fn run(
-        &self,
-        job: Box<dyn FnOnce() + Send>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        Box::pin(async move {
-            let _ = tokio::task::spawn_blocking(job).await;
-        })
     }
 }
 
@@ -104,10 +89,12 @@ async fn enroll(plan: &Plan, transport: &dyn Transport, n: u64) -> Result<(), Cl
         csr: None,
     };
     let mut tx = Enrollment::new(Arc::new(config), request)?;
-    let (sleep, blocking) = (TokioSleep, TokioBlocking);
-    let mut driver = Driver::new(transport, &sleep)
-        .blocking(&blocking)
-        .total_timeout(Some(plan.timeout));
+    // The transaction's MAC key (PBM with OpenSSL's 500 iterations: a few dozen microseconds,
+    // once per transaction) is derived inline, on the client's task: a load generator has no
+    // other work for the thread to keep responsive, and a hop to the blocking pool and back
+    // cost more CPU than the derivation (measured with scripts/bench-server.sh).
+    let sleep = TokioSleep;
+    let mut driver = Driver::new(transport, &sleep).total_timeout(Some(plan.timeout));
     driver
         .run(
             &mut tx,
