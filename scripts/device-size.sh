@@ -5,9 +5,11 @@
 # plugin to catch one) for minimal, and prints, next to the
 # same figures for `openssl`:
 #   - the stripped size (openssl: the binary + the libcrypto and libssl it loads, found by ldd);
-#   - peak RSS (GNU time's %M, what `/usr/bin/time -v` prints), CPU (user+sys from rusage, and
-#     the two apart) and minor page faults (rusage) — medians of RUNS runs — of one `ir` with PBM
-#     and implicit confirmation against the `openssl cmp -port` mock on 127.0.0.1;
+#   - peak RSS (GNU time's %M, what `/usr/bin/time -v` prints), CPU (user+sys from the rusage
+#     of the client process alone, and the two apart) and minor page faults (rusage) — medians
+#     of RUNS runs, the clients interleaved so that each sees the same drift of the machine's
+#     speed — of one `ir` with PBM and implicit confirmation against the `openssl cmp -port`
+#     mock on 127.0.0.1;
 #   - the instructions of one such ir under `valgrind --tool=callgrind` (stable on a shared
 #     machine, unlike CPU time).
 # Usage: scripts/device-size.sh [RUNS]   (default 15). DEVICE_AGENT=PATH measures that binary
@@ -87,19 +89,24 @@ def theirs(port):
             "-implicit_confirm"]
 
 def timed(cmd):
-    """(peak RSS KiB, CPU s, user s, sys s, minor page faults) of one run. The RSS is GNU time's %M: the kernel's maxrss of a
-    process forked from python would count python's pages before exec. The CPU is the rusage
-    of GNU time's process, which includes the command it waited for (microseconds, not %U's
-    10 ms ticks; GNU time's own share is well under a millisecond, the same for both)."""
+    """(peak RSS KiB, CPU s, user s, sys s, minor page faults) of one client, from two runs.
+    The RSS is GNU time's %M: the kernel's maxrss of a process forked from python would count
+    python's pages before exec. The CPU and faults are the rusage of the client process itself,
+    started directly (posix_spawn: no python code runs in the child): GNU time's own fork, exec
+    and wait cost about 0.8 ms here, which would be counted to both clients and blur the ratio."""
     out = os.path.join(work, "time.txt")
     p = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", out] + cmd,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, ru = os.wait4(p.pid, 0)
-    err = p.stderr.read().decode()
-    if status != 0:
+    err = p.communicate()[1].decode()
+    if p.returncode != 0:
         sys.exit(f"{cmd[0]} failed: {err}")
-    return (int(open(out).read().split()[-1]), ru.ru_utime + ru.ru_stime, ru.ru_utime, ru.ru_stime,
-            ru.ru_minflt)
+    rss = int(open(out).read().split()[-1])
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                         close_fds=False)
+    _, status, ru = os.wait4(p.pid, 0)
+    if status != 0:
+        sys.exit(f"{cmd[0]} failed (exit status {status})")
+    return (rss, ru.ru_utime + ru.ru_stime, ru.ru_utime, ru.ru_stime, ru.ru_minflt)
 
 def instructions(cmd):
     out = os.path.join(work, "callgrind.out")
@@ -123,23 +130,30 @@ def openssl_size():
 
 proc, port = mock()
 try:
-    rows = []
+    agents = []
     for name in builds:
         agent = {"default": "target/device/cmp-agent", "given": os.environ.get("DEVICE_AGENT", ""),
                  "minimal": "target/features-minimal/device-minimal/cmp-agent"}.get(
             name, f"target/features-{name}/device/cmp-agent")
-        size = os.path.getsize(agent)
-        timed(ours(agent, port))  # warm-up
-        samples = [timed(ours(agent, port)) for _ in range(runs)]
-        rows.append((f"cmp-agent ({name})", size, samples, instructions(ours(agent, port))))
+        agents.append((name, agent))
+    clients = [(f"cmp-agent ({name})", ours(agent, port)) for name, agent in agents]
+    clients.append(("openssl cmp", theirs(port)))
+    for _, cmd in clients:
+        timed(cmd)  # warm-up
+    # Interleaved (each client once per round): the machine's speed drifts over a run, and
+    # every client sees the same drift.
+    samples = {label: [] for label, _ in clients}
+    for _ in range(runs):
+        for label, cmd in clients:
+            samples[label].append(timed(cmd))
     size, parts = openssl_size()
-    timed(theirs(port))
-    samples = [timed(theirs(port)) for _ in range(runs)]
-    rows.append(("openssl cmp", size, samples, instructions(theirs(port))))
+    sizes = {f"cmp-agent ({name})": os.path.getsize(agent) for name, agent in agents}
+    sizes["openssl cmp"] = size
+    rows = [(label, sizes[label], samples[label], instructions(cmd)) for label, cmd in clients]
 finally:
     proc.kill()
 
-print(f"one PBM ir with implicit confirmation against the openssl mock; medians of {runs} runs")
+print(f"one PBM ir with implicit confirmation against the openssl mock; medians of {runs} runs, interleaved")
 print(f"{'client':<26} {'size MB':>8} {'peak RSS MiB':>13} {'CPU ms':>8} {'user':>6} {'sys':>6} "
       f"{'faults':>7} {'instructions':>14}")
 figures = {}

@@ -50,11 +50,16 @@ cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps "${features[@]}"
 cargo test --workspace "${features[@]}"
 # The agent's smaller feature sets (issue: a device-sized agent) compile cleanly, and the
-# minimal one's own unit tests (what a missing feature answers) pass.
+# smallest one's own unit tests (what a missing feature answers) pass: `--no-default-features`
+# alone is minimal without inspect.
+cargo clippy -p cmp-agent --all-targets --no-default-features -- -D warnings
 for set in minimal device; do
   cargo clippy -p cmp-agent --all-targets --no-default-features --features "$set" -- -D warnings
 done
-cargo test -p cmp-agent --lib --no-default-features --features minimal
+cargo test -p cmp-agent --lib --no-default-features
+# TLS with the mandatory algorithms only (the minimal agent's), against openssl s_server too.
+cargo clippy -p cmp-transport-http --all-targets --no-default-features -- -D warnings
+cargo test -p cmp-transport-http --no-default-features
 # cmp-crypto's core alone (the minimal agent's): what a left-out part answers.
 cargo clippy -p cmp-crypto --all-targets --no-default-features --features software-core -- -D warnings
 cargo test -p cmp-crypto --lib --no-default-features --features software-core

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::client_cli::{EnrollArgs, GenmArgs, RevokeArgs};
 use crate::secret::SecretSource;
@@ -79,45 +79,102 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Decode CMP messages (PKIMessage) and print their content.
     #[command(long_about = INSPECT_ABOUT, after_help = EXIT_CODES)]
-    Inspect(InspectArgs),
+    Inspect(Deferred<InspectArgs>),
     /// Initialization request: the first certificate from a new PKI.
     #[command(after_help = EXIT_CODES)]
-    Ir(EnrollArgs),
+    Ir(Deferred<EnrollArgs>),
     /// Certification request: another certificate from a known PKI.
     #[command(after_help = EXIT_CODES)]
-    Cr(EnrollArgs),
+    Cr(Deferred<EnrollArgs>),
     /// Key update request: renew a certificate with a new key (signed with the old one).
     #[command(after_help = EXIT_CODES)]
-    Kur(EnrollArgs),
+    Kur(Deferred<EnrollArgs>),
     /// Cross-certification request.
     #[command(after_help = EXIT_CODES)]
-    Ccr(EnrollArgs),
+    Ccr(Deferred<EnrollArgs>),
     /// Enrollment with a PKCS#10 request (--csr).
     #[command(after_help = EXIT_CODES)]
-    P10cr(EnrollArgs),
+    P10cr(Deferred<EnrollArgs>),
     /// Revocation request.
     #[command(after_help = EXIT_CODES)]
-    Rr(RevokeArgs),
+    Rr(Deferred<RevokeArgs>),
     /// General message: ask the CA for caCerts, rootCaCert, certReqTemplate, …
     #[command(after_help = EXIT_CODES)]
-    Genm(GenmArgs),
+    Genm(Deferred<GenmArgs>),
     /// List the available plugins, built in and loaded: name, kind, version, origin.
     #[command(after_help = EXIT_CODES)]
-    Plugins(PluginsArgs),
+    Plugins(Deferred<PluginsArgs>),
     /// The daemon: keep the configured certificates valid (enroll, renew, re-enroll), for
     /// years, crash-safely.
     #[cfg(feature = "daemon")]
-    Run(crate::daemon::RunArgs),
+    Run(Deferred<crate::daemon::RunArgs>),
     /// Each configured certificate's state, expiry, next action and last error.
     #[cfg(feature = "daemon")]
-    Status(crate::daemon::status::StatusArgs),
+    Status(Deferred<crate::daemon::status::StatusArgs>),
     /// A CA on loopback and the agent against it, step by step: ir (PBM, HTTP), kur (TCP),
     /// genm caCerts, rr, and the daemon renewing a short-lived certificate.
     #[cfg(feature = "demo")]
-    Demo(crate::demo::DemoArgs),
+    Demo(Deferred<crate::demo::DemoArgs>),
     /// The configuration: `config check` validates it and prints the effective values.
     #[command(subcommand, after_help = EXIT_CODES)]
     Config(ConfigCommand),
+}
+
+/// A subcommand's arguments, added to clap's definition only when that subcommand is parsed
+/// (or its help printed): a one-shot run builds the options of its own command, not those
+/// of all thirteen — on a device, building them all was a fifth of the instructions of an
+/// `ir` and two thirds of its heap. It derefs to the arguments.
+#[derive(Debug)]
+pub(crate) struct Deferred<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for Deferred<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Args> Args for Deferred<T> {
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(keeping_about::<T, false>)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(keeping_about::<T, true>)
+    }
+}
+
+/// `T`'s arguments added to `cmd` (later, when clap builds the subcommand), keeping the
+/// subcommand's own description: the derived `augment_args` sets the arguments struct's doc
+/// comment as `about`, and the subcommand's (set when it was defined) must win over it.
+fn keeping_about<T: Args, const FOR_UPDATE: bool>(cmd: clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let cmd = if FOR_UPDATE {
+        T::augment_args_for_update(cmd)
+    } else {
+        T::augment_args(cmd)
+    };
+    use clap::builder::Resettable;
+    cmd.about(about.map_or(Resettable::Reset, Resettable::Value))
+        .long_about(long_about.map_or(Resettable::Reset, Resettable::Value))
+}
+
+impl<T: FromArgMatches> FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Deferred)
+    }
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
 }
 
 /// `cmp-agent config …`.
@@ -137,8 +194,9 @@ pub(crate) struct PluginsArgs {
     pub(crate) format: Format,
 }
 
-/// Arguments of `cmp-agent inspect`.
+/// Arguments of `cmp-agent inspect` (a build without it still parses them, to say so).
 #[derive(Debug, Args)]
+#[cfg_attr(not(feature = "inspect"), allow(dead_code))]
 pub(crate) struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -188,5 +246,42 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Each subcommand's help opens with its own description, not its arguments struct's,
+    /// and lists its options although they are added only when the subcommand is built.
+    #[test]
+    fn deferred_subcommands_keep_their_description_and_options() {
+        let mut cli = Cli::command();
+        cli.build();
+        let ir = cli.find_subcommand_mut("ir").expect("ir");
+        assert_eq!(
+            ir.get_about().map(ToString::to_string).as_deref(),
+            Some("Initialization request: the first certificate from a new PKI")
+        );
+        let help = ir.render_help().to_string();
+        assert!(help.starts_with("Initialization request"), "{help}");
+        assert!(help.contains("--server <URL>"), "{help}");
+        let inspect = cli.find_subcommand("inspect").expect("inspect");
+        assert_eq!(
+            inspect.get_long_about().map(ToString::to_string).as_deref(),
+            Some(INSPECT_ABOUT)
+        );
+        // Unbuilt, a subcommand has no options of its own yet; parsing builds the one it
+        // enters, not the others.
+        let has_server = |cmd: &clap::Command, name: &str| {
+            cmd.find_subcommand(name)
+                .expect("a subcommand")
+                .get_arguments()
+                .any(|a| a.get_long() == Some("server"))
+        };
+        let mut cmd = Cli::command();
+        assert!(!has_server(&cmd, "rr"));
+        let m = cmd
+            .try_get_matches_from_mut(["cmp-agent", "rr", "--server", "http://127.0.0.1:1/"])
+            .expect("parsed");
+        assert!(m.subcommand_matches("rr").is_some());
+        assert!(has_server(&cmd, "rr"));
+        assert!(!has_server(&cmd, "cr"));
     }
 }

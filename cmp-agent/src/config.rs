@@ -150,14 +150,16 @@ pub(crate) fn key_of(long: &str) -> (Option<&'static str>, String) {
 }
 
 /// Every option of the client commands, once, in the order clap lists them.
-#[cfg(test)]
 pub(crate) fn option_keys() -> Vec<OptionKey> {
     option_keys_of(&<crate::cli::Cli as clap::CommandFactory>::command())
 }
 
 /// Every option of the client commands of `cli` (the agent's command line), once, in the
-/// order clap lists them.
+/// order clap lists them. (The subcommands' options are added when they are first needed:
+/// this builds them all, on a copy.)
 pub(crate) fn option_keys_of(cli: &clap::Command) -> Vec<OptionKey> {
+    let mut cli = cli.clone();
+    cli.build();
     let mut out: Vec<OptionKey> = Vec::new();
     for name in CLIENT_COMMANDS {
         let Some(cmd) = cli.find_subcommand(name) else {
@@ -227,11 +229,18 @@ pub(crate) fn load_for(flag: Option<&Path>, cli: &clap::Command) -> Result<Loade
     );
     let top: figment::value::Dict = figment.extract().map_err(|e| invalid(&e))?;
     let plugins: Plugins = figment.extract().map_err(|e| invalid(&e))?;
+    // What the keys are checked against: every client command's options, built only when
+    // the file or the environment sets something.
+    let options = if top.is_empty() {
+        Vec::new()
+    } else {
+        option_keys_of(cli)
+    };
     let loaded = Loaded {
         plugin: plugins.plugin,
         file,
         figment,
-        options: option_keys_of(cli),
+        options,
     };
     loaded.check(&top)?;
     Ok(loaded)
@@ -468,7 +477,15 @@ pub(crate) fn render(loaded: &Loaded, flag_plugins: &[PathBuf]) -> String {
         None => "# no configuration file\n".to_owned(),
     });
     let mut tls = String::new();
-    for opt in &loaded.options {
+    // A configuration that sets nothing was not checked against the options: list them now.
+    let every_option;
+    let options = if loaded.options.is_empty() {
+        every_option = option_keys();
+        &every_option
+    } else {
+        &loaded.options
+    };
+    for opt in options {
         let path = opt.path();
         let line = match loaded.value_of(&path) {
             Some(v) => format!(

@@ -9,6 +9,7 @@ use cmp_core::DecodeError;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum InputError {
     /// The file (or standard input) could not be read.
+    #[cfg(feature = "inspect")]
     #[error("cannot read: {0}")]
     Read(#[source] std::io::Error),
     /// Nothing to decode.

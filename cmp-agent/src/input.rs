@@ -5,7 +5,9 @@
 //! skipped), and any other text is taken as base64, with whitespace allowed anywhere.
 
 use std::borrow::Cow;
+#[cfg(feature = "inspect")]
 use std::io::Read;
+#[cfg(feature = "inspect")]
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -13,7 +15,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::error::{Base64Error, InputError, PemError};
 
-/// Where a message comes from.
+/// Where a message comes from (`inspect`'s files).
+#[cfg(feature = "inspect")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
     /// Standard input, written `-` on the command line.
@@ -22,6 +25,7 @@ pub(crate) enum Source {
     File(PathBuf),
 }
 
+#[cfg(feature = "inspect")]
 impl Source {
     /// The source a command-line argument names: `-` is standard input.
     pub(crate) fn from_arg(arg: &Path) -> Self {

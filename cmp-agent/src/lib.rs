@@ -65,6 +65,7 @@ mod dynamic;
 mod error;
 mod exit;
 mod input;
+#[cfg(feature = "inspect")]
 mod inspect;
 mod secret;
 mod store;
@@ -141,7 +142,13 @@ where
     }
     let r = &registry;
     match cli.command {
+        #[cfg(feature = "inspect")]
         Command::Inspect(args) => inspect::run(&args),
+        #[cfg(not(feature = "inspect"))]
+        Command::Inspect(_) => {
+            eprintln!("cmp-agent: {}", inspect_not_in_this_build());
+            exit::code(exit::MALFORMED)
+        }
         Command::Ir(args) => commands::enroll(EnrollmentKind::Ir, &args, r),
         Command::Cr(args) => commands::enroll(EnrollmentKind::Cr, &args, r),
         Command::Kur(args) => commands::enroll(EnrollmentKind::Kur, &args, r),
@@ -161,6 +168,13 @@ where
             exit::code(exit::OK)
         }
     }
+}
+
+/// What a build without `inspect` answers `cmp-agent inspect`.
+#[cfg(not(feature = "inspect"))]
+fn inspect_not_in_this_build() -> &'static str {
+    "inspect is not in this build (cargo feature `inspect`; the device and default builds \
+     have it): decode the messages saved with --reqout/--rspout on another machine"
 }
 
 /// Parses `argv` with the agent's `command`, built once by the caller.
@@ -211,6 +225,24 @@ mod without_plugins_tests {
                  plugins (cargo feature `dynamic-plugins`)"
                     .to_owned()
             )
+        );
+    }
+}
+
+/// What a build without `inspect` does: `cargo test -p cmp-agent --lib --no-default-features
+/// --features minimal`.
+#[cfg(all(test, not(feature = "inspect")))]
+mod without_inspect {
+    #[test]
+    fn inspect_says_it_is_not_in_this_build_and_exits_2() {
+        use clap::Parser;
+        // The command line is valid: the exit code is not clap's usage error.
+        assert!(crate::cli::Cli::try_parse_from(["cmp-agent", "inspect", "-"]).is_ok());
+        let code = super::run(["cmp-agent", "inspect", "-"], super::builtins());
+        assert_eq!(code, std::process::ExitCode::from(2));
+        assert!(
+            super::inspect_not_in_this_build()
+                .starts_with("inspect is not in this build (cargo feature `inspect`")
         );
     }
 }

@@ -379,7 +379,7 @@ fn a_wrong_secret_and_an_unreachable_server() {
     let dir = tools::temp_dir("agent-unreachable");
     let (out, out_s) = certout(&dir, "cert.pem");
     std::fs::write(format!("{out_s}.unconfirmed"), "earlier run").expect("leftover");
-    let port = cmp_tests::openssl_mock::free_port();
+    let (_refusing, port) = cmp_tests::openssl_mock::refusing_port();
     let o = agent(&[
         "ir",
         "--server",
@@ -409,7 +409,7 @@ fn a_wrong_secret_and_an_unreachable_server() {
 #[test]
 fn proxy_from_the_environment_and_no_proxy() {
     let mock = openssl_mock(MockProtection::Pbm, &[]);
-    let dead_proxy = cmp_tests::openssl_mock::free_port();
+    let (_refusing, dead_proxy) = cmp_tests::openssl_mock::refusing_port();
     let ir = |extra: &[&str]| {
         let mut args = vec!["ir".to_owned()];
         args.extend(pbm(&mock));

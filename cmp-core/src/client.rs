@@ -236,7 +236,8 @@ impl<'a> Driver<'a> {
     /// Drives `tx` to its end.
     ///
     /// With [`Driver::storage`], the new certificate is staged before certConf is sent,
-    /// committed on success and marked unconfirmed on a failure after staging.
+    /// committed on success and marked unconfirmed on a failure after staging; with implicit
+    /// confirmation (no certConf) it is installed at once ([`Storage::install`]).
     ///
     /// Cancellation-safe: dropping the future never leaves a half-written file (storage
     /// writes are atomic); at worst a staged certificate remains, which
@@ -327,6 +328,14 @@ impl<'a> Driver<'a> {
                     next?
                 }
                 Step::Stage { certificate, chain } => {
+                    // What follows decides how the certificate is written: when nothing
+                    // does (implicit confirmation) it is installed at once; before a
+                    // certConf it is staged first — and when anything fails on the way, it
+                    // is staged too, so that it is kept (as unconfirmed).
+                    let next = match feed_mac_keys(blocking, tx, None).await {
+                        Ok(()) => tx.on_staged(clock.now()),
+                        Err(e) => Err(e),
+                    };
                     if let Some(t) = &self.storage {
                         let credential = Credential {
                             key: t.key.clone(),
@@ -338,11 +347,14 @@ impl<'a> Driver<'a> {
                                 .map(|c| c.der().to_vec())
                                 .collect(),
                         };
-                        t.store.stage(&t.name, &credential).await?;
+                        if matches!(next, Ok(Step::Done(_))) {
+                            t.store.install(&t.name, &credential).await?;
+                        } else {
+                            t.store.stage(&t.name, &credential).await?;
+                            *staged = true;
+                        }
                     }
-                    *staged = true;
-                    feed_mac_keys(blocking, tx, None).await?;
-                    tx.on_staged(clock.now())?
+                    next?
                 }
                 Step::Wait(wait) => {
                     if let Some(d) = deadline {

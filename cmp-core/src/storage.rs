@@ -267,6 +267,19 @@ pub trait Storage: Send + Sync + Debug {
     /// nothing is staged.
     async fn commit(&self, name: &IdentityName) -> Result<(), StorageError>;
 
+    /// Makes `credential` current for `name` at once, as [`stage`](Storage::stage) then
+    /// [`commit`](Storage::commit) would: the driver installs a certificate this way when
+    /// nothing can fail between the two (the server granted implicit confirmation: no certConf
+    /// follows). A store may write it in one step; the default stages and commits.
+    async fn install(
+        &self,
+        name: &IdentityName,
+        credential: &Credential,
+    ) -> Result<(), StorageError> {
+        self.stage(name, credential).await?;
+        self.commit(name).await
+    }
+
     /// Keeps the staged credential, marked unconfirmed with `reason`.
     async fn mark_unconfirmed(&self, name: &IdentityName, reason: &str)
     -> Result<(), StorageError>;

@@ -4,20 +4,21 @@
 //! hands a [`CryptoProvider`](cmp_core::crypto::CryptoProvider) to the client; the protocol code
 //! in `cmp-core` never sees the difference.
 //!
-//! - [`software`] (feature `software`, default): RustCrypto for hashing, HMAC, PBKDF2,
-//!   Ed25519 and RSA verification; EC P-256/P-384 key generation, ECDSA signing with the
-//!   curve's hash and ECDSA verification go through *ring* (constant-time, assembly for P-256,
-//!   static tables: nothing built at first use), RustCrypto covering the other hashes,
-//!   compressed points, ECDH and key files without their public key; RSA private-key
-//!   operations go through *ring*, whose RSA is constant-time (the `rsa` crate still carries
-//!   RUSTSEC-2023-0071, the Marvin timing leak, and is used here only for key generation,
-//!   encoding and public-key verification, where no secret is exposed to timing). *ring*
-//!   does not zeroize its key objects when they are dropped.
+//! - [`software`] (feature `software`, default): RustCrypto for hashing, HMAC, PBKDF2 and
+//!   Ed25519; EC P-256/P-384 key generation, ECDSA signing with the curve's hash and ECDSA
+//!   verification go through *ring* (constant-time, assembly for P-256, static tables:
+//!   nothing built at first use), RustCrypto's EC arithmetic (feature `ec-arithmetic`)
+//!   covering P-384 signing (faster than *ring*'s), the other hashes, compressed points, ECDH
+//!   and key files without their public key; RSA signing and verification go through *ring*,
+//!   whose RSA is constant-time (the `rsa` crate, which still carries RUSTSEC-2023-0071, the
+//!   Marvin timing leak, is used only to generate RSA keys, where nothing secret is exposed
+//!   to a timing observer). *ring* does not zeroize its key objects when they are dropped.
 //!
-//!   Feature `software` is `software-core` plus `ed25519` (Ed25519 keys), `rsa-keygen`
-//!   (generating RSA keys), `encrypted-pkcs8` (encrypted key files) and `precomputed-tables`
-//!   (RustCrypto's P-256/P-384 basepoint tables). A build with `software-core` alone (the
-//!   minimal agent's) answers a request for a part it left out with
+//!   Feature `software` is `software-core` plus `ec-arithmetic`, `ed25519` (Ed25519 keys and
+//!   Ed25519-signed certificates), `rsa-keygen` (generating RSA keys), `encrypted-pkcs8`
+//!   (encrypted key files) and `precomputed-tables` (RustCrypto's P-256/P-384 basepoint
+//!   tables). A build with `software-core` alone (the minimal agent's) answers a request for a
+//!   part it left out with
 //!   [`CryptoError::UnsupportedAlgorithm`](cmp_core::CryptoError::UnsupportedAlgorithm)
 //!   naming the feature ("Ed25519 keys: not in this build (cmp-crypto feature `ed25519`)").
 //! - `pkcs11` (feature `pkcs11`): keys generated and used inside a PKCS#11 token (HSM,

@@ -22,6 +22,34 @@ use webpki::{
     OwnedCertRevocationList, RevocationCheckDepth, RevocationOptionsBuilder,
 };
 
+/// The certificate signatures a path may carry: all of webpki's with *ring*.
+#[cfg(feature = "ed25519")]
+const VERIFICATION_ALGS: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm] =
+    webpki::ALL_VERIFICATION_ALGS;
+
+/// The certificate signatures a path may carry: webpki's with *ring* but Ed25519, which a
+/// build without the `ed25519` feature does not verify (its code stays out of the binary).
+#[cfg(not(feature = "ed25519"))]
+const VERIFICATION_ALGS: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm] = {
+    use webpki::ring as a;
+    &[
+        a::ECDSA_P256_SHA256,
+        a::ECDSA_P256_SHA384,
+        a::ECDSA_P384_SHA256,
+        a::ECDSA_P384_SHA384,
+        a::RSA_PKCS1_2048_8192_SHA256,
+        a::RSA_PKCS1_2048_8192_SHA384,
+        a::RSA_PKCS1_2048_8192_SHA512,
+        a::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+        a::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+        a::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+        a::RSA_PKCS1_3072_8192_SHA384,
+        a::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        a::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+        a::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+    ]
+};
+
 /// rustls-webpki as a [`CertPathVerifier`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WebPkiPaths;
@@ -102,7 +130,7 @@ impl CertPathVerifier for WebPkiPaths {
             ),
         };
         ee.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
+            VERIFICATION_ALGS,
             &trust,
             &inter,
             UnixTime::since_unix_epoch(since),

@@ -536,6 +536,14 @@ fn describe_tls(e: &std::io::Error) -> String {
             }
             other => format!("a CRL for the server certificate's path is unusable: {other:?}"),
         },
+        Some(
+            e @ (rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure)
+            | rustls::Error::PeerIncompatible(_)),
+        ) if !cfg!(feature = "tls-extra-algorithms") => format!(
+            "{e}: the server shares no algorithm with this build, which offers TLS's mandatory \
+             ones only (ECDHE P-256/P-384, AES-GCM, ECDSA and RSA; the server may want X25519, \
+             ChaCha20-Poly1305 or Ed25519: cmp-transport-http feature `tls-extra-algorithms`)"
+        ),
         Some(other) => other.to_string(),
         None => e.to_string(),
     }

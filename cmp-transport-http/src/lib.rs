@@ -16,6 +16,7 @@
 mod client;
 mod headers;
 mod proxy;
+mod ring_provider;
 mod server;
 mod tls;
 mod tls_signer;

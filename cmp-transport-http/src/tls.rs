@@ -113,7 +113,8 @@ pub struct TlsRevocation {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TlsProvider {
-    /// *ring* (always compiled in).
+    /// *ring* (always compiled in; without this crate's `tls-extra-algorithms` feature, with
+    /// TLS's mandatory algorithms only: no X25519, ChaCha20-Poly1305 or Ed25519).
     #[default]
     Ring,
     /// AWS-LC through aws-lc-rs; needs this crate's `aws-lc` feature, else building a
@@ -150,7 +151,7 @@ impl TlsProvider {
     /// The rustls provider.
     pub fn rustls(self) -> Result<Arc<rustls::crypto::CryptoProvider>, TlsConfigError> {
         match self {
-            TlsProvider::Ring => Ok(Arc::new(rustls::crypto::ring::default_provider())),
+            TlsProvider::Ring => Ok(crate::ring_provider::shared()),
             #[cfg(feature = "aws-lc")]
             TlsProvider::AwsLc => Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider())),
             #[cfg(not(feature = "aws-lc"))]

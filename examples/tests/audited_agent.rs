@@ -80,8 +80,8 @@ fn an_agent_with_the_in_process_plugins_enrolls_at_the_openssl_mock() {
 
 #[test]
 fn a_failed_exchange_is_audited_and_exits_3() {
-    // Nobody listens on the port: the transport reports the failure and the agent exits 3.
-    let port = cmp_tests::openssl_mock::free_port();
+    // The port refuses connections: the transport reports the failure and the agent exits 3.
+    let (_refusing, port) = cmp_tests::openssl_mock::refusing_port();
     let log = Arc::new(AuditLog::new());
     let status = run(
         &[

@@ -42,6 +42,18 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A port on 127.0.0.1 that refuses every connection for as long as the returned socket
+/// lives: bound, never listening. (A port [`free_port`] found free may be taken by another
+/// test or process before it is used; this one cannot.)
+pub fn refusing_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+    socket
+        .bind(([127, 0, 0, 1], 0).into())
+        .expect("bind 127.0.0.1:0");
+    let port = socket.local_addr().expect("its address").port();
+    (socket, port)
+}
+
 fn wait_until(deadline: Duration, mut ready: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < deadline {

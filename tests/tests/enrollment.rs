@@ -790,6 +790,10 @@ mod storage {
     pub(super) const STAGED: &str =
         "stage device (true, 0 in the chain, key Some(Locator(\"pkcs11:object=device\")))";
 
+    /// The same certificate installed at once (implicit confirmation).
+    pub(super) const INSTALLED: &str =
+        "install device (true, 0 in the chain, key Some(Locator(\"pkcs11:object=device\")))";
+
     /// Records stage/commit/unconfirmed and the messages sent, in one order.
     #[derive(Debug, Default)]
     pub(super) struct Events(pub(super) Mutex<Vec<String>>);
@@ -804,6 +808,18 @@ mod storage {
         }
     }
 
+    /// A credential as the events show it: whether it is for the new key, the chain's length,
+    /// the key locator.
+    fn described(c: &Credential) -> String {
+        let cert = CmpCertificate::from_der(&c.certificate).expect("the certificate");
+        format!(
+            "({}, {} in the chain, key {:?})",
+            new_key().matches_public_key(cert.subject_public_key_info()),
+            c.chain.len(),
+            c.key
+        )
+    }
+
     #[async_trait::async_trait]
     impl Storage for MemoryStore<'_> {
         async fn list(&self) -> Result<Vec<IdentityName>, StorageError> {
@@ -813,17 +829,15 @@ mod storage {
             Ok(None)
         }
         async fn stage(&self, name: &IdentityName, c: &Credential) -> Result<(), StorageError> {
-            let cert = CmpCertificate::from_der(&c.certificate).expect("the staged certificate");
-            self.push(format!(
-                "stage {name} ({}, {} in the chain, key {:?})",
-                new_key().matches_public_key(cert.subject_public_key_info()),
-                c.chain.len(),
-                c.key
-            ));
+            self.push(format!("stage {name} {}", described(c)));
             Ok(())
         }
         async fn commit(&self, name: &IdentityName) -> Result<(), StorageError> {
             self.push(format!("commit {name}"));
+            Ok(())
+        }
+        async fn install(&self, name: &IdentityName, c: &Credential) -> Result<(), StorageError> {
+            self.push(format!("install {name} {}", described(c)));
             Ok(())
         }
         async fn mark_unconfirmed(
@@ -928,8 +942,10 @@ fn the_certificate_is_staged_before_certconf_and_committed_after_pkiconf() {
     );
 }
 
+/// Nothing follows the ip: the certificate is installed in one write, not staged and then
+/// committed.
 #[test]
-fn implicit_confirmation_commits_at_once() {
+fn implicit_confirmation_installs_at_once() {
     let granted = || {
         let mut a = ip_granted();
         a.implicit_confirm = true;
@@ -940,7 +956,7 @@ fn implicit_confirmation_commits_at_once() {
         vec![script(move |_| granted())],
     );
     result.expect("enrolled");
-    assert_eq!(events, ["send ir", storage::STAGED, "commit device"]);
+    assert_eq!(events, ["send ir", storage::INSTALLED]);
 }
 
 #[test]

@@ -491,7 +491,7 @@ impl<'a> Engine<'a> {
             ))
         })?;
         match cli.command {
-            Command::Ir(a) | Command::Kur(a) => Ok(a),
+            Command::Ir(a) | Command::Kur(a) => Ok(a.0),
             _ => Err(AgentError::local("internal error: not an enrollment")),
         }
     }

@@ -121,6 +121,16 @@ impl Storage for CertOutFile {
         Ok(())
     }
 
+    /// Implicit confirmation: `FILE` written at once (one atomic write instead of staging and
+    /// renaming), and a `FILE.staged` an earlier run left behind is dropped, as a commit would
+    /// have consumed it.
+    async fn install(&self, name: &IdentityName, c: &Credential) -> Result<(), StorageError> {
+        let text = pem("CERTIFICATE", &c.certificate);
+        cmp_crypto::fs::write_atomically(&self.path, text.as_bytes(), 0o644)
+            .map_err(|e| io(&self.path, &e))?;
+        self.discard_staged(name).await
+    }
+
     async fn mark_unconfirmed(
         &self,
         name: &IdentityName,
@@ -226,6 +236,10 @@ impl Storage for Watched {
         self.inner.commit(name).await
     }
 
+    async fn install(&self, name: &IdentityName, c: &Credential) -> Result<(), StorageError> {
+        self.inner.install(name, c).await
+    }
+
     async fn mark_unconfirmed(
         &self,
         name: &IdentityName,
@@ -277,6 +291,22 @@ mod tests {
             certificate: der.to_vec(),
             chain: Vec::new(),
         }
+    }
+
+    #[test]
+    fn install_writes_the_file_at_once_and_drops_a_stale_staged_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let id = IdentityName::new(CERTOUT_IDENTITY).expect("name");
+        let path = dir.path().join("device.pem");
+        let s = Watched::new(Arc::new(CertOutFile::new(&path)), &path);
+        let c = credential_of(cert().der());
+        // An earlier run crashed after staging.
+        block_on(s.stage(&id, &c)).expect("stage");
+        block_on(s.install(&id, &c)).expect("install");
+        let loaded = block_on(s.load(&id)).expect("load").expect("current");
+        assert_eq!((loaded.current, loaded.staged), (Some(c), None));
+        assert!(!dir.path().join("device.pem.staged").exists());
+        assert_eq!(s.kept_unconfirmed(), None);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! *ring* (constant-time, assembly, precomputed tables compiled into the binary: nothing is
 //! built at first use) makes the common cases: key generation, ECDSA P-256/SHA-256 signing,
 //! and verification of P-256 and P-384 signatures with SHA-256 or SHA-384 over uncompressed
-//! points. RustCrypto (`p256`, `p384`) is kept for what *ring* does not offer or does slower:
-//! P-384 signing (*ring* has no P-384 assembly: 2.2 times slower), signing with another hash
-//! (P-256 with SHA-384 or SHA-512), verifying with SHA-512 or a compressed point, ECDH, and
-//! deriving the public key of a key file that does not carry it.
+//! points. RustCrypto (`p256`, `p384`; the cargo feature `ec-arithmetic`) is kept for what
+//! *ring* does not offer or does slower: P-384 signing (*ring* has no P-384 assembly: 2.2
+//! times slower), signing with another hash (P-256 with SHA-384 or SHA-512), verifying with
+//! SHA-512 or a compressed point, ECDH, and deriving the public key of a key file that does
+//! not carry it. A build without `ec-arithmetic` signs P-384 (with SHA-384) through *ring*
+//! and answers the rest "not in this build".
 //!
 //! *ring* does not zeroize its private-key objects when they are dropped (as for its RSA
 //! keys, which this backend already uses); the scalar this module keeps for the RustCrypto
@@ -14,11 +16,16 @@
 
 use cmp_core::CryptoError;
 use cmp_core::crypto::{KeySpec, SignatureAlgorithm, key_mismatch};
+#[cfg(feature = "ec-arithmetic")]
 use ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+#[cfg(feature = "ec-arithmetic")]
 use p256::elliptic_curve::sec1::ToSec1Point;
 use ring::signature::{self as rs, KeyPair};
 use zeroize::Zeroizing;
 
+#[cfg(not(feature = "ec-arithmetic"))]
+use super::not_in_this_build;
+#[cfg(feature = "ec-arithmetic")]
 use super::primitives::digest_bytes;
 
 /// The two curves.
@@ -66,9 +73,21 @@ impl Curve {
 
     /// Whether *ring* makes this signature: P-256 with SHA-256 only. *ring* has no assembly
     /// for P-384, where its signing measured 2.2 times slower than RustCrypto's (743 against
-    /// 337 µs, `scripts/bench-crypto.sh`), so P-384 signs through RustCrypto.
+    /// 337 µs, `scripts/bench-crypto.sh`), so P-384 signs through RustCrypto when it is in
+    /// the build.
+    #[cfg(feature = "ec-arithmetic")]
     fn ring_signs(self, alg: SignatureAlgorithm) -> bool {
         matches!((self, alg), (Curve::P256, SignatureAlgorithm::EcdsaSha256))
+    }
+
+    /// Without RustCrypto's arithmetic, *ring* signs with each curve's own hash.
+    #[cfg(not(feature = "ec-arithmetic"))]
+    fn ring_signs(self, alg: SignatureAlgorithm) -> bool {
+        matches!(
+            (self, alg),
+            (Curve::P256, SignatureAlgorithm::EcdsaSha256)
+                | (Curve::P384, SignatureAlgorithm::EcdsaSha384)
+        )
     }
 
     fn spki(self, uncompressed_point: &[u8]) -> Vec<u8> {
@@ -84,6 +103,7 @@ impl Curve {
 
     /// The uncompressed SEC1 encoding of a point given compressed or uncompressed (checked to
     /// be on the curve).
+    #[cfg(feature = "ec-arithmetic")]
     fn uncompressed(self, sec1: &[u8]) -> Option<Vec<u8>> {
         match self {
             Curve::P256 => p256::PublicKey::from_sec1_bytes(sec1)
@@ -96,6 +116,7 @@ impl Curve {
     }
 
     /// The public key of `scalar`, uncompressed (RustCrypto: only for key files without one).
+    #[cfg(feature = "ec-arithmetic")]
     fn derive_public(self, scalar: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let bad = |_| invalid_scalar(self);
         Ok(match self {
@@ -112,6 +133,29 @@ impl Curve {
                 .as_bytes()
                 .to_vec(),
         })
+    }
+
+    /// A compressed public key stored with a private key, uncompressed.
+    #[cfg(feature = "ec-arithmetic")]
+    fn stored_public_uncompressed(self, sec1: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.uncompressed(sec1).ok_or_else(|| {
+            invalid("the public key stored with the EC private key does not belong to it")
+        })
+    }
+
+    /// Without RustCrypto's arithmetic, no point is decompressed.
+    #[cfg(not(feature = "ec-arithmetic"))]
+    fn stored_public_uncompressed(self, _sec1: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Err(not_in_this_build("compressed EC points", "ec-arithmetic"))
+    }
+
+    /// Without RustCrypto's arithmetic, no public key is derived.
+    #[cfg(not(feature = "ec-arithmetic"))]
+    fn derive_public(self, _scalar: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Err(not_in_this_build(
+            "EC private keys stored without their public key",
+            "ec-arithmetic",
+        ))
     }
 }
 
@@ -138,13 +182,14 @@ pub(crate) struct EcKey {
     curve: Curve,
     ring: rs::EcdsaKeyPair,
     /// The private scalar, big-endian, left-padded to the field length.
+    #[cfg(feature = "ec-arithmetic")]
     scalar: Zeroizing<Vec<u8>>,
 }
 
 impl EcKey {
     /// A key from its scalar (big-endian, as in an `ECPrivateKey`) and the public key stored
     /// with it, if any (SEC1, compressed or not). A stored public key must be the scalar's;
-    /// a missing one is derived.
+    /// a missing one is derived (`ec-arithmetic`).
     pub(crate) fn new(
         curve: Curve,
         scalar: &[u8],
@@ -158,9 +203,7 @@ impl EcKey {
         padded[n - scalar.len()..].copy_from_slice(scalar);
         let point = match stored_public {
             Some(p) if p.first() == Some(&0x04) => p.to_vec(),
-            Some(p) => curve.uncompressed(p).ok_or_else(|| {
-                invalid("the public key stored with the EC private key does not belong to it")
-            })?,
+            Some(p) => curve.stored_public_uncompressed(p)?,
             None => curve.derive_public(&padded)?,
         };
         let ring = rs::EcdsaKeyPair::from_private_key_and_public_key(
@@ -178,6 +221,7 @@ impl EcKey {
         Ok(EcKey {
             curve,
             ring,
+            #[cfg(feature = "ec-arithmetic")]
             scalar: padded,
         })
     }
@@ -213,7 +257,16 @@ impl EcKey {
                 .map_err(|_| sign_failed("ring refused to sign"))?;
             return Ok(sig.as_ref().to_vec());
         }
-        // Another hash than the curve's: RustCrypto (RFC 6979 nonces).
+        self.sign_with_rustcrypto(alg, message)
+    }
+
+    /// Another hash than the curve's, or P-384: RustCrypto (RFC 6979 nonces).
+    #[cfg(feature = "ec-arithmetic")]
+    fn sign_with_rustcrypto(
+        &self,
+        alg: SignatureAlgorithm,
+        message: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         let hash = digest_bytes(alg.digest(), message)?;
         let bad = |_| invalid_scalar(self.curve);
         let failed = |e: ecdsa::Error| sign_failed(&e.to_string());
@@ -231,7 +284,20 @@ impl EcKey {
         })
     }
 
+    #[cfg(not(feature = "ec-arithmetic"))]
+    fn sign_with_rustcrypto(
+        &self,
+        alg: SignatureAlgorithm,
+        _message: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        Err(not_in_this_build(
+            &format!("ECDSA {} signatures with {alg}", self.curve.name()),
+            "ec-arithmetic",
+        ))
+    }
+
     /// The raw ECDH shared secret with `peer_point` (SEC1), RustCrypto.
+    #[cfg(feature = "ec-arithmetic")]
     pub(crate) fn agree(&self, peer_point: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let bad_point = |_| invalid("the peer's public key is not on the curve");
         let bad = |_| invalid_scalar(self.curve);
@@ -251,6 +317,14 @@ impl EcKey {
                 Zeroizing::new(shared.raw_secret_bytes().to_vec())
             }
         })
+    }
+}
+
+/// Without RustCrypto's arithmetic, there is no ECDH.
+#[cfg(not(feature = "ec-arithmetic"))]
+impl EcKey {
+    pub(crate) fn agree(&self, _peer_point: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        Err(not_in_this_build("ECDH key agreement", "ec-arithmetic"))
     }
 }
 
@@ -281,12 +355,59 @@ pub(crate) fn verify(
         {
             return Ok(());
         }
-        // ring does not say why; a point off the curve is a bad key, the rest a bad signature.
-        return match curve.uncompressed(point) {
-            Some(_) => Err(CryptoError::BadSignature),
-            None => Err(invalid(format!("not a {} point", curve.name()))),
-        };
+        return Err(why_ring_refused(curve, point));
     }
+    verify_with_rustcrypto(curve, point, alg, message, signature)
+}
+
+/// *ring* does not say why a signature failed; a point off the curve is a bad key, the rest
+/// a bad signature.
+#[cfg(feature = "ec-arithmetic")]
+fn why_ring_refused(curve: Curve, point: &[u8]) -> CryptoError {
+    match curve.uncompressed(point) {
+        Some(_) => CryptoError::BadSignature,
+        None => invalid(format!("not a {} point", curve.name())),
+    }
+}
+
+/// Without RustCrypto's arithmetic, a point of the wrong length is a bad key; whether a point
+/// of the right length lies on the curve is not told apart from a bad signature.
+#[cfg(not(feature = "ec-arithmetic"))]
+fn why_ring_refused(curve: Curve, point: &[u8]) -> CryptoError {
+    if point.len() == 1 + 2 * curve.field_len() {
+        CryptoError::BadSignature
+    } else {
+        invalid(format!("not a {} point", curve.name()))
+    }
+}
+
+/// A signature *ring* does not verify: another hash than SHA-256/SHA-384, or a compressed
+/// point.
+#[cfg(not(feature = "ec-arithmetic"))]
+fn verify_with_rustcrypto(
+    curve: Curve,
+    point: &[u8],
+    alg: SignatureAlgorithm,
+    _message: &[u8],
+    _signature: &[u8],
+) -> Result<(), CryptoError> {
+    if point.first() != Some(&0x04) {
+        return Err(not_in_this_build("compressed EC points", "ec-arithmetic"));
+    }
+    Err(not_in_this_build(
+        &format!("ECDSA {} signatures with {alg}", curve.name()),
+        "ec-arithmetic",
+    ))
+}
+
+#[cfg(feature = "ec-arithmetic")]
+fn verify_with_rustcrypto(
+    curve: Curve,
+    point: &[u8],
+    alg: SignatureAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), CryptoError> {
     let bad = |_| CryptoError::BadSignature;
     let not_a_point = |_| invalid(format!("not a {} point", curve.name()));
     let hash = digest_bytes(alg.digest(), message)?;

@@ -9,17 +9,24 @@ use cmp_core::crypto::{
     DecryptionAlgorithm, KeyLocator, KeyProvider, KeySpec, PrivateKey, SignatureAlgorithm,
 };
 #[cfg(feature = "ed25519")]
-use ecdsa::signature::Signer;
+use ed25519_dalek::Signer;
 #[cfg(feature = "ed25519")]
 use pkcs8::DecodePrivateKey;
-use pkcs8::{EncodePrivateKey, EncodePublicKey};
+#[cfg(feature = "rsa-keygen")]
+use pkcs8::EncodePrivateKey;
+#[cfg(feature = "ed25519")]
+use pkcs8::EncodePublicKey;
+use pkcs8::der::Encode;
+use pkcs8::der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetStringRef};
+use pkcs8::spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use zeroize::Zeroizing;
 
 use super::ec::{Curve, EcKey};
 #[cfg(not(all(
     feature = "ed25519",
     feature = "rsa-keygen",
-    feature = "encrypted-pkcs8"
+    feature = "encrypted-pkcs8",
+    feature = "ec-arithmetic"
 )))]
 use super::not_in_this_build;
 #[cfg(feature = "ed25519")]
@@ -53,6 +60,34 @@ impl fmt::Debug for SoftwareKey {
 
 fn invalid(what: impl fmt::Display) -> CryptoError {
     CryptoError::InvalidKey(what.to_string())
+}
+
+/// `id-ecPublicKey` (RFC 5480).
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// `secp256r1` (P-256).
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// `secp384r1` (P-384).
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+/// `rsaEncryption` (RFC 8017).
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+/// The `AlgorithmIdentifier` of RSA keys: `rsaEncryption` with NULL parameters.
+fn rsa_algorithm() -> AlgorithmIdentifierRef<'static> {
+    AlgorithmIdentifierRef {
+        oid: RSA_ENCRYPTION,
+        parameters: Some(AnyRef::NULL),
+    }
+}
+
+/// PKCS#8 v1 `PrivateKeyInfo` DER around the private key `key` of `algorithm`.
+fn wrap_pkcs8(
+    algorithm: AlgorithmIdentifierRef<'_>,
+    key: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let key = OctetStringRef::new(key).map_err(invalid)?;
+    let info = pkcs8::PrivateKeyInfoRef::new(algorithm, key);
+    // `to_der` sizes the output first: the key is written into one allocation.
+    Ok(Zeroizing::new(info.to_der().map_err(invalid)?))
 }
 
 #[cfg(feature = "ed25519")]
@@ -271,6 +306,7 @@ fn is_encrypted_pkcs8(data: &[u8]) -> bool {
     parse().unwrap_or(false)
 }
 
+#[cfg(feature = "encrypted-pkcs8")]
 fn secret_document(doc: pkcs8::SecretDocument) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(doc.as_bytes().to_vec())
 }
@@ -288,21 +324,34 @@ fn decrypt_pkcs8(der: &[u8], password: Option<&[u8]>) -> Result<Zeroizing<Vec<u8
     Ok(secret_document(plain))
 }
 
+/// A SEC1 `ECPrivateKey` (RFC 5915) as PKCS#8, unchanged inside: whether the key is
+/// usable is checked when the PKCS#8 is loaded.
 fn sec1_to_pkcs8(der: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
-        return Ok(secret_document(k.to_pkcs8_der().map_err(invalid)?));
+    let not_sec1 = || invalid("not a P-256 or P-384 SEC1 EC private key");
+    let ec = sec1::EcPrivateKey::try_from(der).map_err(|_| not_sec1())?;
+    let curve = match (&ec.parameters, ec.private_key.len()) {
+        (Some(sec1::EcParameters::NamedCurve(oid)), _) => *oid,
+        // Without parameters, the scalar's length (fixed by RFC 5915) tells the curve.
+        (None, 32) => SECP256R1,
+        (None, 48) => SECP384R1,
+        _ => return Err(not_sec1()),
+    };
+    if curve != SECP256R1 && curve != SECP384R1 {
+        return Err(not_sec1());
     }
-    if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
-        return Ok(secret_document(k.to_pkcs8_der().map_err(invalid)?));
-    }
-    Err(invalid("not a P-256 or P-384 SEC1 EC private key"))
+    let algorithm = AlgorithmIdentifierRef {
+        oid: EC_PUBLIC_KEY,
+        parameters: Some(AnyRef::from(&curve)),
+    };
+    wrap_pkcs8(algorithm, der)
 }
 
+/// A PKCS#1 `RSAPrivateKey` as PKCS#8, unchanged inside (its structure is checked here, the
+/// key when the PKCS#8 is loaded).
 fn pkcs1_to_pkcs8(der: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    use rsa::pkcs1::DecodeRsaPrivateKey;
-    let k = rsa::PrivateKey::from_pkcs1_der(der)
+    pkcs1::RsaPrivateKeyRef::try_from(der)
         .map_err(|e| invalid(format!("not a PKCS#1 RSA private key: {e}")))?;
-    Ok(secret_document(k.to_pkcs8_der().map_err(invalid)?))
+    wrap_pkcs8(rsa_algorithm(), der)
 }
 
 #[cfg(not(feature = "encrypted-pkcs8"))]
@@ -325,11 +374,13 @@ fn ed25519_pkcs8_v1(seed: &[u8; 32]) -> Zeroizing<Vec<u8>> {
     der
 }
 
-/// SubjectPublicKeyInfo DER for a DER RSAPublicKey.
+/// SubjectPublicKeyInfo DER for a DER RSAPublicKey (as *ring* gives it).
 fn rsa_spki(pkcs1: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
-    let key = rsa::PublicKey::from_pkcs1_der(pkcs1).map_err(invalid)?;
-    Ok(key.to_public_key_der().map_err(invalid)?.to_vec())
+    let spki = SubjectPublicKeyInfoRef {
+        algorithm: rsa_algorithm(),
+        subject_public_key: BitStringRef::from_bytes(pkcs1).map_err(invalid)?,
+    };
+    spki.to_der().map_err(invalid)
 }
 
 fn sign_failed(e: impl fmt::Display) -> CryptoError {

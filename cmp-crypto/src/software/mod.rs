@@ -1,6 +1,6 @@
 //! The software backend: keys in memory (loaded from and saved to PEM files), RustCrypto
-//! primitives, *ring* for RSA signing, EC P-256/P-384 key generation and verification and
-//! P-256 signing (see `ec`).
+//! hashes, HMAC and PBKDF2, *ring* for RSA signing and verification, EC P-256/P-384 key
+//! generation and verification and P-256 signing (see `ec`).
 
 mod ec;
 mod keys;
@@ -16,7 +16,8 @@ use cmp_core::crypto::CryptoProvider;
 #[cfg(not(all(
     feature = "ed25519",
     feature = "rsa-keygen",
-    feature = "encrypted-pkcs8"
+    feature = "encrypted-pkcs8",
+    feature = "ec-arithmetic"
 )))]
 pub(crate) use omitted::not_in_this_build;
 

@@ -1,5 +1,5 @@
-//! The optional parts of the software backend (cargo features `ed25519`, `rsa-keygen`,
-//! `encrypted-pkcs8`, `precomputed-tables`; all in `software`) and what a build without one
+//! The optional parts of the software backend (cargo features `ec-arithmetic`, `ed25519`,
+//! `rsa-keygen`, `encrypted-pkcs8`, `precomputed-tables`; all in `software`) and what a build without one
 //! answers when it is asked for: `… not in this build (cmp-crypto feature `…`)`, as
 //! [`CryptoError::UnsupportedAlgorithm`](cmp_core::CryptoError::UnsupportedAlgorithm).
 
@@ -8,7 +8,8 @@
 #[cfg(not(all(
     feature = "ed25519",
     feature = "rsa-keygen",
-    feature = "encrypted-pkcs8"
+    feature = "encrypted-pkcs8",
+    feature = "ec-arithmetic"
 )))]
 pub(crate) fn not_in_this_build(what: &str, feature: &str) -> cmp_core::CryptoError {
     cmp_core::CryptoError::UnsupportedAlgorithm(format!(
@@ -23,7 +24,8 @@ pub(crate) fn not_in_this_build(what: &str, feature: &str) -> cmp_core::CryptoEr
     not(all(
         feature = "ed25519",
         feature = "rsa-keygen",
-        feature = "encrypted-pkcs8"
+        feature = "encrypted-pkcs8",
+        feature = "ec-arithmetic"
     ))
 ))]
 mod tests {
@@ -137,6 +139,73 @@ ETkFYq8vNAOs7mEw/f/23UREHk4oysItJpk/UW3m4gkVfUmHbaJ/evUYj3FfOl0=
             CryptoError::InvalidKey("not a private key in PEM, PKCS#8, SEC1 or PKCS#1 DER".into())
         );
     }
+    /// A P-256 key in SEC1 without its public key (`openssl ec -no_public`).
+    #[cfg(not(feature = "ec-arithmetic"))]
+    const P256_KEY_WITHOUT_PUBLIC: &[u8] = b"-----BEGIN EC PRIVATE KEY-----
+MDECAQEEIFTGHrOJen2ueifRFD4iogOmU1D2b8FoGAbRn+jJnYP/oAoGCCqGSM49
+AwEH
+-----END EC PRIVATE KEY-----
+";
+
+    #[cfg(not(feature = "ec-arithmetic"))]
+    #[test]
+    fn without_ec_arithmetic_ring_signs_each_curve_with_its_hash_and_the_rest_is_not_in_this_build()
+    {
+        let not_here =
+            |what: &str| format!("{what}: not in this build (cmp-crypto feature `ec-arithmetic`)");
+        // P-384 signs through ring (SHA-384); P-256 with SHA-384 needs RustCrypto.
+        let p384 = ready(SoftwareKeys.generate(KeySpec::EcP384)).unwrap();
+        let sig = ready(p384.sign(SignatureAlgorithm::EcdsaSha384, b"m")).unwrap();
+        SoftwarePrimitives
+            .verify_signature(
+                p384.public_key(),
+                SignatureAlgorithm::EcdsaSha384,
+                b"m",
+                &sig,
+            )
+            .unwrap();
+        let p256 = ready(SoftwareKeys.generate(KeySpec::EcP256)).unwrap();
+        let e = ready(p256.sign(SignatureAlgorithm::EcdsaSha384, b"m")).unwrap_err();
+        assert_eq!(
+            unsupported(e),
+            not_here("ECDSA P-256 signatures with ecdsa-with-SHA384")
+        );
+        // ring verifies P-256 with SHA-384, not with SHA-512.
+        let e = SoftwarePrimitives
+            .verify_signature(
+                p256.public_key(),
+                SignatureAlgorithm::EcdsaSha512,
+                b"m",
+                &sig,
+            )
+            .unwrap_err();
+        assert_eq!(
+            unsupported(e),
+            not_here("ECDSA P-256 signatures with ecdsa-with-SHA512")
+        );
+        // A key file without its public key would need it derived.
+        let e = SoftwareKey::from_encoded(P256_KEY_WITHOUT_PUBLIC, None).unwrap_err();
+        assert_eq!(
+            unsupported(e),
+            not_here("EC private keys stored without their public key")
+        );
+        // ECDH.
+        let e = ready(p256.key_agreement(p256.public_key())).unwrap_err();
+        assert_eq!(unsupported(e), not_here("ECDH key agreement"));
+        // A compressed point: the SPKI of the P-256 key with its point compressed.
+        let spki = p256.public_key();
+        let point = &spki[spki.len() - 65..];
+        let mut compressed = spki[..spki.len() - 65].to_vec();
+        compressed[1] -= 32; // the outer SEQUENCE
+        let bit_string_len = compressed.len() - 2;
+        compressed[bit_string_len] -= 32; // the BIT STRING
+        compressed.push(0x02 | (point[64] & 1));
+        compressed.extend_from_slice(&point[1..33]);
+        let e = SoftwarePrimitives
+            .verify_signature(&compressed, SignatureAlgorithm::EcdsaSha256, b"m", &sig)
+            .unwrap_err();
+        assert_eq!(unsupported(e), not_here("compressed EC points"));
+    }
 }
 
 /// What every build has, `software-core` alone included.
@@ -163,7 +232,6 @@ mod core_tests {
     fn the_core_generates_signs_and_verifies_with_p256_and_p384() {
         for (spec, alg) in [
             (KeySpec::EcP256, SignatureAlgorithm::EcdsaSha256),
-            (KeySpec::EcP256, SignatureAlgorithm::EcdsaSha384),
             (KeySpec::EcP384, SignatureAlgorithm::EcdsaSha384),
         ] {
             let key = ready(SoftwareKeys.generate(spec)).unwrap();

@@ -1,11 +1,9 @@
 //! Hashing, HMAC, PBKDF2, randomness and signature verification: RustCrypto, and *ring* for
-//! EC signatures (see [`super::ec`]).
+//! RSA and EC signatures (see [`super::ec`]).
 
 use cmp_core::CryptoError;
 use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm, key_mismatch};
-use ecdsa::signature::Verifier;
 use hmac::{KeyInit, Mac};
-use rsa::pkcs1::DecodeRsaPublicKey;
 use sha2::Digest;
 
 /// The RustCrypto primitives.
@@ -117,6 +115,9 @@ impl Primitives for SoftwarePrimitives {
     }
 }
 
+/// An RSA signature through *ring*: moduli of 2 048 to 8 192 bits (1 024 for PKCS#1 v1.5
+/// with SHA-256 or SHA-512, as *ring* allows for legacy keys), PSS with the salt as long as
+/// the hash (as RFC 9481 profiles it).
 fn verify_rsa(
     pkcs1: &[u8],
     alg: SignatureAlgorithm,
@@ -124,32 +125,37 @@ fn verify_rsa(
     signature: &[u8],
 ) -> Result<(), CryptoError> {
     use SignatureAlgorithm::*;
-    let key = rsa::PublicKey::from_pkcs1_der(pkcs1)
+    use ring::signature as rs;
+    let parsed = pkcs1::RsaPublicKeyRef::try_from(pkcs1)
         .map_err(|e| CryptoError::InvalidKey(format!("RSA public key: {e}")))?;
-    let bad = |_| CryptoError::BadSignature;
-    let pkcs1_sig = || rsa::pkcs1v15::Signature::try_from(signature).map_err(bad);
-    let pss_sig = || rsa::pss::Signature::try_from(signature).map_err(bad);
-    match alg {
-        RsaPkcs1Sha256 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
-            .verify(message, &pkcs1_sig()?)
-            .map_err(bad),
-        RsaPkcs1Sha384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key)
-            .verify(message, &pkcs1_sig()?)
-            .map_err(bad),
-        RsaPkcs1Sha512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key)
-            .verify(message, &pkcs1_sig()?)
-            .map_err(bad),
-        RsaPssSha256 => rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_salt_len(key, 32)
-            .verify(message, &pss_sig()?)
-            .map_err(bad),
-        RsaPssSha384 => rsa::pss::VerifyingKey::<sha2::Sha384>::new_with_salt_len(key, 48)
-            .verify(message, &pss_sig()?)
-            .map_err(bad),
-        RsaPssSha512 => rsa::pss::VerifyingKey::<sha2::Sha512>::new_with_salt_len(key, 64)
-            .verify(message, &pss_sig()?)
-            .map_err(bad),
-        other => Err(CryptoError::UnsupportedAlgorithm(format!(
-            "{other} with an RSA key"
-        ))),
-    }
+    let bits = parsed.modulus.as_bytes().len() * 8
+        - parsed
+            .modulus
+            .as_bytes()
+            .first()
+            .map_or(0, |b| b.leading_zeros() as usize);
+    let legacy = bits < 2048;
+    let params: &'static rs::RsaParameters = match (alg, legacy) {
+        (RsaPkcs1Sha256, false) => &rs::RSA_PKCS1_2048_8192_SHA256,
+        (RsaPkcs1Sha256, true) => &rs::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        (RsaPkcs1Sha384, false) => &rs::RSA_PKCS1_2048_8192_SHA384,
+        (RsaPkcs1Sha512, false) => &rs::RSA_PKCS1_2048_8192_SHA512,
+        (RsaPkcs1Sha512, true) => &rs::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+        (RsaPssSha256, false) => &rs::RSA_PSS_2048_8192_SHA256,
+        (RsaPssSha384, false) => &rs::RSA_PSS_2048_8192_SHA384,
+        (RsaPssSha512, false) => &rs::RSA_PSS_2048_8192_SHA512,
+        (RsaPkcs1Sha384 | RsaPssSha256 | RsaPssSha384 | RsaPssSha512, true) => {
+            return Err(CryptoError::InvalidKey(format!(
+                "a {bits}-bit RSA key is too short for {alg} (at least 2048 bits)"
+            )));
+        }
+        (other, _) => {
+            return Err(CryptoError::UnsupportedAlgorithm(format!(
+                "{other} with an RSA key"
+            )));
+        }
+    };
+    rs::UnparsedPublicKey::new(params, pkcs1)
+        .verify(message, signature)
+        .map_err(|_| CryptoError::BadSignature)
 }
