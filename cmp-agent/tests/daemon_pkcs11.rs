@@ -161,7 +161,7 @@ fn assert_in_token(conf: &Path, uri: &str) {
 }
 
 #[test]
-fn the_daemon_enrolls_and_renews_with_keys_generated_in_a_token() {
+fn the_daemon_enrolls_renews_and_retires_keys_in_a_token() {
     let dir = temp("daemon-pkcs11");
     let (conf, store) = fresh_token(&dir);
     let ca = Server::start(&dir, &["http://127.0.0.1:0/pkix/"]);
@@ -184,8 +184,8 @@ fn the_daemon_enrolls_and_renews_with_keys_generated_in_a_token() {
         "the renewal is a kur signed in the token: {log}"
     );
     assert!(
-        log.contains("the replaced key stays in its token"),
-        "the leftover is said: {log}"
+        log.contains("the replaced key stays in its token for the previous generation"),
+        "the replaced key is kept for a roll back: {log}"
     );
     let second = installed_uri(&dir);
     assert_ne!(
@@ -194,10 +194,61 @@ fn the_daemon_enrolls_and_renews_with_keys_generated_in_a_token() {
     );
     assert_key_matches_certificate(&dir, &ca, &conf, &second);
     assert_in_token(&conf, &second);
-    // The replaced key stays (the key backends cannot delete), as the log says.
+    // The previous generation (`previous -> …/key.uri`) still names the first key.
+    assert_in_token(&conf, &first);
     assert_eq!(token_private_keys(&conf).len(), 2);
     assert_eq!(ca.certs().len(), 2);
     assert_eq!(hook_runs(&dir).len(), 2);
+
+    // The next renewal retires the first key: no generation names it any more.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let (ok, _, log) = run(&cfg, &conf, None);
+    assert!(ok, "{log}");
+    let third = installed_uri(&dir);
+    assert!(
+        log.contains(&format!(
+            "router: deleted the key of the generation before the previous one from its token ({})",
+            first.split('?').next().expect("path")
+        )),
+        "{log}"
+    );
+    assert_key_matches_certificate(&dir, &ca, &conf, &third);
+    assert_in_token(&conf, &third);
+    assert_in_token(&conf, &second);
+    let keys = token_private_keys(&conf);
+    assert_eq!(keys.len(), 2, "the current and the previous key: {keys:?}");
+    let previous = std::fs::read_to_string(dir.join("state/store/router/previous/key.uri"))
+        .expect("the previous generation");
+    assert_eq!(
+        previous.trim_end(),
+        second,
+        "the kept key is the previous generation's"
+    );
+    assert_eq!(ca.certs().len(), 3);
+    assert_eq!(hook_runs(&dir).len(), 3);
+
+    // A crash right after the next switch: the restarted daemon finishes the clean-up and
+    // retires the second key, which it had noted before the switch.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let (_, code, log) = run(&cfg, &conf, Some("mid-install"));
+    assert_eq!(code, None, "aborted by a signal: {log}");
+    assert!(dir.join("state/keys/router.replaced.uri").exists(), "{log}");
+    assert_eq!(token_private_keys(&conf).len(), 3, "nothing deleted yet");
+    let (ok, _, log) = run(&cfg, &conf, None);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains(&format!(
+            "router: deleted the key of the generation before the previous one from its token ({})",
+            second.split('?').next().expect("path")
+        )),
+        "{log}"
+    );
+    let fourth = installed_uri(&dir);
+    assert_in_token(&conf, &fourth);
+    assert_in_token(&conf, &third);
+    assert_eq!(token_private_keys(&conf).len(), 2);
+    assert!(!dir.join("state/keys/router.replaced.uri").exists());
+    assert_eq!(ca.certs().len(), 4);
 }
 
 #[test]

@@ -114,6 +114,24 @@ fn software_keys_say_what_they_cannot_do() {
     );
 }
 
+/// A backend that keeps no keys of its own cannot delete one: its keys are files.
+#[test]
+fn the_software_backend_refuses_to_delete_a_key() {
+    let p = cmp_crypto::software::provider();
+    let err = block_on(p.keys.delete(&cmp_core::crypto::KeyLocator::Uri(
+        "pkcs11:token=t;object=k".into(),
+    )))
+    .expect_err("nothing to delete");
+    assert_eq!(
+        err,
+        CryptoError::NotCapable {
+            capability: "be deleted by its backend",
+            key: "software".into(),
+            reason: "the software backend keeps no keys of its own; remove the key's file".into(),
+        }
+    );
+}
+
 #[cfg(feature = "aws-lc")]
 #[test]
 fn aws_lc_ecdh_agrees_with_openssl() {

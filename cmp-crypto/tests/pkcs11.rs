@@ -225,6 +225,102 @@ fn found_again(hsm: &SoftHsm) {
     );
 }
 
+/// `pkcs11-tool` on the test token: the objects of `kind` (`privkey`, `pubkey`) labelled
+/// `label`, one block of lines each.
+fn token_objects(hsm: &SoftHsm, kind: &str, label: &str) -> Vec<String> {
+    let o = Command::new("pkcs11-tool")
+        .arg("--module")
+        .arg(&hsm.module)
+        .args(["--token-label", "cmp-test", "--login", "--pin", "1234"])
+        .args(["--list-objects", "--type", kind])
+        .output()
+        .expect("pkcs11-tool is needed: apt-get install -y opensc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // pkcs11-tool lists every object of the type: the label is matched here.
+    String::from_utf8_lossy(&o.stdout)
+        .split(" Key Object")
+        .skip(1)
+        .filter(|block| block.contains(&format!("label:      {label}\n")))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A key pair made by another tool, as an operator's token may hold: `pkcs11-tool
+/// --keypairgen` with the given label and ID.
+fn foreign_key_pair(hsm: &SoftHsm, label: &str, id: &str) {
+    let o = Command::new("pkcs11-tool")
+        .arg("--module")
+        .arg(&hsm.module)
+        .args(["--token-label", "cmp-test", "--login", "--pin", "1234"])
+        .args(["--keypairgen", "--key-type", "EC:prime256v1"])
+        .args(["--label", label, "--id", id])
+        .output()
+        .expect("pkcs11-tool is needed: apt-get install -y opensc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_key_is_deleted_by_its_uri() {
+    in_softhsm("a_key_is_deleted_by_its_uri", deleted);
+}
+
+fn deleted(hsm: &SoftHsm) {
+    use cmp_core::crypto::KeyProvider;
+    let keys = Pkcs11Keys::open(&token_uri(hsm)).expect("open token");
+    let retired = block_on(keys.generate_labelled(KeySpec::EcP256, "retired-2025")).expect("key");
+    let kept = block_on(keys.generate_labelled(KeySpec::EcP256, "kept-2026")).expect("key");
+    let uri = retired.locator().expect("uri");
+    assert_eq!(token_objects(hsm, "privkey", "retired-2025").len(), 1);
+    assert_eq!(token_objects(hsm, "pubkey", "retired-2025").len(), 1);
+
+    // Through the trait, as the daemon calls it: both halves go, the other key stays.
+    let locator = KeyLocator::Uri(uri.clone());
+    assert_eq!(block_on(KeyProvider::delete(&keys, &locator)), Ok(true));
+    assert!(token_objects(hsm, "privkey", "retired-2025").is_empty());
+    assert!(token_objects(hsm, "pubkey", "retired-2025").is_empty());
+    let Err(err) = block_on(KeyProvider::load(&keys, &locator)) else {
+        panic!("a deleted key must not load");
+    };
+    assert_eq!(
+        err.to_string(),
+        format!("pkcs11 backend: {uri}: no such private key in token \"cmp-test\"")
+    );
+    let again = block_on(KeyProvider::load(
+        &keys,
+        &KeyLocator::Uri(kept.locator().expect("uri")),
+    ))
+    .expect("the other key is untouched");
+    assert_eq!(again.public_key(), kept.public_key());
+
+    // A retried removal finds nothing and says so without failing.
+    assert_eq!(block_on(keys.delete(&uri)), Ok(false));
+
+    // A URI naming two keys deletes neither; the ID chooses one.
+    foreign_key_pair(hsm, "twice", "01");
+    foreign_key_pair(hsm, "twice", "02");
+    let err = block_on(keys.delete("pkcs11:token=cmp-test;object=twice")).expect_err("ambiguous");
+    assert_eq!(
+        err.to_string(),
+        "pkcs11 backend: pkcs11:token=cmp-test;object=twice: names 2 private keys; add id=… to choose the one to delete"
+    );
+    assert_eq!(token_objects(hsm, "privkey", "twice").len(), 2);
+    assert_eq!(
+        block_on(keys.delete("pkcs11:token=cmp-test;object=twice;id=%01")),
+        Ok(true)
+    );
+    let left = token_objects(hsm, "pubkey", "twice");
+    assert_eq!(left.len(), 1, "only the chosen key's public half: {left:?}");
+    assert!(left[0].contains("ID:         02"), "{left:?}");
+    assert_eq!(token_objects(hsm, "privkey", "twice").len(), 1);
+
+    // Another token's key is never looked for in this one.
+    let err = block_on(keys.delete("pkcs11:token=other;object=kept-2026")).expect_err("token");
+    assert_eq!(
+        err.to_string(),
+        "pkcs11 backend: pkcs11:token=other;object=kept-2026: names token \"other\", but this backend has token \"cmp-test\" open"
+    );
+}
+
 #[test]
 fn token_errors_are_named() {
     in_softhsm("token_errors_are_named", token_errors);

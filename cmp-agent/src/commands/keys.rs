@@ -37,6 +37,32 @@ fn build_error(option: &str, e: RegistryError) -> AgentError {
     }
 }
 
+/// The `pkcs11` backend of `registry`, opened for the token `uri` names.
+fn token_backend(
+    registry: &Registry,
+    option: &str,
+    uri: &str,
+) -> Result<Arc<dyn KeyProvider>, AgentError> {
+    registry
+        .build_key_backend("pkcs11", &Settings::new().with("uri", uri))
+        .map_err(|e| match e {
+            RegistryError::Unknown { .. } if !cfg!(feature = "pkcs11") => {
+                AgentError::usage(format!("{option}: {}", without_pkcs11()))
+            }
+            e => build_error(option, e),
+        })
+}
+
+/// Destroys the token key `uri` names (the daemon's replaced keys): `Ok(false)` when the
+/// token holds no such key.
+#[cfg(feature = "daemon")]
+pub(crate) async fn delete_token_key(registry: &Registry, uri: &str) -> Result<bool, AgentError> {
+    token_backend(registry, "key_store", uri)?
+        .delete(&KeyLocator::Uri(uri.to_owned()))
+        .await
+        .map_err(|e| AgentError::local(format!("key_store: {e}")))
+}
+
 impl<'a> KeyBackends<'a> {
     /// The backends of `registry`, with `chosen` (`--key-backend`) for files and generated
     /// keys; an unknown name is a usage error.
@@ -54,14 +80,7 @@ impl<'a> KeyBackends<'a> {
     }
 
     fn token(&self, option: &str, uri: &str) -> Result<Arc<dyn KeyProvider>, AgentError> {
-        self.registry
-            .build_key_backend("pkcs11", &Settings::new().with("uri", uri))
-            .map_err(|e| match e {
-                RegistryError::Unknown { .. } if !cfg!(feature = "pkcs11") => {
-                    AgentError::usage(format!("{option}: {}", without_pkcs11()))
-                }
-                e => build_error(option, e),
-            })
+        token_backend(self.registry, option, uri)
     }
 
     /// Loads a key: a `pkcs11:` URI (kept in the token), or a PEM/DER file.

@@ -1,6 +1,6 @@
 //! The one-shot client commands: `ir`, `cr`, `kur`, `p10cr`, `ccr`, `rr`, `genm`.
 
-mod keys;
+pub(crate) mod keys;
 pub(crate) mod output;
 pub(crate) mod plugins;
 pub(crate) mod request;

@@ -219,6 +219,16 @@ impl<'a> Engine<'a> {
         keys_dir(&self.cfg.state_dir).join(format!("{name}.pending.uri"))
     }
 
+    /// Where the URI of the installed token key is kept while a switch replaces it.
+    pub(super) fn replaced_uri_path(&self, name: &IdentityName) -> PathBuf {
+        keys_dir(&self.cfg.state_dir).join(format!("{name}.replaced.uri"))
+    }
+
+    /// Where the URI of the previous generation's token key is kept.
+    pub(super) fn previous_uri_path(&self, name: &IdentityName) -> PathBuf {
+        keys_dir(&self.cfg.state_dir).join(format!("{name}.previous.uri"))
+    }
+
     pub(super) fn current_dir(&self, name: &IdentityName) -> PathBuf {
         store_dir(&self.cfg.state_dir)
             .join(name.as_str())

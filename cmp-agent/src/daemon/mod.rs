@@ -16,6 +16,7 @@ pub(crate) mod failpoint;
 mod hook;
 mod lock;
 pub(crate) mod notify;
+mod retire;
 pub(crate) mod schedule;
 pub(crate) mod settings;
 pub(crate) mod status;

@@ -221,21 +221,18 @@ impl Engine<'_> {
             });
         let mut meta = record.map(|r| r.metadata).unwrap_or_default();
         meta.next_action = Some(HOOK_PENDING.into());
+        if let Some(uri) = &old_key {
+            self.remember_replaced_key(name, uri)?;
+        }
         self.store.save_metadata(name, &meta).await?;
         self.store.commit(name).await?;
-        if let Some(uri) = old_key {
-            // The key backends have no deletion (KeyProvider): the replaced token key stays.
-            tracing::info!(
-                "{name}: the replaced key stays in its token ({}); remove it there when no longer needed",
-                redact_uri(&uri)
-            );
-        }
         failpoint::point("mid-install");
         self.installed_cleanup(cert, meta).await
     }
 
-    /// After the switch: clear the transaction, remove the pending key file, run the hook,
-    /// plan the renewal. `meta` is the identity's metadata, which says the hook is owed: it
+    /// After the switch: clear the transaction, remove the pending key file, retire the
+    /// token key no generation names any more ([`super::retire`]), run the hook, plan the
+    /// renewal. `meta` is the identity's metadata, which says the hook is owed: it
     /// was saved so before the switch (by [`Self::install`], also before a crash that the
     /// resumed transaction finishes here), so it is not written again.
     pub(super) async fn installed_cleanup(
@@ -252,6 +249,7 @@ impl Engine<'_> {
                 Err(e) => tracing::warn!("{}: {e}", pending.display()),
             }
         }
+        self.retire_replaced_keys(name).await;
         meta.next_action = Some(HOOK_PENDING.into());
         tracing::info!("{name}: installed in {}", self.current_dir(name).display());
         self.run_hook(name).await;
@@ -296,6 +294,6 @@ fn body_name(der: &[u8]) -> &'static str {
 
 /// A key URI for the log: its path part (token and object), without the query (module path,
 /// PIN source).
-fn redact_uri(uri: &str) -> &str {
+pub(super) fn redact_uri(uri: &str) -> &str {
     uri.split('?').next().unwrap_or(uri)
 }

@@ -153,6 +153,24 @@ pub trait KeyProvider: Send + Sync + Debug {
             self.name()
         )))
     }
+
+    /// Destroys a key the backend keeps (a token's private key and its public half), named
+    /// by its [`PrivateKey::locator`]: `Ok(true)` when it was destroyed, `Ok(false)` when the
+    /// backend holds no such key (already removed), so that a retried removal succeeds. A
+    /// locator that names more than one key is refused, never half-applied. A backend that
+    /// keeps no keys of its own refuses with [`CryptoError::NotCapable`] (the default): its
+    /// keys are files, which the application removes.
+    async fn delete(&self, locator: &KeyLocator) -> Result<bool, CryptoError> {
+        let _ = locator;
+        Err(CryptoError::NotCapable {
+            capability: "be deleted by its backend",
+            key: self.name().to_owned(),
+            reason: format!(
+                "the {} backend keeps no keys of its own; remove the key's file",
+                self.name()
+            ),
+        })
+    }
 }
 
 /// Which certificates of a path must be shown not revoked by a CRL (`openssl`'s `-crl_check`

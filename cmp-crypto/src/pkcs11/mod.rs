@@ -227,6 +227,25 @@ impl Pkcs11Keys {
         Ok(Arc::new(key))
     }
 
+    /// Destroys the key `uri` names in this token (its private key and its public half);
+    /// `Ok(false)` when the token holds no such key, so a retried removal succeeds. A URI
+    /// naming several private keys is refused: add `id=…`.
+    ///
+    /// ```no_run
+    /// # async fn f(keys: cmp_crypto::pkcs11::Pkcs11Keys) -> Result<(), cmp_core::CryptoError> {
+    /// if !keys.delete("pkcs11:token=dev;object=device-2026;id=%2a%01").await? {
+    ///     println!("already removed");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete(&self, uri: &str) -> Result<bool, CryptoError> {
+        let this = self.clone();
+        let uri = uri.to_owned();
+        blocking::run(move || this.delete_blocking(&uri))
+            .await
+            .ok_or_else(|| backend("the token thread stopped"))?
+    }
+
     fn uri_for(&self, label: &str, id: &[u8]) -> Pkcs11Uri {
         Pkcs11Uri {
             token: Some(self.token.label.clone()),
@@ -326,7 +345,9 @@ impl Pkcs11Keys {
         })
     }
 
-    fn load_blocking(&self, uri: &str) -> Result<Pkcs11Key, CryptoError> {
+    /// The search template of the key `uri` names in this backend's token: its class, and
+    /// the label and ID the URI gives (at least one of them).
+    fn key_template(&self, uri: &str, class: ObjectClass) -> Result<Vec<Attribute>, CryptoError> {
         let u: Pkcs11Uri = uri.parse()?;
         if let Some(t) = &u.token {
             if *t != self.token.label {
@@ -341,13 +362,72 @@ impl Pkcs11Keys {
                 "{uri}: the URI names no key (object=… or id=…)"
             )));
         }
-        let mut template = vec![Attribute::Class(ObjectClass::PRIVATE_KEY)];
-        if let Some(o) = &u.object {
-            template.push(Attribute::Label(o.as_bytes().to_vec()));
+        let mut template = vec![Attribute::Class(class)];
+        if let Some(o) = u.object {
+            template.push(Attribute::Label(o.into_bytes()));
         }
-        if let Some(id) = &u.id {
-            template.push(Attribute::Id(id.clone()));
+        if let Some(id) = u.id {
+            template.push(Attribute::Id(id));
         }
+        Ok(template)
+    }
+
+    /// Destroys the private key `uri` names and the public key objects of the same label and
+    /// ID; `Ok(false)` when the token holds no such private key.
+    fn delete_blocking(&self, uri: &str) -> Result<bool, CryptoError> {
+        let template = self.key_template(uri, ObjectClass::PRIVATE_KEY)?;
+        let session = self.token.session();
+        let found = session
+            .find_objects(&template)
+            .map_err(ck("C_FindObjects"))?;
+        let private = match found.as_slice() {
+            [] => return Ok(false),
+            [one] => *one,
+            _ => {
+                return Err(backend(format!(
+                    "{uri}: names {} private keys; add id=… to choose the one to delete",
+                    found.len()
+                )));
+            }
+        };
+        // The public half is found by the private key's own ID (and the URI's label), so a
+        // URI naming the key by label alone removes its own public key, not another's.
+        let id = session
+            .get_attributes(private, &[AttributeType::Id])
+            .map_err(ck("C_GetAttributeValue"))?
+            .into_iter()
+            .find_map(|a| match a {
+                Attribute::Id(id) => Some(id),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mut public_template: Vec<Attribute> = template
+            .into_iter()
+            .filter_map(|a| match a {
+                Attribute::Label(l) => Some(Attribute::Label(l)),
+                _ => None,
+            })
+            .collect();
+        public_template.push(Attribute::Class(ObjectClass::PUBLIC_KEY));
+        public_template.push(Attribute::Id(id));
+        let publics = session
+            .find_objects(&public_template)
+            .map_err(ck("C_FindObjects"))?;
+        // The private key first: a crash between the two leaves a public key, which signs
+        // nothing, rather than a private key that can no longer be loaded.
+        session
+            .destroy_object(private)
+            .map_err(ck(&format!("deleting {uri}")))?;
+        for public in publics {
+            session
+                .destroy_object(public)
+                .map_err(ck(&format!("deleting the public key of {uri}")))?;
+        }
+        Ok(true)
+    }
+
+    fn load_blocking(&self, uri: &str) -> Result<Pkcs11Key, CryptoError> {
+        let template = self.key_template(uri, ObjectClass::PRIVATE_KEY)?;
         let session = self.token.session();
         let found = session
             .find_objects(&template)
@@ -547,6 +627,15 @@ impl KeyProvider for Pkcs11Keys {
         label: &str,
     ) -> Result<Arc<dyn PrivateKey>, CryptoError> {
         Pkcs11Keys::generate_labelled(self, spec, label).await
+    }
+
+    async fn delete(&self, locator: &KeyLocator) -> Result<bool, CryptoError> {
+        match locator {
+            KeyLocator::Uri(uri) => Pkcs11Keys::delete(self, uri).await,
+            _ => Err(CryptoError::UnsupportedAlgorithm(
+                "the pkcs11 backend deletes keys by pkcs11: URI only".into(),
+            )),
+        }
     }
 }
 
