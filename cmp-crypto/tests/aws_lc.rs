@@ -359,6 +359,14 @@ fn pbkdf2_matches_rfc_6070_and_7914_vectors_on_both_backends() {
     }
 }
 
+/// PBM's iterated digest on both backends.
+#[test]
+fn pbm_iterated_digest_matches_openssl_on_both_backends() {
+    for (name, p) in both() {
+        vectors::check_digest_iterated(name, p.primitives.as_ref());
+    }
+}
+
 /// Deterministic filler bytes.
 fn filler(len: usize, seed: u8) -> Vec<u8> {
     (0..len)

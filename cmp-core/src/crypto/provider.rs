@@ -25,6 +25,24 @@ pub trait Primitives: Send + Sync + Debug {
     /// Hash of `data`.
     fn digest(&self, alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError>;
 
+    /// PBM's one-way function iterated (RFC 9810 §5.1.3.1): the hash of `input`, then the
+    /// hash of that hash, and so on — `iterations` hashes in all (one when `iterations` is 0
+    /// or 1). The default calls [`Primitives::digest`] per round; a backend may hash in place
+    /// instead, with no allocation per round (PBM's usual 500 rounds are most of the hashing
+    /// of a PBM-protected exchange). Every intermediate value is as secret as the result.
+    fn digest_iterated(
+        &self,
+        alg: DigestAlgorithm,
+        input: &[u8],
+        iterations: u32,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let mut out = Zeroizing::new(self.digest(alg, input)?);
+        for _ in 1..iterations {
+            out = Zeroizing::new(self.digest(alg, &out)?);
+        }
+        Ok(out)
+    }
+
     /// HMAC (RFC 2104) of `data` keyed with `key`, over the hash `alg`.
     fn hmac(&self, alg: DigestAlgorithm, key: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError>;
 

@@ -164,11 +164,7 @@ pub(crate) fn derive_key(
             let mut input = Zeroizing::new(Vec::with_capacity(secret.len() + salt.len()));
             input.extend_from_slice(secret);
             input.extend_from_slice(salt);
-            let mut key = Zeroizing::new(primitives.digest(*owf, &input)?);
-            for _ in 1..*iterations {
-                key = Zeroizing::new(primitives.digest(*owf, &key)?);
-            }
-            Ok(key)
+            Ok(primitives.digest_iterated(*owf, &input, *iterations)?)
         }
         ProtectionAlg::Pbmac1 {
             salt,

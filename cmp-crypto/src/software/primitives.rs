@@ -5,6 +5,7 @@ use cmp_core::CryptoError;
 use cmp_core::crypto::{DigestAlgorithm, KeySpec, Primitives, SignatureAlgorithm, key_mismatch};
 use hmac::{KeyInit, Mac};
 use sha2::Digest;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The RustCrypto primitives.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,6 +24,24 @@ pub(crate) fn digest_bytes(alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>,
     })
 }
 
+/// `iterations` rounds of `D` (at least one) in one stack buffer, which is wiped after.
+fn digest_iterated_with<D: Digest + sha2::digest::FixedOutputReset>(
+    input: &[u8],
+    iterations: u32,
+) -> Zeroizing<Vec<u8>> {
+    let mut hasher = D::new();
+    let mut buf = sha2::digest::Output::<D>::default();
+    Digest::update(&mut hasher, input);
+    Digest::finalize_into_reset(&mut hasher, &mut buf);
+    for _ in 1..iterations {
+        Digest::update(&mut hasher, &buf);
+        Digest::finalize_into_reset(&mut hasher, &mut buf);
+    }
+    let out = Zeroizing::new(buf.to_vec());
+    buf.as_mut_slice().zeroize();
+    out
+}
+
 fn hmac_bytes<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length.
     let mut mac = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
@@ -33,6 +52,24 @@ fn hmac_bytes<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
 impl Primitives for SoftwarePrimitives {
     fn digest(&self, alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         digest_bytes(alg, data)
+    }
+
+    fn digest_iterated(
+        &self,
+        alg: DigestAlgorithm,
+        input: &[u8],
+        iterations: u32,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        Ok(match alg {
+            DigestAlgorithm::Sha1 => digest_iterated_with::<sha1::Sha1>(input, iterations),
+            DigestAlgorithm::Sha224 => digest_iterated_with::<sha2::Sha224>(input, iterations),
+            DigestAlgorithm::Sha256 => digest_iterated_with::<sha2::Sha256>(input, iterations),
+            DigestAlgorithm::Sha384 => digest_iterated_with::<sha2::Sha384>(input, iterations),
+            DigestAlgorithm::Sha512 => digest_iterated_with::<sha2::Sha512>(input, iterations),
+            other => {
+                return Err(CryptoError::UnsupportedAlgorithm(format!("digest {other}")));
+            }
+        })
     }
 
     fn hmac(&self, alg: DigestAlgorithm, key: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {

@@ -129,6 +129,87 @@ pub(crate) fn check_digests(backend: &str, p: &dyn Primitives) {
     }
 }
 
+/// PBM's iterated one-way function over "abc": one round is the FIPS 180-4 example; 2 and 500
+/// rounds (OpenSSL's default count) as Python's `hashlib` (OpenSSL) computes them.
+const ITERATED_ABC: [(DigestAlgorithm, u32, &str); 15] = [
+    (Sha1, 1, "a9993e364706816aba3e25717850c26c9cd0d89d"),
+    (Sha1, 2, "0d3ced9bec10a777aec23ccc353a8c08a633045e"),
+    (Sha1, 500, "c54694dc40953a1ba0646b111b61b4945fbda8f7"),
+    (
+        Sha224,
+        1,
+        "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
+    ),
+    (
+        Sha224,
+        2,
+        "2f6268de8b61017569d68593c00a7b442f9dcb898743f4262be4d444",
+    ),
+    (
+        Sha224,
+        500,
+        "6d5781200bac83f02622474977a7485fec06380d0925d37c45ff22f3",
+    ),
+    (
+        Sha256,
+        1,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    ),
+    (
+        Sha256,
+        2,
+        "4f8b42c22dd3729b519ba6f68d2da7cc5b2d606d05daed5ad5128cc03e6c6358",
+    ),
+    (
+        Sha256,
+        500,
+        "cd5742e0b1e2eda98c4da660da317fd8e74ad1bd378e0fa85fc81701e7cdc0f4",
+    ),
+    (
+        Sha384,
+        1,
+        "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7",
+    ),
+    (
+        Sha384,
+        2,
+        "73100f01cf258766906c34a30f9a486f07259c627ea0696d97c4582560447f59a6df4a7cf960708271a30324b1481ef4",
+    ),
+    (
+        Sha384,
+        500,
+        "0165241ab921ed1be61ceeae3c06134e3d874feb89bcf9ccbff2beb77eea195cd7330b2a67dd943cf3a0d33646886307",
+    ),
+    (
+        Sha512,
+        1,
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+    ),
+    (
+        Sha512,
+        2,
+        "373a9f3a902cf561003b513c94c5164ba4af135cbc4eb4d856b89ea5609523f130bbe5e453e6c645b2765a265aaeb1390c82c913130870636cd0c8ecf980d851",
+    ),
+    (
+        Sha512,
+        500,
+        "4c326f5a091cdb4dc5e6de16d5f16610526020019bdc11fd49d7b8f15312c2dfae6f7b95b7a7a1fae951d4d47a501a7819bcf6498f31184dacbc8c71444bee9e",
+    ),
+];
+
+/// `p`'s iterated digest (PBM's one-way function) gives the values above, and zero rounds
+/// count as one.
+pub(crate) fn check_digest_iterated(backend: &str, p: &dyn Primitives) {
+    for (alg, rounds, hex) in ITERATED_ABC {
+        let out = p.digest_iterated(alg, b"abc", rounds).expect("digest");
+        assert_eq!(hex::encode(&*out), hex, "{backend} {alg} × {rounds}");
+        if rounds == 1 {
+            let zero = p.digest_iterated(alg, b"abc", 0).expect("digest");
+            assert_eq!(hex::encode(&*zero), hex, "{backend} {alg} × 0");
+        }
+    }
+}
+
 /// RFC 4231 test cases 1–4, 6 and 7 (5 is a truncated output), and RFC 2202 test cases 1
 /// and 2 for HMAC-SHA-1 (PBM's default MAC).
 fn hmac_vectors() -> Vec<HmacVector> {
