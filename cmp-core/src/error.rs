@@ -313,6 +313,18 @@ pub enum CryptoError {
         /// Why not.
         reason: String,
     },
+    /// What was asked for is left out of this build: a cargo feature adds it (e.g. Ed25519
+    /// keys without cmp-crypto's `ed25519`). Unlike [`CryptoError::UnsupportedAlgorithm`], a
+    /// rebuild answers it.
+    #[error("{what}: not in this build ({crate_name} feature `{feature}`)")]
+    NotInBuild {
+        /// What was asked for (`Ed25519 keys`).
+        what: String,
+        /// The crate whose feature adds it (`cmp-crypto`).
+        crate_name: &'static str,
+        /// The cargo feature (`ed25519`).
+        feature: &'static str,
+    },
     /// The backend failed (token error, random generator failure, …).
     #[error("{backend} backend: {reason}")]
     Backend {

@@ -19,8 +19,7 @@
 //!   (encrypted key files) and `precomputed-tables` (RustCrypto's P-256/P-384 basepoint
 //!   tables). A build with `software-core` alone (the minimal agent's) answers a request for a
 //!   part it left out with
-//!   [`CryptoError::UnsupportedAlgorithm`](cmp_core::CryptoError::UnsupportedAlgorithm)
-//!   naming the feature ("Ed25519 keys: not in this build (cmp-crypto feature `ed25519`)").
+//!   [`CryptoError::NotInBuild`](cmp_core::CryptoError::NotInBuild) naming the feature ("Ed25519 keys: not in this build (cmp-crypto feature `ed25519`)").
 //! - `pkcs11` (feature `pkcs11`): keys generated and used inside a PKCS#11 token (HSM,
 //!   SoftHSM2), named by PKCS#11 URI; everything but key storage and signing is inherited from
 //!   the software backend.

@@ -436,9 +436,9 @@ impl<T> Backend<T> {
 
 fn crypto_status(e: &CryptoError) -> (i32, String) {
     let status = match e {
-        CryptoError::UnsupportedAlgorithm(_) | CryptoError::NotCapable { .. } => {
-            abi::STATUS_UNSUPPORTED
-        }
+        CryptoError::UnsupportedAlgorithm(_)
+        | CryptoError::NotCapable { .. }
+        | CryptoError::NotInBuild { .. } => abi::STATUS_UNSUPPORTED,
         CryptoError::InvalidKey(_) | CryptoError::KeyMismatch(_) => abi::STATUS_INVALID_ARGUMENT,
         _ => abi::STATUS_ERROR,
     };

@@ -1,7 +1,7 @@
 //! The optional parts of the software backend (cargo features `ec-arithmetic`, `ed25519`,
 //! `rsa-keygen`, `encrypted-pkcs8`, `precomputed-tables`; all in `software`) and what a build without one
 //! answers when it is asked for: `… not in this build (cmp-crypto feature `…`)`, as
-//! [`CryptoError::UnsupportedAlgorithm`](cmp_core::CryptoError::UnsupportedAlgorithm).
+//! [`CryptoError::NotInBuild`](cmp_core::CryptoError::NotInBuild).
 
 /// What a build without an optional part of the backend answers when asked for it: `what`
 /// ("Ed25519 keys") is not in this build, and the cargo feature of cmp-crypto that adds it.
@@ -11,10 +11,12 @@
     feature = "encrypted-pkcs8",
     feature = "ec-arithmetic"
 )))]
-pub(crate) fn not_in_this_build(what: &str, feature: &str) -> cmp_core::CryptoError {
-    cmp_core::CryptoError::UnsupportedAlgorithm(format!(
-        "{what}: not in this build (cmp-crypto feature `{feature}`)"
-    ))
+pub(crate) fn not_in_this_build(what: &str, feature: &'static str) -> cmp_core::CryptoError {
+    cmp_core::CryptoError::NotInBuild {
+        what: what.to_owned(),
+        crate_name: "cmp-crypto",
+        feature,
+    }
 }
 
 /// Run with the part left out: `cargo test -p cmp-crypto --lib --no-default-features
@@ -46,10 +48,13 @@ mod tests {
         }
     }
 
+    /// The answer's text: a part left out (`NotInBuild`, displayed), or an algorithm no
+    /// build has (`UnsupportedAlgorithm`, its words).
     fn unsupported(e: CryptoError) -> String {
         match e {
+            e @ CryptoError::NotInBuild { .. } => e.to_string(),
             CryptoError::UnsupportedAlgorithm(what) => what,
-            other => panic!("expected UnsupportedAlgorithm, got {other:?}"),
+            other => panic!("expected NotInBuild or UnsupportedAlgorithm, got {other:?}"),
         }
     }
 
@@ -87,6 +92,14 @@ ETkFYq8vNAOs7mEw/f/23UREHk4oysItJpk/UW3m4gkVfUmHbaJ/evUYj3FfOl0=
     fn without_ed25519_its_keys_and_signatures_are_not_in_this_build() {
         let keys = "Ed25519 keys: not in this build (cmp-crypto feature `ed25519`)";
         let e = ready(SoftwareKeys.generate(KeySpec::Ed25519)).unwrap_err();
+        assert_eq!(
+            e,
+            CryptoError::NotInBuild {
+                what: "Ed25519 keys".into(),
+                crate_name: "cmp-crypto",
+                feature: "ed25519",
+            }
+        );
         assert_eq!(unsupported(e), keys);
         let e = SoftwareKey::from_encoded(ED25519_KEY, None).unwrap_err();
         assert_eq!(unsupported(e), keys);
