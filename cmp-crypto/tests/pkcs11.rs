@@ -301,7 +301,7 @@ fn deleted(hsm: &SoftHsm) {
     let err = block_on(keys.delete("pkcs11:token=cmp-test;object=twice")).expect_err("ambiguous");
     assert_eq!(
         err.to_string(),
-        "pkcs11 backend: pkcs11:token=cmp-test;object=twice: names 2 private keys; add id=… to choose the one to delete"
+        "pkcs11 backend: pkcs11:token=cmp-test;object=twice: names 2 private keys; add id=… to choose one"
     );
     assert_eq!(token_objects(hsm, "privkey", "twice").len(), 2);
     assert_eq!(

@@ -377,18 +377,8 @@ impl Pkcs11Keys {
     fn delete_blocking(&self, uri: &str) -> Result<bool, CryptoError> {
         let template = self.key_template(uri, ObjectClass::PRIVATE_KEY)?;
         let session = self.token.session();
-        let found = session
-            .find_objects(&template)
-            .map_err(ck("C_FindObjects"))?;
-        let private = match found.as_slice() {
-            [] => return Ok(false),
-            [one] => *one,
-            _ => {
-                return Err(backend(format!(
-                    "{uri}: names {} private keys; add id=… to choose the one to delete",
-                    found.len()
-                )));
-            }
+        let Some(private) = find_one(&session, uri, &template)? else {
+            return Ok(false);
         };
         // The public half is found by the private key's own ID (and the URI's label), so a
         // URI naming the key by label alone removes its own public key, not another's.
@@ -429,24 +419,12 @@ impl Pkcs11Keys {
     fn load_blocking(&self, uri: &str) -> Result<Pkcs11Key, CryptoError> {
         let template = self.key_template(uri, ObjectClass::PRIVATE_KEY)?;
         let session = self.token.session();
-        let found = session
-            .find_objects(&template)
-            .map_err(ck("C_FindObjects"))?;
-        let private = match found.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(backend(format!(
-                    "{uri}: no such private key in token {:?}",
-                    self.token.label
-                )));
-            }
-            _ => {
-                return Err(backend(format!(
-                    "{uri}: names {} private keys; add id=… to choose one",
-                    found.len()
-                )));
-            }
-        };
+        let private = find_one(&session, uri, &template)?.ok_or_else(|| {
+            backend(format!(
+                "{uri}: no such private key in token {:?}",
+                self.token.label
+            ))
+        })?;
         let attrs = session
             .get_attributes(
                 private,
@@ -636,6 +614,26 @@ impl KeyProvider for Pkcs11Keys {
                 "the pkcs11 backend deletes keys by pkcs11: URI only".into(),
             )),
         }
+    }
+}
+
+/// The one object `template` finds (the key `uri` names), `None` when there is none; a URI
+/// naming several is refused, so that no operation picks one of them by chance.
+fn find_one(
+    session: &Session,
+    uri: &str,
+    template: &[Attribute],
+) -> Result<Option<ObjectHandle>, CryptoError> {
+    let found = session
+        .find_objects(template)
+        .map_err(ck("C_FindObjects"))?;
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => Err(backend(format!(
+            "{uri}: names {} private keys; add id=… to choose one",
+            found.len()
+        ))),
     }
 }
 
