@@ -62,7 +62,7 @@ impl Engine<'_> {
         };
         if current.as_deref() == Some(replaced.as_str()) {
             // No switch happened (an install that failed before it): the key is in use.
-            remove(&replaced_path);
+            remove_if_present(&replaced_path);
             return;
         }
         let previous_path = self.previous_uri_path(name);
@@ -115,7 +115,8 @@ fn read_uri(path: &Path) -> Result<Option<String>, String> {
     }
 }
 
-fn remove(path: &Path) {
+/// Removes the file `path`; a file already gone is fine, another failure is logged.
+pub(super) fn remove_if_present(path: &Path) {
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::NotFound => {}

@@ -243,11 +243,7 @@ impl Engine<'_> {
         let name = &cert.name;
         self.store.save_transaction(name, None).await?;
         for pending in [self.pending_key_path(name), self.pending_uri_path(name)] {
-            match std::fs::remove_file(&pending) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => tracing::warn!("{}: {e}", pending.display()),
-            }
+            super::retire::remove_if_present(&pending);
         }
         self.retire_replaced_keys(name).await;
         meta.next_action = Some(HOOK_PENDING.into());
